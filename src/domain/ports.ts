@@ -1,0 +1,117 @@
+/**
+ * What the domain needs from the outside world. Adapters in scanners/, store/, slack/, veracode/ and
+ * scheduler/ implement these; domain code imports nothing else.
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Narrow persistence: JSON values under a namespace and key, with optional TTL. Errors surface as
+ * AppError("store"), never swallowed.
+ */
+export interface KeyValueStore {
+  get<T>(namespace: string, key: string): Promise<T | undefined>;
+  set<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<void>;
+  /** Insert only when no live value exists; true when this call wrote it (first writer wins). */
+  add<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<boolean>;
+  delete(namespace: string, key: string): Promise<boolean>;
+  /** Every live entry of a namespace. */
+  entries<T>(namespace: string): Promise<Array<[string, T]>>;
+  /** Verifies the backend answers; used at start-up and by the health check. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---- Scanner port ----
+
+export type ScanState = "queued" | "running" | "finished" | "stopped" | "failed";
+
+export const TERMINAL_SCAN_STATES: ReadonlySet<ScanState> = new Set(["finished", "stopped", "failed"]);
+
+export type ReportFormat = "pdf" | "xml" | "json" | "junit" | "csv";
+
+export interface ProjectSpec {
+  name: string;
+  url: string;
+  /** Backend-specific options (e.g. DAST Essentials target_type / scan_type). */
+  options?: Record<string, string>;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  url: string;
+}
+
+export interface StartScanResult {
+  scanId: string;
+  /** True when the backend reported a scan already running for the project and returned its ID. */
+  alreadyRunning: boolean;
+}
+
+export interface ScanStatus {
+  scanId: string;
+  state: ScanState;
+  /** The backend's raw status (code or word), kept for display. */
+  rawCode: string;
+  rawText?: string;
+}
+
+export interface Report {
+  format: ReportFormat;
+  bytes: Uint8Array;
+  contentType: string;
+  fileName: string;
+}
+
+export interface ScanRef {
+  projectId: string;
+  scanId: string;
+}
+
+export interface Scanner {
+  /** Short backend name for logs and messages, e.g. "crashtest". */
+  readonly name: string;
+  readonly reportFormats: readonly ReportFormat[];
+  createProject(spec: ProjectSpec): Promise<Project>;
+  deleteProject(projectId: string): Promise<void>;
+  startScan(projectId: string): Promise<StartScanResult>;
+  stopScan(ref: ScanRef): Promise<void>;
+  getScanStatus(ref: ScanRef): Promise<ScanStatus>;
+  getReport(ref: ScanRef, format: ReportFormat): Promise<Report>;
+  close(): Promise<void>;
+}
+
+// ---- Findings ----
+
+export type Severity = "critical" | "high" | "medium" | "low" | "info";
+export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"];
+
+export interface Finding {
+  title: string;
+  severity: Severity;
+  category: string;
+  score?: number;
+}
+
+export interface FindingsSummary {
+  counts: Record<Severity, number>;
+  total: number;
+  /** Sorted most severe first. */
+  findings: Finding[];
+}
