@@ -1,0 +1,242 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import KeyvPostgres from "@keyv/postgres";
+import KeyvRedis from "@keyv/redis";
+import KeyvSqlite from "@keyv/sqlite";
+import Keyv, { type KeyvStoreAdapter } from "keyv";
+import { AppError } from "../domain/errors.js";
+import type { KeyValueStore } from "../domain/ports.js";
+import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
+
+export type StoreKind = "memory" | "sqlite" | "redis" | "postgres";
+
+export function storeKind(url: string): StoreKind | undefined {
+  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  switch (scheme) {
+    case "memory":
+      return "memory";
+    case "sqlite":
+      return "sqlite";
+    case "redis":
+    case "rediss":
+      return "redis";
+    case "postgres":
+    case "postgresql":
+      return "postgres";
+    default:
+      return undefined;
+  }
+}
+
+/** The URL without its password, for logs and error messages. */
+export function describeStoreUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}
+
+const PREFIX = "chatops";
+
+/**
+ * One keyv instance per namespace (keyv prefixes keys and iterates by namespace), all over one backend.
+ * Atomic insert-if-absent (`add`) is not a keyv feature, so it goes through a claims table/key space
+ * with the backend's own atomic primitive.
+ */
+class KeyvStore implements KeyValueStore {
+  private readonly spaces = new Map<string, Keyv>();
+
+  constructor(
+    private readonly makeAdapter: () => KeyvStoreAdapter | Map<unknown, unknown>,
+    private readonly claims: Claims,
+    private readonly shutdown: () => Promise<void>,
+    private readonly label: string,
+    private readonly onBackendError: (error: unknown) => void,
+  ) {}
+
+  private space(namespace: string): Keyv {
+    let keyv = this.spaces.get(namespace);
+    if (!keyv) {
+      keyv = new Keyv({
+        store: this.makeAdapter(),
+        namespace: `${PREFIX}-${namespace}`,
+        throwOnErrors: true,
+      });
+      // Operations also throw (throwOnErrors); the listener keeps an emitted error from crashing the process.
+      keyv.on("error", this.onBackendError);
+      this.spaces.set(namespace, keyv);
+    }
+    return keyv;
+  }
+
+  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new AppError("store", "The bot's storage is not answering right now; try again in a minute.", {
+        cause: error,
+        retryable: true,
+        detail: `store ${operation} failed on ${this.label}: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+
+  get<T>(namespace: string, key: string): Promise<T | undefined> {
+    return this.run("get", async () => (await this.space(namespace).get<T>(key)) ?? undefined);
+  }
+
+  set<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<void> {
+    return this.run("set", async () => {
+      await this.space(namespace).set(key, value, ttlMs);
+    });
+  }
+
+  add<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<boolean> {
+    return this.run("add", async () => {
+      if (!(await this.claims.claim(`${PREFIX}-${namespace}:${key}`, ttlMs))) return false;
+      const keyv = this.space(namespace);
+      // A value written with set() (no claim) still counts as present.
+      if ((await keyv.get(key)) !== undefined) return false;
+      await keyv.set(key, value, ttlMs);
+      return true;
+    });
+  }
+
+  delete(namespace: string, key: string): Promise<boolean> {
+    return this.run("delete", async () => {
+      await this.claims.release(`${PREFIX}-${namespace}:${key}`);
+      return this.space(namespace).delete(key);
+    });
+  }
+
+  entries<T>(namespace: string): Promise<Array<[string, T]>> {
+    return this.run("entries", async () => {
+      const keyv = this.space(namespace);
+      const out: Array<[string, T]> = [];
+      if (!keyv.iterator) return out;
+      for await (const [key, value] of keyv.iterator(undefined)) {
+        if (value !== undefined) out.push([String(key), value as T]);
+      }
+      return out;
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.run("ping", async () => {
+      const keyv = this.space("health");
+      await keyv.set("ping", Date.now(), 60_000);
+      await keyv.get("ping");
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.shutdown();
+    this.spaces.clear();
+  }
+}
+
+export interface OpenStoreOptions {
+  url: string;
+  /** Backend errors reported outside an operation (connection drops); operations still throw their own. */
+  onBackendError?: (error: unknown) => void;
+}
+
+/**
+ * Opens the store named by STORE_URL and proves it answers, so a wrong URL fails at start-up with a
+ * message naming STORE_URL instead of at the first command.
+ */
+export async function openStore({
+  url,
+  onBackendError = () => {},
+}: OpenStoreOptions): Promise<KeyValueStore> {
+  const kind = storeKind(url);
+  const label = describeStoreUrl(url);
+  let store: KeyValueStore;
+  switch (kind) {
+    case "memory": {
+      store = new KeyvStore(
+        () => new Map(),
+        new MemoryClaims(),
+        async () => {},
+        label,
+        onBackendError,
+      );
+      break;
+    }
+    case "sqlite": {
+      const file = url.replace(/^sqlite:\/\//, "");
+      if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+      const adapters: KeyvSqlite[] = [];
+      store = new KeyvStore(
+        () => {
+          // busyTimeout: a second connection (one per namespace) waits for a writer instead of failing.
+          const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
+          adapters.push(adapter);
+          return adapter;
+        },
+        new MemoryClaims(),
+        async () => {
+          await Promise.all(adapters.map((adapter) => adapter.close()));
+        },
+        label,
+        onBackendError,
+      );
+      break;
+    }
+    case "redis": {
+      let connectedOnce = false;
+      const first = new KeyvRedis(
+        {
+          url,
+          socket: {
+            connectTimeout: 5000,
+            // At start-up a wrong URL must fail fast; once connected, outages are waited out.
+            reconnectStrategy: (retries: number, cause: Error) =>
+              !connectedOnce && retries >= 3 ? cause : Math.min(200 * 2 ** retries, 5000),
+          },
+        },
+        { throwOnConnectError: true, throwOnErrors: true },
+      );
+      first.on("error", onBackendError);
+      first.client.on("ready", () => {
+        connectedOnce = true;
+      });
+      const client = first.client;
+      store = new KeyvStore(
+        () => new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true }),
+        new RedisClaims(() => first.getClient()),
+        async () => {
+          await first.disconnect();
+        },
+        label,
+        onBackendError,
+      );
+      break;
+    }
+    case "postgres": {
+      const first = new KeyvPostgres({ uri: url, connectionTimeoutMillis: 5000 });
+      first.on("error", onBackendError);
+      store = new KeyvStore(
+        () => new KeyvPostgres({ uri: url, connectionTimeoutMillis: 5000 }),
+        new PostgresClaims((sql, values) => first.query(sql, values)),
+        async () => {
+          await first.disconnect();
+        },
+        label,
+        onBackendError,
+      );
+      break;
+    }
+    default:
+      throw new AppError("config", `STORE_URL: unsupported scheme in ${label}`, {
+        detail: `STORE_URL must start with sqlite://, redis://, rediss://, postgres:// or memory:// (got ${label})`,
+      });
+  }
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw new AppError("config", `STORE_URL: cannot reach the store at ${label}`, {
+      cause: error,
+      detail: `STORE_URL: cannot reach the store at ${label}: ${error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error)}`,
+    });
+  }
+  return store;
+}

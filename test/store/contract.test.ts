@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "../../src/domain/errors.js";
+import type { KeyValueStore } from "../../src/domain/ports.js";
+import { describeStoreUrl, openStore } from "../../src/store/index.js";
+
+const dir = await mkdtemp(path.join(tmpdir(), "chatops-store-"));
+after(() => rm(dir, { recursive: true, force: true }));
+
+/**
+ * One contract, every backend. Redis and Postgres run when TEST_REDIS_URL / TEST_POSTGRES_URL point at
+ * real servers (.ci/run starts both); elsewhere they skip visibly, and under CI=true their absence fails.
+ */
+const backends: Array<{ name: string; url: string | undefined; env?: string }> = [
+  { name: "memory", url: "memory://" },
+  { name: "sqlite", url: `sqlite://${path.join(dir, "nested", "contract.sqlite")}` },
+  { name: "redis", url: process.env.TEST_REDIS_URL, env: "TEST_REDIS_URL" },
+  { name: "postgres", url: process.env.TEST_POSTGRES_URL, env: "TEST_POSTGRES_URL" },
+];
+
+let unique = 0;
+const ns = (base: string) => `${base}-${process.pid}-${Date.now()}-${unique++}`;
+
+for (const backend of backends) {
+  describe(`store contract: ${backend.name}`, () => {
+    let store: KeyValueStore;
+    const url = backend.url;
+    if (url === undefined) {
+      const reason = `${backend.env} is not set; start a local ${backend.name} server to run these`;
+      if (process.env.CI === "true") {
+        test(`${backend.name} server is configured in CI`, () => assert.fail(`${reason} (.ci/run should)`));
+      } else {
+        test(`${backend.name} (skipped: ${reason})`, (t) => t.skip(reason));
+      }
+      return;
+    }
+
+    test("opens and answers", async () => {
+      store = await openStore({ url });
+    });
+
+    test("get of a missing key is undefined; set/get round-trips JSON", async () => {
+      const space = ns("roundtrip");
+      assert.equal(await store.get(space, "nope"), undefined);
+      const value = { scanId: "42", tags: ["a", "b"], nested: { n: 1.5, ok: true, none: null } };
+      await store.set(space, "k", value);
+      assert.deepEqual(await store.get(space, "k"), value);
+      await store.set(space, "k", { replaced: true });
+      assert.deepEqual(await store.get(space, "k"), { replaced: true });
+    });
+
+    test("namespaces are isolated and entries lists one namespace", async () => {
+      const a = ns("a");
+      const b = ns("b");
+      await store.set(a, "one", 1);
+      await store.set(a, "two", 2);
+      await store.set(b, "one", "other");
+      const entries = (await store.entries<number>(a)).sort(([x], [y]) => x.localeCompare(y));
+      assert.deepEqual(entries, [
+        ["one", 1],
+        ["two", 2],
+      ]);
+      assert.equal(await store.get(b, "one"), "other");
+    });
+
+    test("delete removes and reports whether something was there", async () => {
+      const space = ns("delete");
+      await store.set(space, "k", "v");
+      assert.equal(await store.delete(space, "k"), true);
+      assert.equal(await store.get(space, "k"), undefined);
+      assert.equal(await store.delete(space, "k"), false);
+    });
+
+    test("values expire after their TTL", async () => {
+      const space = ns("ttl");
+      await store.set(space, "short", "v", 150);
+      await store.set(space, "long", "v", 60_000);
+      assert.equal(await store.get(space, "short"), "v");
+      await sleep(400);
+      assert.equal(await store.get(space, "short"), undefined);
+      assert.equal(await store.get(space, "long"), "v");
+      assert.deepEqual(
+        (await store.entries(space)).map(([key]) => key),
+        ["long"],
+      );
+    });
+
+    test("add: exactly one of many concurrent callers wins", async () => {
+      const space = ns("add");
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.add(space, "approval", { by: `U${i}` })),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.deepEqual(await store.get(space, "approval"), { by: `U${winner}` });
+    });
+
+    test("add: refused while a value set() is present, allowed after delete and after expiry", async () => {
+      const space = ns("add2");
+      await store.set(space, "plain", 1);
+      assert.equal(await store.add(space, "plain", 2), false);
+      assert.equal(await store.get(space, "plain"), 1);
+
+      assert.equal(await store.add(space, "k", "first"), true);
+      assert.equal(await store.delete(space, "k"), true);
+      assert.equal(await store.add(space, "k", "second"), true);
+      assert.equal(await store.get(space, "k"), "second");
+
+      assert.equal(await store.add(space, "brief", "x", 150), true);
+      assert.equal(await store.add(space, "brief", "y", 150), false);
+      await sleep(400);
+      assert.equal(await store.add(space, "brief", "z", 150), true);
+      assert.equal(await store.get(space, "brief"), "z");
+    });
+
+    if (backend.name === "sqlite") {
+      test("sqlite keeps data across a close and re-open of the same file", async () => {
+        const space = ns("persist");
+        await store.set(space, "k", { kept: true });
+        await store.close();
+        store = await openStore({ url });
+        assert.deepEqual(await store.get(space, "k"), { kept: true });
+      });
+    }
+
+    test("closes", async () => {
+      await store.close();
+    });
+  });
+}
+
+describe("store start-up errors", () => {
+  test("an unsupported scheme is a config error naming STORE_URL", async () => {
+    await assert.rejects(openStore({ url: "mongodb://user:pw@host/db" }), (error: unknown) => {
+      assert.ok(error instanceof AppError);
+      assert.equal(error.kind, "config");
+      assert.match(error.message, /STORE_URL/);
+      assert.ok(!error.message.includes(":pw@"));
+      return true;
+    });
+  });
+
+  for (const url of ["redis://user:s3cretpw@127.0.0.1:1", "postgres://user:s3cretpw@127.0.0.1:1/db"]) {
+    test(`an unreachable ${url.split(":")[0]} store fails start-up naming STORE_URL, without the password`, async () => {
+      await assert.rejects(openStore({ url }), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.kind, "config");
+        assert.match(error.userMessage, /STORE_URL: cannot reach the store at/);
+        assert.ok(!error.message.includes("s3cretpw"), error.message);
+        return true;
+      });
+    });
+  }
+
+  test("describeStoreUrl hides passwords", () => {
+    assert.equal(describeStoreUrl("rediss://:pw@cache:6380"), "rediss://:***@cache:6380");
+    assert.equal(describeStoreUrl("sqlite://data/x.sqlite"), "sqlite://data/x.sqlite");
+  });
+});
