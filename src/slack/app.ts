@@ -1,0 +1,101 @@
+import type { ServerResponse } from "node:http";
+import {
+  App,
+  type CustomRoute,
+  HTTPReceiver,
+  type Receiver,
+  SocketModeReceiver,
+  type webApi,
+} from "@slack/bolt";
+
+type WebClientOptions = webApi.WebClientOptions;
+
+import type { SlackConfig } from "../config.js";
+import type { Logger, LogLevel } from "../domain/ports.js";
+import { boltLevel, boltLogger } from "./logger.js";
+
+export type ConfiguredSlack = Exclude<SlackConfig, { mode: "unconfigured" }>;
+
+export interface HealthReport {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+export interface SlackAppOptions {
+  slack: ConfiguredSlack;
+  port: number;
+  logger: Logger;
+  logLevel: LogLevel;
+  health: () => Promise<HealthReport>;
+  /** Extra Web client options (tests pass a rapid retry policy). */
+  clientOptions?: Partial<WebClientOptions>;
+}
+
+export interface SlackApp {
+  app: App;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function healthRoute(health: () => Promise<HealthReport>, logger: Logger): CustomRoute {
+  return {
+    path: "/healthz",
+    method: ["GET"],
+    handler: (_req, res: ServerResponse) => {
+      health()
+        .catch((error: unknown): HealthReport => {
+          logger.warn("health check failed", { error });
+          return { ok: false, checks: { health: "error" } };
+        })
+        .then((report) => {
+          res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" });
+          res.end(JSON.stringify(report));
+        });
+    },
+  };
+}
+
+/**
+ * Builds the Bolt app in Socket Mode (SLACK_APP_TOKEN set) or HTTP mode (signing secret, Bolt's
+ * default path /slack/events). Both serve GET /healthz on PORT and both send Web API calls to
+ * SLACK_API_URL, including the Socket Mode client's own apps.connections.open.
+ */
+export function createSlackApp(options: SlackAppOptions): SlackApp {
+  const { slack, port, logger } = options;
+  const log = boltLogger(logger, boltLevel(options.logLevel));
+  const clientOptions: WebClientOptions = { slackApiUrl: slack.apiUrl, ...options.clientOptions };
+  const routes = [healthRoute(options.health, logger)];
+
+  let receiver: Receiver;
+  if (slack.mode === "socket") {
+    receiver = new SocketModeReceiver({
+      appToken: slack.appToken,
+      logger: log,
+      customRoutes: routes,
+      installerOptions: { port, clientOptions },
+    });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: slack.signingSecret,
+      logger: log,
+      customRoutes: routes,
+      port,
+    });
+  }
+
+  const app = new App({ token: slack.botToken, receiver, logger: log, clientOptions });
+  app.error(async (error) => {
+    logger.error("unhandled Slack listener error", { error });
+  });
+
+  return {
+    app,
+    async start() {
+      await app.start(port);
+      logger.info("slack app started", { mode: slack.mode, port });
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { types } from "@slack/bolt";
+
+export type KnownBlock = types.KnownBlock;
+
+/** Slack's Block Kit limits (docs/slack-platform.md §9); builders enforce them so Slack never rejects a message. */
+export const LIMITS = {
+  blocksPerMessage: 50,
+  blocksPerView: 100,
+  sectionText: 3000,
+  fieldText: 2000,
+  fieldsPerSection: 10,
+  headerText: 150,
+  contextElements: 10,
+  buttonText: 75,
+  buttonValue: 2000,
+  actionId: 255,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
+  messageText: 40_000,
+} as const;
+
+export interface SlackMessage {
+  /** Notification and screen-reader fallback; always present. */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** Escapes the three characters Slack treats as control characters, so user text cannot ping or disguise links. */
+export function escapeText(input: string): string {
+  return input.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export function truncate(input: string, max: number): string {
+  if (input.length <= max) return input;
+  return `${input.slice(0, Math.max(0, max - 1))}…`;
+}
+
+export function section(markdown: string): KnownBlock {
+  return { type: "section", text: { type: "mrkdwn", text: truncate(markdown, LIMITS.sectionText) } };
+}
+
+export function header(text: string): KnownBlock {
+  return {
+    type: "header",
+    text: { type: "plain_text", text: truncate(text, LIMITS.headerText), emoji: true },
+  };
+}
+
+export function context(...markdown: string[]): KnownBlock {
+  return {
+    type: "context",
+    elements: markdown
+      .slice(0, LIMITS.contextElements)
+      .map((text) => ({ type: "mrkdwn" as const, text: truncate(text, LIMITS.sectionText) })),
+  };
+}
+
+export function divider(): KnownBlock {
+  return { type: "divider" };
+}
+
+/**
+ * Caps a block list to Slack's per-message limit, replacing the overflow with a note so nothing is
+ * silently dropped.
+ */
+export function capBlocks(blocks: KnownBlock[], max: number = LIMITS.blocksPerMessage): KnownBlock[] {
+  if (blocks.length <= max) return blocks;
+  const kept = blocks.slice(0, max - 1);
+  return [...kept, context(`…and ${blocks.length - kept.length} more blocks not shown.`)];
+}
+
+export function message(text: string, blocks: KnownBlock[]): SlackMessage {
+  return { text: truncate(text, LIMITS.messageText), blocks: capBlocks(blocks) };
+}

@@ -1,0 +1,34 @@
+import type { CommandSpec } from "../commands/table.js";
+import { context, escapeText, header, message, type SlackMessage, section } from "./common.js";
+
+const COMMAND = "/crashtest";
+
+function synopsis(spec: CommandSpec<unknown>): string {
+  return `\`${COMMAND} ${spec.name}${spec.usage ? ` ${spec.usage}` : ""}\``;
+}
+
+export function helpOverview(specs: readonly CommandSpec<unknown>[]): SlackMessage {
+  const lines = specs.map((spec) => `${synopsis(spec)}  ${escapeText(spec.summary)}`);
+  return message(`${COMMAND} commands:\n${lines.join("\n")}`, [
+    header("Crashtest ChatOps"),
+    section(lines.join("\n")),
+    context(`\`${COMMAND} help <command>\` explains one command.`),
+  ]);
+}
+
+export function helpFor(spec: CommandSpec<unknown>): SlackMessage {
+  const aliases = spec.aliases?.length
+    ? `\nAlso: ${spec.aliases.map((a) => `\`${COMMAND} ${a}\``).join(", ")}`
+    : "";
+  const body = `${synopsis(spec)}\n${escapeText(spec.summary)}${spec.details ? `\n\n${spec.details}` : ""}${aliases}`;
+  return message(`${COMMAND} ${spec.name}: ${spec.summary}`, [section(body)]);
+}
+
+export function unknownCommand(word: string, suggestions: string[]): SlackMessage {
+  const hint =
+    suggestions.length > 0
+      ? `Did you mean ${suggestions.map((s) => `\`${COMMAND} ${s}\``).join(" or ")}?`
+      : `Try \`${COMMAND} help\` for the list of commands.`;
+  const text = `Unknown command \`${escapeText(word)}\`. ${hint}`;
+  return message(text, [section(text)]);
+}

@@ -1,0 +1,113 @@
+import type { KnownBlock } from "../blocks/common.js";
+
+/**
+ * One command table drives parsing, help and (with zod schemas in each handler) validation of
+ * `/crashtest …`. Later features add rows; nothing else lists the commands.
+ */
+
+export interface CommandInvocation {
+  userId: string;
+  channelId: string;
+  teamId: string | undefined;
+  /** Arguments after the command words, shell-like split (quotes group words). */
+  args: string[];
+  text: string;
+  /** Replies to the person who typed the command (ephemeral unless stated). */
+  reply(message: Reply): Promise<void>;
+}
+
+export interface Reply {
+  text: string;
+  blocks?: KnownBlock[];
+  visibility?: "ephemeral" | "in_channel";
+}
+
+export interface CommandSpec<Deps> {
+  /** Command words, e.g. "help" or "project create". */
+  name: string;
+  /** Argument synopsis shown in help, e.g. "<name> <url>". */
+  usage: string;
+  summary: string;
+  /** Longer explanation for `help <command>`. */
+  details?: string;
+  /** Alternative words that reach the same command, e.g. "scan" for "scan start". */
+  aliases?: string[];
+  run(invocation: CommandInvocation, deps: Deps): Promise<void>;
+}
+
+export type CommandMatch<Deps> =
+  | { kind: "command"; spec: CommandSpec<Deps>; args: string[] }
+  | { kind: "unknown"; word: string; suggestions: string[] };
+
+/** Splits like a shell: whitespace separates, "double" or 'single' quotes group, Slack's smart quotes too. */
+export function splitArgs(text: string): string[] {
+  const normalised = text.replace(/[\u201C\u201D]/g, '"').replace(/[\u2018\u2019]/g, "'");
+  const out: string[] = [];
+  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (const match of normalised.matchAll(pattern)) out.push(match[1] ?? match[2] ?? match[3] ?? "");
+  return out;
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+export function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] ?? 0;
+      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+export function closest(word: string, candidates: Iterable<string>, max = 3): string[] {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return [...new Set(candidates)]
+    .map((candidate) => ({ candidate, d: distance(word.toLowerCase(), candidate.toLowerCase()) }))
+    .filter(({ d, candidate }) => d <= limit || candidate.startsWith(word.toLowerCase()))
+    .sort((x, y) => x.d - y.d || x.candidate.localeCompare(y.candidate))
+    .slice(0, max)
+    .map(({ candidate }) => candidate);
+}
+
+export class CommandTable<Deps> {
+  private readonly specs: CommandSpec<Deps>[] = [];
+
+  add(spec: CommandSpec<Deps>): this {
+    for (const name of [spec.name, ...(spec.aliases ?? [])]) {
+      if (this.lookup(name)) throw new Error(`duplicate command ${name}`);
+    }
+    this.specs.push(spec);
+    return this;
+  }
+
+  list(): readonly CommandSpec<Deps>[] {
+    return this.specs;
+  }
+
+  lookup(name: string): CommandSpec<Deps> | undefined {
+    const wanted = name.trim().toLowerCase().replace(/\s+/g, " ");
+    return this.specs.find((spec) => spec.name === wanted || spec.aliases?.includes(wanted));
+  }
+
+  /** Longest command words win, so "scan stop 12" is "scan stop", not "scan" with args. */
+  match(text: string): CommandMatch<Deps> {
+    const words = splitArgs(text);
+    if (words.length === 0) {
+      const help = this.lookup("help");
+      if (help) return { kind: "command", spec: help, args: [] };
+    }
+    for (let take = Math.min(words.length, 3); take >= 1; take--) {
+      const spec = this.lookup(words.slice(0, take).join(" "));
+      if (spec) return { kind: "command", spec, args: words.slice(take) };
+    }
+    const word = words.slice(0, 2).join(" ");
+    const names = this.specs.flatMap((spec) => [spec.name, ...(spec.aliases ?? [])]);
+    const suggestions =
+      closest(word, names).length > 0 ? closest(word, names) : closest(words[0] ?? "", names);
+    return { kind: "unknown", word: words[0] ?? "", suggestions };
+  }
+}

@@ -1,0 +1,34 @@
+import { type AppError, toAppError } from "../domain/errors.js";
+import type { Logger } from "../domain/ports.js";
+import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
+
+const ICON: Record<AppError["kind"], string> = {
+  config: ":gear:",
+  validation: ":warning:",
+  auth: ":closed_lock_with_key:",
+  permission: ":no_entry:",
+  not_found: ":mag:",
+  conflict: ":twisted_rightwards_arrows:",
+  rate_limited: ":hourglass:",
+  unavailable: ":hourglass:",
+  unsupported: ":no_entry_sign:",
+  store: ":floppy_disk:",
+  internal: ":x:",
+};
+
+/**
+ * The one place that turns any failure into what a person sees in Slack and what goes to the log.
+ * Users get the AppError's safe message; logs get the detail and cause (redacted by the logger).
+ */
+export function errorReply(
+  error: unknown,
+  logger: Logger,
+  context: Record<string, unknown> = {},
+): SlackMessage {
+  const appError = toAppError(error);
+  const level = appError.kind === "internal" || appError.kind === "store" ? "error" : "warn";
+  logger[level]("request failed", { ...context, kind: appError.kind, error: appError });
+  const retry = appError.retryable ? " Try again in a minute." : "";
+  const text = `${ICON[appError.kind]} ${escapeText(appError.userMessage)}${retry}`;
+  return message(text, [section(text)]);
+}

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+const dockerfile = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8");
+const stages = dockerfile.split(/^FROM /m).slice(1);
+const runtime = stages.at(-1) ?? "";
+
+test("Dockerfile is multi-stage on Node 24 slim", () => {
+  assert.ok(stages.length >= 2, "expected a build stage and a runtime stage");
+  for (const stage of stages) assert.match(stage, /^node:24[-.\w]*slim/);
+});
+
+test("runtime stage ships production dependencies only, as the non-root node user", () => {
+  assert.match(dockerfile, /npm prune --omit=dev|npm ci --omit=dev/);
+  assert.match(runtime, /^USER node$/m);
+  assert.doesNotMatch(runtime, /COPY[^\n]*\b(src|test)\b/);
+  assert.match(runtime, /ENV NODE_ENV=production/);
+});
+
+test("CMD runs node directly (signals reach the process), with a health check and a data volume", () => {
+  assert.match(runtime, /^CMD \["node", "dist\/main\.js"\]$/m);
+  assert.doesNotMatch(runtime, /^CMD \["npm"/m);
+  assert.match(runtime, /^HEALTHCHECK [\s\S]*\/healthz/m);
+  assert.match(runtime, /^VOLUME \["\/data"\]$/m);
+  assert.match(runtime, /STORE_URL=sqlite:\/\/\/data\//);
+});
