@@ -1,3 +1,4 @@
+import { closest } from "../../domain/suggest.js";
 import type { KnownBlock } from "../blocks/common.js";
 
 /**
@@ -46,31 +47,6 @@ export function splitArgs(text: string): string[] {
   const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
   for (const match of normalised.matchAll(pattern)) out.push(match[1] ?? match[2] ?? match[3] ?? "");
   return out;
-}
-
-/** Edit distance, for "did you mean" suggestions. */
-export function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-export function closest(word: string, candidates: Iterable<string>, max = 3): string[] {
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return [...new Set(candidates)]
-    .map((candidate) => ({ candidate, d: distance(word.toLowerCase(), candidate.toLowerCase()) }))
-    .filter(({ d, candidate }) => d <= limit || candidate.startsWith(word.toLowerCase()))
-    .sort((x, y) => x.d - y.d || x.candidate.localeCompare(y.candidate))
-    .slice(0, max)
-    .map(({ candidate }) => candidate);
 }
 
 export class CommandTable<Deps> {
