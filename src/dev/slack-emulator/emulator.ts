@@ -1,0 +1,780 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../../domain/ports.js";
+import { actionIds, findElement, inputSlots, isObject, validateView } from "./block-kit.js";
+import { decodeJsonFields, SlackApiError } from "./content.js";
+import {
+  actionPayload,
+  type DeliveryOptions,
+  type DeliveryResult,
+  deliver,
+  stateValue,
+  type ViewInput,
+} from "./inbound.js";
+import { applyMessageResponse, type ResponseTarget } from "./responses.js";
+import { type ChannelRecord, Workspace } from "./state.js";
+import type {
+  BotSpec,
+  ChannelSpec,
+  EphemeralMessage,
+  Fault,
+  JsonObject,
+  RecordedCall,
+  ResponseUrlPost,
+  StoredFile,
+  StoredMessage,
+  StoredView,
+  TeamSpec,
+  UserGroupSpec,
+  UserSpec,
+} from "./types.js";
+import { webApiHandler } from "./web-api.js";
+
+export interface SlackEmulatorOptions {
+  team?: Partial<TeamSpec>;
+  bot?: Partial<BotSpec>;
+  botToken?: string;
+  signingSecret?: string;
+  /** The deprecated `token` field Slack still puts in payloads. */
+  verificationToken?: string;
+  channels?: ChannelSpec[];
+  users?: UserSpec[];
+  userGroups?: UserGroupSpec[];
+  /** The bot's endpoint for commands, interactions and events, e.g. http://127.0.0.1:3000/slack/events. */
+  requestUrl?: string;
+  /** How long Slack waits for an ack; default 3000 ms. */
+  ackTimeoutMs?: number;
+  /**
+   * Slack's clock (ms) for message ts, response_url and trigger_id expiry. Request signatures always use
+   * real time, because the bot checks them against its own clock.
+   */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface SlashCommandResult extends DeliveryResult {
+  responseUrl: string;
+  triggerId: string;
+  /** Slack's error code when the ack body was not a valid message (the user would see an error). */
+  ackError?: string;
+}
+
+export interface InteractionResult extends DeliveryResult {
+  responseUrl: string;
+  triggerId: string;
+  payload: JsonObject;
+}
+
+export interface ViewSubmissionResult extends DeliveryResult {
+  payload: JsonObject;
+  ackError?: string;
+}
+
+export interface EventResult extends DeliveryResult {
+  eventId: string;
+  envelope: JsonObject;
+}
+
+/** Pseudo-method naming the file upload URL, for faults and recorded calls. */
+export const UPLOAD_URL_TARGET = "upload_url";
+
+/** Slack's response_url limits: 5 uses within 30 minutes. */
+const RESPONSE_URL_MAX_USES = 5;
+const RESPONSE_URL_TTL_MS = 30 * 60 * 1000;
+
+const DEFAULT_CHANNELS: ChannelSpec[] = [
+  { id: "C0GENERAL", name: "general" },
+  { id: "C0SECURITY", name: "security" },
+];
+const DEFAULT_USERS: UserSpec[] = [
+  { id: "U0ALICE", name: "alice", realName: "Alice Admin", email: "alice@example.test" },
+  { id: "U0BOB", name: "bob", realName: "Bob Builder", email: "bob@example.test" },
+];
+const DEFAULT_GROUPS: UserGroupSpec[] = [{ id: "S0APPROVERS", handle: "approvers", users: ["U0ALICE"] }];
+
+interface ResponseUrlRecord {
+  target: ResponseTarget;
+  createdAt: number;
+  uses: number;
+}
+
+interface ParsedBody {
+  fields: JsonObject;
+  files: Buffer[];
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** Form, JSON or multipart bodies; throws on malformed JSON. */
+async function parseBody(raw: Buffer, contentType = ""): Promise<ParsedBody> {
+  const type = contentType.split(";")[0]?.trim().toLowerCase();
+  if (raw.length === 0) return { fields: {}, files: [] };
+  if (type === "application/json") {
+    const parsed: unknown = JSON.parse(raw.toString("utf8"));
+    if (!isObject(parsed)) throw new SyntaxError("JSON body must be an object");
+    return { fields: parsed, files: [] };
+  }
+  if (type === "multipart/form-data") {
+    const form = await new Response(new Uint8Array(raw), {
+      headers: { "content-type": contentType },
+    }).formData();
+    const parsed: ParsedBody = { fields: {}, files: [] };
+    for (const [key, value] of form) {
+      if (typeof value === "string") parsed.fields[key] = value;
+      else parsed.files.push(Buffer.from(await value.arrayBuffer()));
+    }
+    return parsed;
+  }
+  return { fields: Object.fromEntries(new URLSearchParams(raw.toString("utf8"))), files: [] };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const json = typeof body !== "string";
+  res.writeHead(status, {
+    "content-type": json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+    ...headers,
+  });
+  res.end(json ? JSON.stringify(body) : body);
+}
+
+/**
+ * A local stand-in for Slack on 127.0.0.1: the Web API under /api/<method>, file upload URLs and
+ * response_urls, plus signed deliveries of slash commands, clicks, view submissions and events to the bot.
+ */
+export class SlackEmulator {
+  /** Base URL, e.g. http://127.0.0.1:54321. */
+  readonly url: string;
+  /** For WebClient's `slackApiUrl` (with the trailing slash it expects). */
+  readonly apiUrl: string;
+  readonly botToken: string;
+  readonly signingSecret: string;
+  readonly verificationToken: string;
+  readonly team: TeamSpec;
+  readonly bot: BotSpec;
+  requestUrl: string | undefined;
+
+  private readonly ws: Workspace;
+  private readonly recorded: RecordedCall[] = [];
+  private readonly faults = new Map<string, Array<{ fault: Fault; remaining: number }>>();
+  private readonly responseUrls = new Map<string, ResponseUrlRecord>();
+  private readonly responsePosts: ResponseUrlPost[] = [];
+  private readonly closing = new AbortController();
+  private readonly ackTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly logger: Logger | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    url: string,
+    options: SlackEmulatorOptions,
+  ) {
+    this.url = url;
+    this.apiUrl = `${url}/api/`;
+    this.botToken = options.botToken ?? "xoxb-0000000000-emulator-bot-token";
+    this.signingSecret = options.signingSecret ?? "emulator-signing-secret";
+    this.verificationToken = options.verificationToken ?? "emulator-verification-token";
+    this.team = { id: "T0EMULATOR", domain: "crashtest-dev", name: "Crashtest Dev", ...options.team };
+    this.bot = {
+      userId: "U0CRASHBOT",
+      botId: "B0CRASHBOT",
+      appId: "A0CRASHTEST",
+      name: "crashtest",
+      ...options.bot,
+    };
+    this.requestUrl = options.requestUrl;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 3000;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    this.ws = new Workspace(
+      {
+        team: this.team,
+        bot: this.bot,
+        channels: options.channels ?? DEFAULT_CHANNELS,
+        users: options.users ?? DEFAULT_USERS,
+        userGroups: options.userGroups ?? DEFAULT_GROUPS,
+      },
+      this.now,
+    );
+  }
+
+  static async start(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const emulator = new SlackEmulator(server, `http://127.0.0.1:${port}`, options);
+    server.on("request", (req, res) => {
+      emulator.route(req, res).catch((error: unknown) => {
+        if (emulator.closing.signal.aborted) return void res.destroy();
+        emulator.logger?.error("slack emulator: request failed", { error });
+        if (!res.headersSent) send(res, 500, String(error));
+        else res.destroy();
+      });
+    });
+    return emulator;
+  }
+
+  /** Closes every connection, cancels delayed answers and deliveries in flight. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- fault injection ----
+
+  /** Queues a fault for a Web API method or UPLOAD_URL_TARGET; faults apply in the order injected. */
+  injectFault(target: string, fault: Fault): void {
+    if (target === UPLOAD_URL_TARGET && fault.kind === "slack_error") {
+      throw new Error("the upload URL answers HTTP statuses, not Slack errors; use http_error");
+    }
+    const list = this.faults.get(target) ?? [];
+    list.push({ fault, remaining: fault.times ?? 1 });
+    this.faults.set(target, list);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  private takeFault(target: string, delay: boolean): Fault | undefined {
+    const list = this.faults.get(target) ?? [];
+    const entry = list.find((e) => (e.fault.kind === "delay") === delay && e.remaining > 0);
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    return entry.fault;
+  }
+
+  /** Applies a pending delay, then answers with a pending failure if there is one. */
+  private async faultResponse(
+    target: string,
+  ): Promise<
+    { status: number; body: unknown; headers: Record<string, string>; kind: Fault["kind"] } | undefined
+  > {
+    const delay = this.takeFault(target, true);
+    if (delay?.kind === "delay") await sleep(delay.ms, undefined, { signal: this.closing.signal });
+    const fault = this.takeFault(target, false);
+    switch (fault?.kind) {
+      case "rate_limited":
+        return {
+          status: 429,
+          body: { ok: false, error: "ratelimited" },
+          headers: { "retry-after": String(fault.retryAfterSec) },
+          kind: fault.kind,
+        };
+      case "http_error":
+        return { status: fault.status, body: `emulated HTTP ${fault.status}`, headers: {}, kind: fault.kind };
+      case "slack_error":
+        return { status: 200, body: { ok: false, error: fault.error }, headers: {}, kind: fault.kind };
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- HTTP routing ----
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.url);
+    const [, kind, ...rest] = url.pathname.split("/");
+    if (kind === "api" && rest.length === 1)
+      return this.handleApi(req, res, decodeURIComponent(rest[0] ?? ""), url);
+    if (kind === "upload" && rest[0] === "v1" && rest.length === 2)
+      return this.handleUpload(req, res, rest[1] ?? "");
+    if (kind === "response" && rest.length === 1) return this.handleResponseUrl(req, res, rest[0] ?? "");
+    send(res, 404, "not_found");
+  }
+
+  private record(call: Omit<RecordedCall, "at">): void {
+    this.recorded.push({ ...call, at: this.now() });
+    const error = isObject(call.response) ? call.response.error : undefined;
+    if (call.unknown) this.logger?.warn("slack emulator: unknown method", { method: call.method });
+    else this.logger?.debug("slack emulator: call", { method: call.method, status: call.status, error });
+  }
+
+  private async handleApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+  ): Promise<void> {
+    const raw = await readBody(req);
+    let args: JsonObject;
+    try {
+      const { fields } = await parseBody(raw, req.headers["content-type"]);
+      args = decodeJsonFields({ ...Object.fromEntries(url.searchParams), ...fields });
+    } catch {
+      const response = { ok: false, error: "invalid_json" };
+      this.record({ method, args: {}, status: 200, response, unknown: false });
+      return send(res, 200, response);
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const token = bearer ?? (typeof args.token === "string" ? args.token : undefined);
+    delete args.token;
+    const handler = webApiHandler(method);
+    const base = { method, args, ...(token !== undefined ? { token } : {}), unknown: handler === undefined };
+
+    const fault = await this.faultResponse(method);
+    if (fault) {
+      this.record({ ...base, status: fault.status, response: fault.body, fault: fault.kind });
+      return send(res, fault.status, fault.body, fault.headers);
+    }
+    let response: JsonObject;
+    if (!handler) response = { ok: false, error: "unknown_method", req_method: method };
+    else if (token === undefined || token === "") response = { ok: false, error: "not_authed" };
+    else if (token !== this.botToken) response = { ok: false, error: "invalid_auth" };
+    else {
+      try {
+        response = { ok: true, ...handler(this.ws, args, this.url) };
+      } catch (error) {
+        if (!(error instanceof SlackApiError)) throw error;
+        response = { ok: false, error: error.code, ...error.extra };
+      }
+    }
+    this.record({ ...base, status: 200, response });
+    send(res, 200, response);
+  }
+
+  /** Accepts the raw bytes, or the first file part of a multipart body (what WebClient sends). */
+  private async handleUpload(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    const raw = await readBody(req);
+    const file = this.ws.fileByUploadKey(key);
+    const base = { method: UPLOAD_URL_TARGET, args: { file_id: file?.id ?? null }, unknown: false };
+    const fault = await this.faultResponse(UPLOAD_URL_TARGET);
+    if (fault) {
+      this.record({ ...base, status: fault.status, response: fault.body, fault: fault.kind });
+      return send(res, fault.status, fault.body, fault.headers);
+    }
+    if (!file || file.completed || req.method !== "POST") {
+      this.record({ ...base, status: 404, response: "not_found" });
+      return send(res, 404, "not_found");
+    }
+    const contentType = req.headers["content-type"] ?? "";
+    const bytes = contentType.startsWith("multipart/form-data")
+      ? (await parseBody(raw, contentType)).files[0]
+      : raw;
+    if (!bytes) {
+      this.record({ ...base, status: 400, response: "no_file_data" });
+      return send(res, 400, "no_file_data");
+    }
+    file.bytes = bytes;
+    const answer = `OK - ${bytes.length}`;
+    this.record({
+      ...base,
+      args: { file_id: file.id, filename: file.name, size: bytes.length },
+      status: 200,
+      response: answer,
+    });
+    send(res, 200, answer);
+  }
+
+  private newResponseUrl(target: ResponseTarget): string {
+    const id = randomBytes(16).toString("hex");
+    this.responseUrls.set(id, { target, createdAt: this.now(), uses: 0 });
+    return `${this.url}/response/${id}`;
+  }
+
+  /** Slack answers response_url posts in plain text: "ok" or an error code. */
+  private async handleResponseUrl(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const raw = await readBody(req);
+    const url = `${this.url}/response/${id}`;
+    const answer = (status: number, result: string, body: JsonObject) => {
+      this.responsePosts.push({ url, body, status, result, at: this.now() });
+      send(res, status, result);
+    };
+    let body: JsonObject;
+    try {
+      const { fields } = await parseBody(raw, req.headers["content-type"]);
+      // Webhook-style form posts carry the message as a JSON `payload` field.
+      const payload = typeof fields.payload === "string" ? JSON.parse(fields.payload) : fields;
+      if (!isObject(payload)) throw new SyntaxError("payload must be an object");
+      body = decodeJsonFields(payload);
+    } catch {
+      return answer(400, "invalid_payload", {});
+    }
+    const record = this.responseUrls.get(id);
+    if (!record) return answer(404, "no_service", body);
+    if (this.now() - record.createdAt > RESPONSE_URL_TTL_MS) return answer(404, "expired_url", body);
+    if (record.uses >= RESPONSE_URL_MAX_USES) return answer(404, "used_url", body);
+    try {
+      applyMessageResponse(this.ws, record.target, body, "response_url");
+    } catch (error) {
+      if (!(error instanceof SlackApiError)) throw error;
+      return answer(400, error.code, body);
+    }
+    record.uses += 1;
+    answer(200, "ok", body);
+  }
+
+  // ---- deliveries to the bot ----
+
+  private deliverToBot(contentType: string, body: string, options: DeliveryOptions): Promise<DeliveryResult> {
+    const url = options.requestUrl ?? this.requestUrl;
+    if (url === undefined) throw new Error("SlackEmulator: set requestUrl (the bot's endpoint) first");
+    return deliver({
+      url,
+      contentType,
+      body,
+      signingSecret: this.signingSecret,
+      options,
+      timeoutMs: this.ackTimeoutMs,
+      signal: this.closing.signal,
+    });
+  }
+
+  private channelOrThrow(ref: string): ChannelRecord {
+    const channel = this.ws.findChannel(ref);
+    if (!channel) throw new Error(`SlackEmulator: unknown channel ${ref}`);
+    return channel;
+  }
+
+  /** Slack only delivers commands and clicks from people who can see the channel. */
+  private visibleChannel(ref: string, user: UserSpec): ChannelRecord {
+    const channel = this.channelOrThrow(ref);
+    if (!this.ws.canSee(channel, user.id))
+      throw new Error(`SlackEmulator: ${user.id} is not in ${channel.id}`);
+    return channel;
+  }
+
+  private userOrThrow(id: string): UserSpec {
+    const user = this.ws.user(id);
+    if (!user) throw new Error(`SlackEmulator: unknown user ${id}`);
+    return user;
+  }
+
+  private payloadUser(user: UserSpec): JsonObject {
+    return { id: user.id, username: user.name, name: user.name, team_id: this.team.id };
+  }
+
+  private interactionBody(payload: JsonObject): string {
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  }
+
+  /** A slash command typed in a channel; a non-empty ack body is shown to the user like a response. */
+  async slashCommand(
+    input: { user: string; channel: string; text?: string; command?: string } & DeliveryOptions,
+  ): Promise<SlashCommandResult> {
+    const user = this.userOrThrow(input.user);
+    const channel = this.visibleChannel(input.channel, user);
+    const responseUrl = this.newResponseUrl({ channel: channel.id, user: user.id });
+    const triggerId = this.ws.issueTrigger(user.id);
+    const body = new URLSearchParams({
+      token: this.verificationToken,
+      team_id: this.team.id,
+      team_domain: this.team.domain,
+      channel_id: channel.id,
+      channel_name: channel.isIm ? "directmessage" : channel.name,
+      user_id: user.id,
+      user_name: user.name,
+      command: input.command ?? "/crashtest",
+      text: input.text ?? "",
+      api_app_id: this.bot.appId,
+      is_enterprise_install: "false",
+      response_url: responseUrl,
+      trigger_id: triggerId,
+    }).toString();
+    const result = await this.deliverToBot("application/x-www-form-urlencoded", body, input);
+    const ackError =
+      result.status === 200 && result.body !== ""
+        ? this.applyAck(
+            { channel: channel.id, user: user.id },
+            isObject(result.json) ? result.json : { text: result.body },
+          )
+        : undefined;
+    return { ...result, responseUrl, triggerId, ...(ackError !== undefined ? { ackError } : {}) };
+  }
+
+  private applyAck(target: ResponseTarget, body: JsonObject): string | undefined {
+    try {
+      applyMessageResponse(this.ws, target, body, "ack");
+      return undefined;
+    } catch (error) {
+      if (error instanceof SlackApiError) return error.code;
+      throw error;
+    }
+  }
+
+  /**
+   * A button (or select) click on a stored message, or on one of the user's ephemeral messages. `message`
+   * and `container` come from the store; `version` picks an older version of the message, as a client that
+   * has not refreshed yet would send; `value`/`blockId` override what the element holds (forged payloads).
+   */
+  async click(
+    input: {
+      user: string;
+      channel: string;
+      messageTs: string;
+      actionId: string;
+      value?: string;
+      blockId?: string;
+      version?: number;
+    } & DeliveryOptions,
+  ): Promise<InteractionResult> {
+    const user = this.userOrThrow(input.user);
+    const channel = this.visibleChannel(input.channel, user);
+    const message = this.ws.findMessage(channel.id, input.messageTs);
+    const ephemeral = message ? undefined : this.ws.findEphemeral(user.id, input.messageTs);
+    const source = message ?? ephemeral;
+    if (!source)
+      throw new Error(`SlackEmulator: no message ${input.messageTs} in ${channel.id} for ${user.id}`);
+    const version = source.versions[input.version ?? source.versions.length - 1];
+    if (!version)
+      throw new Error(`SlackEmulator: message ${input.messageTs} has no version ${input.version}`);
+    const blocks = version.blocks ?? [];
+    const slot = findElement(blocks, input.actionId);
+    if (!slot) {
+      throw new Error(
+        `SlackEmulator: no action_id ${input.actionId} in the message (has: ${actionIds(blocks).join(", ")})`,
+      );
+    }
+    const responseUrl = this.newResponseUrl({
+      channel: channel.id,
+      user: user.id,
+      original: { kind: message ? "message" : "ephemeral", ts: input.messageTs },
+    });
+    const triggerId = this.ws.issueTrigger(user.id);
+    const threadTs = source.threadTs;
+    const payload: JsonObject = {
+      type: "block_actions",
+      user: this.payloadUser(user),
+      api_app_id: this.bot.appId,
+      token: this.verificationToken,
+      container: {
+        type: "message",
+        message_ts: input.messageTs,
+        channel_id: channel.id,
+        is_ephemeral: !message,
+        ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      },
+      trigger_id: triggerId,
+      team: { id: this.team.id, domain: this.team.domain },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: channel.id, name: channel.isIm ? "directmessage" : channel.name },
+      // Slack leaves `message` out for ephemeral messages.
+      ...(message ? { message: this.messageAsSeen(this.ws.toSlackMessage(message), version) } : {}),
+      state: { values: {} },
+      response_url: responseUrl,
+      actions: [actionPayload(slot.element, input.blockId ?? slot.blockId, input.value, this.ws.nextTs())],
+    };
+    const result = await this.deliverToBot(
+      "application/x-www-form-urlencoded",
+      this.interactionBody(payload),
+      input,
+    );
+    return { ...result, responseUrl, triggerId, payload };
+  }
+
+  private messageAsSeen(message: JsonObject, version: StoredMessage["versions"][number]): JsonObject {
+    const { blocks: _b, attachments: _a, metadata: _m, ...rest } = message;
+    return { ...rest, ...structuredClone(version) };
+  }
+
+  /**
+   * Submits an open modal. `values[block_id][action_id]` is what the user entered (a string, strings for
+   * multi-selects, or Slack's raw state shape); inputs left out are sent empty, as Slack does. The ack's
+   * response_action is applied: errors (stays open), update, push, clear; an empty ack closes the view.
+   */
+  async submitView(
+    input: {
+      user: string;
+      viewId: string;
+      values?: Record<string, Record<string, ViewInput>>;
+    } & DeliveryOptions,
+  ): Promise<ViewSubmissionResult> {
+    const user = this.userOrThrow(input.user);
+    const view = this.ws.findView(input.viewId);
+    if (view?.type !== "modal" || !view.open || view.user !== user.id) {
+      throw new Error(`SlackEmulator: no open modal ${input.viewId} for ${user.id}`);
+    }
+    const slots = inputSlots(Array.isArray(view.view.blocks) ? (view.view.blocks as JsonObject[]) : []);
+    for (const blockId of Object.keys(input.values ?? {})) {
+      if (!slots.some((s) => s.blockId === blockId))
+        throw new Error(`SlackEmulator: no input block ${blockId}`);
+    }
+    const values: Record<string, JsonObject> = {};
+    for (const { blockId, element } of slots) {
+      const actionId = String(element.action_id);
+      values[blockId] = {
+        ...values[blockId],
+        [actionId]: stateValue(element, input.values?.[blockId]?.[actionId]),
+      };
+    }
+    const payload: JsonObject = {
+      type: "view_submission",
+      team: { id: this.team.id, domain: this.team.domain },
+      user: this.payloadUser(user),
+      api_app_id: this.bot.appId,
+      token: this.verificationToken,
+      trigger_id: this.ws.issueTrigger(user.id),
+      view: this.ws.toSlackView(view, values),
+      response_urls: [],
+      enterprise: null,
+      is_enterprise_install: false,
+    };
+    const result = await this.deliverToBot(
+      "application/x-www-form-urlencoded",
+      this.interactionBody(payload),
+      input,
+    );
+    const ackError = result.status === 200 ? this.applyViewAck(view, result) : undefined;
+    return { ...result, payload, ...(ackError !== undefined ? { ackError } : {}) };
+  }
+
+  private applyViewAck(view: StoredView, result: DeliveryResult): string | undefined {
+    if (result.body === "") {
+      view.open = false;
+      return undefined;
+    }
+    const ack = result.json;
+    if (!isObject(ack)) return "invalid_response";
+    switch (ack.response_action) {
+      case "errors":
+        if (!isObject(ack.errors)) return "invalid_response";
+        view.errors = Object.fromEntries(Object.entries(ack.errors).map(([k, v]) => [k, String(v)]));
+        return undefined;
+      case "update":
+      case "push": {
+        if (!isObject(ack.view) || validateView(ack.view).length > 0) return "invalid_arguments";
+        if (ack.response_action === "update") this.ws.updateView(view, ack.view);
+        else this.ws.openView(view.user, ack.view, view);
+        return undefined;
+      }
+      case "clear":
+        for (const open of this.ws.viewStack(view)) open.open = false;
+        return undefined;
+      default:
+        return "invalid_response";
+    }
+  }
+
+  /** An Events API delivery (JSON envelope); reuse `eventId` with `retryNum` to emulate a redelivery. */
+  async sendEvent(
+    event: JsonObject,
+    options: { eventId?: string } & DeliveryOptions = {},
+  ): Promise<EventResult> {
+    const eventId = options.eventId ?? this.ws.nextId("Ev");
+    const envelope: JsonObject = {
+      token: this.verificationToken,
+      team_id: this.team.id,
+      api_app_id: this.bot.appId,
+      event,
+      type: "event_callback",
+      event_id: eventId,
+      event_time: Math.floor(this.now() / 1000),
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: this.team.id,
+          user_id: this.bot.userId,
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
+      is_ext_shared_channel: false,
+      event_context: `4-${randomBytes(24).toString("base64url")}`,
+    };
+    const result = await this.deliverToBot("application/json", JSON.stringify(envelope), options);
+    return { ...result, eventId, envelope };
+  }
+
+  /** The user opens the app's Home (or Messages) tab; the event carries the published Home view if any. */
+  homeOpened(
+    user: string,
+    options: { tab?: "home" | "messages"; eventId?: string } & DeliveryOptions = {},
+  ): Promise<EventResult> {
+    const tab = options.tab ?? "home";
+    const { id } = this.userOrThrow(user);
+    const home = this.ws.homeView(id);
+    return this.sendEvent(
+      {
+        type: "app_home_opened",
+        user: id,
+        channel: this.ws.imChannel(id).id,
+        tab,
+        event_ts: this.ws.nextTs(),
+        ...(home && tab === "home" ? { view: this.ws.toSlackView(home) } : {}),
+      },
+      options,
+    );
+  }
+
+  /** Seeds a message written by a person (the bot cannot edit or delete it). */
+  postAsUser(input: { user: string; channel: string; text: string; threadTs?: string }): StoredMessage {
+    const user = this.userOrThrow(input.user);
+    const channel = this.visibleChannel(input.channel, user);
+    const thread = input.threadTs !== undefined ? { threadTs: input.threadTs, broadcast: false } : undefined;
+    const record = this.ws.addMessage(
+      channel.id,
+      { text: input.text },
+      { user: user.id, fromBot: false },
+      thread,
+    );
+    return this.ws.messageSnapshot(record);
+  }
+
+  // ---- state for assertions ----
+
+  /** Top-level messages and broadcast replies, oldest first. */
+  channelMessages(channel: string): StoredMessage[] {
+    const { id } = this.channelOrThrow(channel);
+    return this.ws.channelMessages(id).map((m) => this.ws.messageSnapshot(m));
+  }
+
+  /** Replies to a parent message, oldest first (the parent itself is not included). */
+  thread(channel: string, ts: string): StoredMessage[] {
+    const { id } = this.channelOrThrow(channel);
+    return this.ws.threadReplies(id, ts).map((m) => this.ws.messageSnapshot(m));
+  }
+
+  message(channel: string, ts: string): StoredMessage | undefined {
+    const record = this.ws.findMessage(this.channelOrThrow(channel).id, ts);
+    return record ? this.ws.messageSnapshot(record) : undefined;
+  }
+
+  ephemerals(user: string): EphemeralMessage[] {
+    return this.ws.ephemerals(user);
+  }
+
+  /** Files shared into a channel; with threadTs, only those shared into that thread. */
+  filesIn(channel: string, threadTs?: string): StoredFile[] {
+    const { id } = this.channelOrThrow(channel);
+    return this.ws
+      .allFiles()
+      .filter((f) => f.channel === id && (threadTs === undefined || f.threadTs === threadTs))
+      .map((f) => ({ ...f, ...(f.bytes ? { bytes: Buffer.from(f.bytes) } : {}) }));
+  }
+
+  /** Modals the user opened (open or closed) and their Home tab, in creation order. */
+  views(user: string): StoredView[] {
+    return this.ws.viewsOf(user);
+  }
+
+  /** Every Web API call (and upload URL post) in arrival order, with parsed arguments. */
+  calls(method?: string): RecordedCall[] {
+    return structuredClone(this.recorded.filter((c) => method === undefined || c.method === method));
+  }
+
+  unknownCalls(): RecordedCall[] {
+    return structuredClone(this.recorded.filter((c) => c.unknown));
+  }
+
+  responseUrlPosts(): ResponseUrlPost[] {
+    return structuredClone(this.responsePosts);
+  }
+}

@@ -1,0 +1,146 @@
+/** Public shapes of the Slack emulator: its configuration and the state snapshots tests read. */
+
+export type JsonObject = Record<string, unknown>;
+
+export interface TeamSpec {
+  id: string;
+  domain: string;
+  name: string;
+}
+
+export interface BotSpec {
+  userId: string;
+  botId: string;
+  appId: string;
+  name: string;
+}
+
+export interface ChannelSpec {
+  id: string;
+  name: string;
+  isPrivate?: boolean;
+  /** Members who may see the channel; omitted means everyone (a public channel open to all users). */
+  members?: string[];
+  /** False makes chat.postMessage answer `not_in_channel`, as for a channel the bot was never invited to. */
+  botIsMember?: boolean;
+  isArchived?: boolean;
+}
+
+export interface UserSpec {
+  id: string;
+  name: string;
+  realName?: string;
+  email?: string;
+  isAdmin?: boolean;
+  isBot?: boolean;
+  deleted?: boolean;
+  tz?: string;
+}
+
+export interface UserGroupSpec {
+  id: string;
+  handle: string;
+  name?: string;
+  users: string[];
+}
+
+/** One version of a message's content; chat.update and replace_original append versions. */
+export interface MessageVersion {
+  text: string;
+  blocks?: JsonObject[];
+  attachments?: JsonObject[];
+  metadata?: JsonObject;
+}
+
+export interface StoredMessage extends MessageVersion {
+  channel: string;
+  ts: string;
+  /** Author: the bot's user ID for messages the app posted. */
+  user: string;
+  fromBot: boolean;
+  /** Parent ts for thread replies; undefined for top-level messages. */
+  threadTs?: string;
+  replyBroadcast: boolean;
+  replyCount: number;
+  replyUsers: string[];
+  latestReply?: string;
+  fileIds: string[];
+  /** Every version, oldest first; the last one is the current content. */
+  versions: MessageVersion[];
+}
+
+export type EphemeralSource = "chat.postEphemeral" | "response_url" | "ack";
+
+export interface EphemeralMessage extends MessageVersion {
+  channel: string;
+  /** The only user who sees it. */
+  user: string;
+  ts: string;
+  threadTs?: string;
+  source: EphemeralSource;
+  versions: MessageVersion[];
+}
+
+export interface StoredFile {
+  id: string;
+  name: string;
+  title: string;
+  altText?: string;
+  /** Length announced to files.getUploadURLExternal. */
+  declaredLength: number;
+  /** Undefined until bytes were POSTed to the upload URL. */
+  bytes?: Buffer;
+  /** Undefined until files.completeUploadExternal; the file is private to the bot until then. */
+  channel?: string;
+  threadTs?: string;
+  messageTs?: string;
+  initialComment?: string;
+  completed: boolean;
+}
+
+export interface StoredView {
+  id: string;
+  user: string;
+  type: "modal" | "home";
+  /** The view definition as last set by views.open/update/publish or a response_action. */
+  view: JsonObject;
+  hash: string;
+  rootViewId: string;
+  previousViewId?: string;
+  open: boolean;
+  /** Field errors from the last `response_action: "errors"` ack. */
+  errors?: Record<string, string>;
+  versions: JsonObject[];
+}
+
+export interface RecordedCall {
+  /** Web API method, or "upload_url" for a POST to a file upload URL. */
+  method: string;
+  args: JsonObject;
+  token?: string;
+  status: number;
+  response: unknown;
+  /** The fault that produced the response, when one was injected. */
+  fault?: Fault["kind"];
+  unknown: boolean;
+  at: number;
+}
+
+export interface ResponseUrlPost {
+  url: string;
+  body: JsonObject;
+  status: number;
+  /** Slack's plain-text answer: "ok" or an error code such as `used_url`. */
+  result: string;
+  at: number;
+}
+
+/**
+ * An injected failure for one Web API method (or "upload_url"). `times` defaults to 1; use Infinity for a
+ * persistent fault. A delay is applied in addition to any other fault or the normal answer.
+ */
+export type Fault =
+  | { kind: "rate_limited"; retryAfterSec: number; times?: number }
+  | { kind: "http_error"; status: number; times?: number }
+  | { kind: "slack_error"; error: string; times?: number }
+  | { kind: "delay"; ms: number; times?: number };
