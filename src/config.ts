@@ -65,7 +65,7 @@ const httpUrl = z
 const plain = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   SLACK_API_URL: httpUrl.default(DEFAULT_SLACK_API_URL),
   SCANNER: z.enum(["crashtest", "simulator"]).optional(),
   CRASHTEST_API_URL: httpUrl.default("https://api.crashtest.cloud/"),

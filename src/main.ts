@@ -15,6 +15,8 @@ const README_HINT = 'See README.md ("Configuration") and .env.example.';
 
 export interface Bot {
   store: KeyValueStore;
+  /** The HTTP port bound (Slack requests in HTTP mode, /healthz in both). */
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -56,8 +58,9 @@ export async function startBot(
   });
   registerCommands(slackApp.app, table, {}, tasks, logger);
 
+  let port: number;
   try {
-    await slackApp.start();
+    port = await slackApp.start();
   } catch (error) {
     await store.close();
     throw error;
@@ -66,6 +69,7 @@ export async function startBot(
 
   return {
     store,
+    port,
     async stop() {
       await slackApp.stop();
       const unfinished = await tasks.drain(SHUTDOWN_DEADLINE_MS - 2000);

@@ -33,7 +33,8 @@ export interface SlackAppOptions {
 
 export interface SlackApp {
   app: App;
-  start(): Promise<void>;
+  /** Resolves to the port actually bound (PORT=0 picks a free one). */
+  start(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -91,8 +92,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   return {
     app,
     async start() {
-      await app.start(port);
-      logger.info("slack app started", { mode: slack.mode, port });
+      const server: unknown = await app.start(port);
+      const address = (server as { address?: () => unknown } | undefined)?.address?.();
+      const bound = typeof address === "object" && address !== null && "port" in address ? Number(address.port) : port;
+      logger.info("slack app started", { mode: slack.mode, port: bound });
+      return bound;
     },
     async stop() {
       await app.stop();

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { test } from "node:test";
+import { SlackEmulator } from "../src/dev/slack-emulator/index.js";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function runMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+test("in production, missing Slack credentials stop start-up fast, naming the variables and the README", async () => {
+  const started = Date.now();
+  const run = runMain({ NODE_ENV: "production", SCANNER: "simulator", STORE_URL: "memory://" });
+  const code = await run.exited;
+  assert.notEqual(code, 0);
+  assert.ok(Date.now() - started < 5000, "exits promptly");
+  assert.match(run.err(), /SLACK_BOT_TOKEN/);
+  assert.match(run.err(), /README\.md/);
+});
+
+test("an unreachable store stops start-up with a message naming STORE_URL", async () => {
+  const emulator = await SlackEmulator.start();
+  try {
+    const run = runMain({
+      SLACK_BOT_TOKEN: emulator.botToken,
+      SLACK_SIGNING_SECRET: emulator.signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      STORE_URL: "redis://:pw-hidden@127.0.0.1:1",
+      PORT: "0",
+    });
+    assert.notEqual(await run.exited, 0);
+    assert.match(run.err(), /STORE_URL: cannot reach the store at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
+    assert.ok(!run.err().includes("pw-hidden"));
+  } finally {
+    await emulator.close();
+  }
+});
+
+test("SIGTERM: the bot stops serving, closes the store and exits 0", async () => {
+  const emulator = await SlackEmulator.start();
+  try {
+    const port = await freePort();
+    const run = runMain({
+      SLACK_BOT_TOKEN: emulator.botToken,
+      SLACK_SIGNING_SECRET: emulator.signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      STORE_URL: "memory://",
+      PORT: String(port),
+    });
+    const deadline = Date.now() + 15_000;
+    while (!run.out().includes('"bot ready"')) {
+      if (Date.now() > deadline) assert.fail(`bot did not start: ${run.err()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const stopAt = Date.now();
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 0);
+    assert.ok(Date.now() - stopAt < 10_000);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+  } finally {
+    await emulator.close();
+  }
+});
