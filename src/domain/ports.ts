@@ -107,6 +107,11 @@ export interface Finding {
   severity: Severity;
   category: string;
   score?: number;
+  /**
+   * The scanner's own words about this occurrence (JSON `information`, JUnit failure message).
+   * Report text quotes attack payloads: escape it before display.
+   */
+  detail?: string;
 }
 
 export interface FindingsSummary {

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
+import type {
+  Logger,
+  Project,
+  ProjectSpec,
+  Report,
+  ReportFormat,
+  Scanner,
+  ScanRef,
+  ScanStatus,
+  StartScanResult,
+} from "../../domain/ports.js";
+import {
+  type CrashtestTransport,
+  type FailureContext,
+  isSuccess,
+  parseJsonBody,
+  type RetryMode,
+} from "./http.js";
+import {
+  type CrashtestReportFormat,
+  readStartResponse,
+  readStatusResponse,
+  reportContentType,
+  reportFileName,
+} from "./responses.js";
+import { describeRoute, fillPath, type Operation, type RouteTable } from "./routes.js";
+
+/** The operations of one Crashtest surface; the factory in scanners/index.ts adds name and close. */
+export type ScannerBackend = Omit<Scanner, "name" | "close">;
+
+export interface RestBackendOptions {
+  transport: CrashtestTransport;
+  apiKey: string;
+  teamId: string;
+  routes: RouteTable;
+  logger: Logger;
+}
+
+// IDs end up in paths; percent-encoding alone would still let ".." through.
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkId(kind: "project" | "scan", value: string): string {
+  if (!ID.test(value)) throw new AppError("validation", `That is not a valid Crashtest ${kind} ID.`);
+  return value;
+}
+
+const ProjectId = z.union([z.number().int(), z.string().regex(ID)]).transform((value) => String(value));
+
+// The create response is undocumented (doc A.5): accept the usual spellings of the new ID.
+const CreateBody = z.looseObject({
+  data: z.looseObject({
+    id: ProjectId.optional(),
+    project_id: ProjectId.optional(),
+    projectId: ProjectId.optional(),
+    project: z.looseObject({ id: ProjectId }).optional(),
+    name: z.string().optional(),
+    url: z.string().optional(),
+  }),
+});
+
+/** REST report path segments (doc A.5): the JUnit report is the one the API calls "xml". */
+const REST_FORMAT: Record<CrashtestReportFormat, string> = { json: "json", pdf: "pdf", junit: "xml" };
+
+function isCrashtestFormat(format: ReportFormat): format is CrashtestReportFormat {
+  return Object.hasOwn(REST_FORMAT, format);
+}
+
+/** Crashtest REST API adapter (doc A.3–A.5), authenticated with the user's API key in a header. */
+export class CrashtestRestBackend implements ScannerBackend {
+  readonly reportFormats: readonly ReportFormat[] = ["json", "pdf", "junit"];
+  private readonly transport: CrashtestTransport;
+  private readonly apiKey: string;
+  private readonly teamId: string;
+  private readonly routes: RouteTable;
+  private readonly logger: Logger;
+
+  constructor(options: RestBackendOptions) {
+    this.transport = options.transport;
+    this.apiKey = options.apiKey;
+    this.teamId = options.teamId;
+    this.routes = options.routes;
+    this.logger = options.logger;
+  }
+
+  async createProject(spec: ProjectSpec): Promise<Project> {
+    // The body is undocumented: name and URL plus any backend options, marked unverified in README.
+    const body = JSON.stringify({ ...spec.options, name: spec.name, url: spec.url });
+    const response = await this.call("createProject", {}, `project "${spec.name}"`, "unsent-only", body);
+    if (!isSuccess(response.raw)) throw this.transport.failure(response.raw, response.context);
+    const { data } = parseJsonBody(this.transport, "createProject", response.raw, CreateBody);
+    const id = data.id ?? data.project_id ?? data.projectId ?? data.project?.id;
+    if (id === undefined) throw this.transport.unreadable("createProject", "no project ID in data");
+    this.logger.info("crashtest project created", { projectId: id });
+    return { id, name: data.name ?? spec.name, url: data.url ?? spec.url };
+  }
+
+  async deleteProject(projectId: string): Promise<void> {
+    const { raw, context } = await this.call(
+      "deleteProject",
+      { projectId: checkId("project", projectId) },
+      `project ${projectId}`,
+      "idempotent",
+    );
+    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+  }
+
+  async startScan(projectId: string): Promise<StartScanResult> {
+    const { raw, context } = await this.call(
+      "startScan",
+      { projectId: checkId("project", projectId) },
+      `project ${projectId}`,
+      "unsent-only",
+    );
+    return readStartResponse(this.transport, raw, context);
+  }
+
+  async stopScan(ref: ScanRef): Promise<void> {
+    const { raw, context } = await this.call("stopScan", this.ids(ref), this.subject(ref), "idempotent");
+    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+  }
+
+  async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
+    const { raw, context } = await this.call("scanStatus", this.ids(ref), this.subject(ref), "idempotent");
+    return readStatusResponse(this.transport, raw, context, ref.scanId);
+  }
+
+  async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
+    if (!isCrashtestFormat(format)) {
+      throw new AppError("unsupported", `Crashtest has no ${format} report; use one of: json, pdf, junit.`);
+    }
+    const { raw, context } = await this.call(
+      "report",
+      { ...this.ids(ref), format: REST_FORMAT[format] },
+      `the ${format} report of ${this.subject(ref)}`,
+      "idempotent",
+    );
+    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+    return {
+      format,
+      bytes: raw.bytes,
+      contentType: reportContentType(raw, format),
+      fileName: reportFileName(ref.scanId, format),
+    };
+  }
+
+  private ids(ref: ScanRef): Record<string, string> {
+    return { projectId: checkId("project", ref.projectId), scanId: checkId("scan", ref.scanId) };
+  }
+
+  private subject(ref: ScanRef): string {
+    return `scan ${ref.scanId} of project ${ref.projectId}`;
+  }
+
+  private async call(
+    operation: Operation,
+    ids: Record<string, string>,
+    subject: string,
+    retry: RetryMode,
+    body?: string,
+  ) {
+    const route = this.routes[operation];
+    const headers: Record<string, string> = {
+      // Header, never the query string: query strings end up in proxy and access logs (doc A.3).
+      API_KEY: this.apiKey,
+      accept: operation === "report" ? "*/*" : "application/json",
+    };
+    if (body === undefined && route.method === "POST") headers["content-length"] = "0";
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const raw = await this.transport.send({
+      operation,
+      route: describeRoute(route),
+      method: route.method,
+      path: fillPath(route.path, { teamId: this.teamId, ...ids }),
+      headers,
+      ...(body === undefined ? {} : { body }),
+      retry,
+    });
+    const context: FailureContext = {
+      subject,
+      credentialHint: `check CRASHTEST_API_KEY (its user needs the Team Admin or Security Engineer role in team ${this.teamId}) and CRASHTEST_TEAM_ID`,
+      retry,
+    };
+    return { raw, context };
+  }
+}

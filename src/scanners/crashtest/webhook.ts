@@ -1,0 +1,209 @@
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
+import type {
+  Logger,
+  Project,
+  Report,
+  ReportFormat,
+  ScanRef,
+  ScanStatus,
+  StartScanResult,
+} from "../../domain/ports.js";
+import type { ScannerBackend } from "./client.js";
+import { checkId } from "./client.js";
+import type { CrashtestTransport, FailureContext, IncomingResponse } from "./http.js";
+import { isSuccess } from "./http.js";
+import { readStartResponse, readStatusResponse, reportContentType, reportFileName } from "./responses.js";
+import { describeRoute, fillPath, WEBHOOK_ROUTES, type WebhookOperation } from "./routes.js";
+
+/**
+ * Webhook mode (doc A.6): for teams that only hold a project's webhook secret. The secret is a
+ * password that sits in the URL path, so it lives only inside this module: project IDs are
+ * `webhook:<name>`, and logs, errors and Slack values only ever see the name.
+ */
+
+export interface WebhookProject {
+  /** Name shown in Slack; also the non-secret part of the project ID. */
+  name: string;
+  secret: string;
+  /** Target URL for display; the webhook API never reports it. */
+  url?: string;
+}
+
+export const WEBHOOK_ID_PREFIX = "webhook:";
+
+export function webhookProjectId(name: string): string {
+  return `${WEBHOOK_ID_PREFIX}${name}`;
+}
+
+export function isWebhookProjectId(projectId: string): boolean {
+  return projectId.startsWith(WEBHOOK_ID_PREFIX);
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// Webhook secrets are UUIDs (doc A.4); allow any long path-safe token in case the format changes.
+const SECRET = /^[A-Za-z0-9_-]{16,128}$/;
+
+const Entry = z.union([z.string(), z.strictObject({ secret: z.string(), url: z.string().optional() })]);
+const WebhookJson = z.record(z.string(), Entry);
+
+/**
+ * Parses CRASHTEST_WEBHOOKS: a JSON object of project name to webhook secret, or to
+ * `{"secret": "...", "url": "https://..."}`. Messages name the project, never the secret, and carry no
+ * cause (a JSON parser message would quote the input).
+ */
+export function parseWebhookProjects(text: string, source = "CRASHTEST_WEBHOOKS"): WebhookProject[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError(
+      "config",
+      `${source} is not valid JSON; expected {"project name":"<webhook secret>"}.`,
+    );
+  }
+  const parsed = WebhookJson.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError(
+      "config",
+      `${source} must map project names to a webhook secret or to {"secret": "...", "url": "..."}.`,
+    );
+  }
+  return Object.entries(parsed.data).map(([name, entry]) => {
+    const { secret, url } = typeof entry === "string" ? { secret: entry, url: undefined } : entry;
+    if (!NAME.test(name)) {
+      throw new AppError(
+        "config",
+        `${source}: project name "${name.slice(0, 64)}" must be 1-64 letters, digits, ".", "_" or "-".`,
+      );
+    }
+    if (!SECRET.test(secret)) {
+      throw new AppError(
+        "config",
+        `${source}.${name}: the webhook secret must be a UUID (16-128 letters, digits, "-").`,
+      );
+    }
+    return url === undefined ? { name, secret } : { name, secret, url };
+  });
+}
+
+export interface WebhookBackendOptions {
+  transport: CrashtestTransport;
+  projects: readonly WebhookProject[];
+  logger: Logger;
+}
+
+export class CrashtestWebhookBackend implements ScannerBackend {
+  readonly reportFormats: readonly ReportFormat[] = ["junit"];
+  /** The configured projects as the bot sees them: opaque IDs, no secrets. */
+  readonly projects: readonly Project[];
+  private readonly secrets: ReadonlyMap<string, WebhookProject>;
+  private readonly transport: CrashtestTransport;
+  private readonly logger: Logger;
+
+  constructor(options: WebhookBackendOptions) {
+    this.transport = options.transport;
+    this.logger = options.logger;
+    this.secrets = new Map(options.projects.map((project) => [webhookProjectId(project.name), project]));
+    this.projects = options.projects.map((project) => ({
+      id: webhookProjectId(project.name),
+      name: project.name,
+      url: project.url ?? "",
+    }));
+  }
+
+  async createProject(): Promise<Project> {
+    throw unsupported(
+      "Creating a project is not supported with a webhook-only project; create it in Crashtest and add its webhook secret to CRASHTEST_WEBHOOKS.",
+    );
+  }
+
+  async deleteProject(projectId: string): Promise<void> {
+    this.project(projectId);
+    throw unsupported("Deleting a project is not supported with a webhook-only project.");
+  }
+
+  async startScan(projectId: string): Promise<StartScanResult> {
+    const project = this.project(projectId);
+    const context = this.context(project, `project ${project.name}`, "unsent-only");
+    const response = await this.call("webhookStart", project, {});
+    const result = readStartResponse(this.transport, response, context);
+    this.logger.info("crashtest webhook scan start", { project: project.name, ...result });
+    return result;
+  }
+
+  async stopScan(ref: ScanRef): Promise<void> {
+    this.project(ref.projectId);
+    throw unsupported(
+      "Stopping a scan is not supported with a webhook-only project; stop it in the Crashtest dashboard.",
+    );
+  }
+
+  async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
+    const project = this.project(ref.projectId);
+    const scanId = checkId("scan", ref.scanId);
+    const context = this.context(project, `scan ${scanId} of project ${project.name}`, "idempotent");
+    const response = await this.call("webhookStatus", project, { scanId });
+    return readStatusResponse(this.transport, response, context, scanId);
+  }
+
+  async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
+    const project = this.project(ref.projectId);
+    if (format !== "junit") {
+      throw unsupported(
+        `${format.toUpperCase()} reports are not supported with a webhook-only project; the JUnit report is available.`,
+      );
+    }
+    const scanId = checkId("scan", ref.scanId);
+    const context = this.context(
+      project,
+      `the JUnit report of scan ${scanId} of project ${project.name}`,
+      "idempotent",
+    );
+    const response = await this.call("webhookReport", project, { scanId });
+    if (!isSuccess(response)) throw this.transport.failure(response, context);
+    return {
+      format,
+      bytes: response.bytes,
+      contentType: reportContentType(response, format),
+      fileName: reportFileName(scanId, format),
+    };
+  }
+
+  private project(projectId: string): WebhookProject {
+    const project = this.secrets.get(projectId);
+    if (!project) {
+      throw new AppError("not_found", "No webhook project with that ID is configured in CRASHTEST_WEBHOOKS.");
+    }
+    return project;
+  }
+
+  private context(project: WebhookProject, subject: string, retry: FailureContext["retry"]): FailureContext {
+    return {
+      subject,
+      credentialHint: `check the webhook secret of project "${project.name}" in CRASHTEST_WEBHOOKS`,
+      retry,
+    };
+  }
+
+  private call(
+    operation: WebhookOperation,
+    project: WebhookProject,
+    ids: Record<string, string>,
+  ): Promise<IncomingResponse> {
+    const route = WEBHOOK_ROUTES[operation];
+    return this.transport.send({
+      operation,
+      route: describeRoute(route),
+      method: route.method,
+      path: fillPath(route.path, { secret: project.secret, ...ids }),
+      // No body, and an explicit zero length: the vendor's clients needed it (doc A.6).
+      headers: route.method === "POST" ? { "content-length": "0" } : { accept: "application/json, */*" },
+      retry: route.method === "POST" ? "unsent-only" : "idempotent",
+    });
+  }
+}
+
+function unsupported(message: string): AppError {
+  return new AppError("unsupported", message);
+}

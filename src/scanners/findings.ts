@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { AppError } from "../domain/errors.js";
+import {
+  type Finding,
+  type FindingsSummary,
+  type Logger,
+  type Report,
+  SEVERITIES,
+  type Severity,
+} from "../domain/ports.js";
+import { descendants, parseXml, XmlError } from "./xml.js";
+
+/**
+ * Findings summaries from Crashtest reports: the JSON findings report (doc A.8) and the JUnit XML
+ * report (doc A.9). Both give counts by severity and every finding sorted most severe first.
+ */
+
+export interface SummaryOptions {
+  /** Receives notes about findings whose severity had to be assumed. */
+  logger?: Logger;
+}
+
+/** DefectDojo's rule for Crashtest `baseScore` (doc A.8). */
+export function severityFromScore(score: number): Severity {
+  if (score <= 0) return "info";
+  if (score < 4) return "low";
+  if (score < 7) return "medium";
+  if (score < 9) return "high";
+  return "critical";
+}
+
+function summarize(findings: Finding[]): FindingsSummary {
+  const counts: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
+  for (const finding of findings) counts[finding.severity] += 1;
+  const rank = (severity: Severity) => SEVERITIES.indexOf(severity);
+  // Array.sort is stable, so equal findings keep report order.
+  const sorted = [...findings].sort(
+    (a, b) => rank(a.severity) - rank(b.severity) || (b.score ?? -1) - (a.score ?? -1),
+  );
+  return { counts, total: findings.length, findings: sorted };
+}
+
+function textOf(input: string | Uint8Array): string {
+  return typeof input === "string" ? input : Buffer.from(input).toString("utf8");
+}
+
+function unreadable(kind: string, reason: string): AppError {
+  return new AppError("unavailable", `The ${kind} report could not be read.`, {
+    detail: `${kind} report: ${reason}`,
+  });
+}
+
+// ---- JSON findings report ----
+
+const Score = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^\s*-?\d+(\.\d+)?\s*$/)
+    .transform(Number),
+]);
+
+const JsonFinding = z.looseObject({
+  finding_description_slug: z.string(),
+  information: z.string().optional(),
+});
+
+const JsonDescription = z.looseObject({
+  slug: z.string(),
+  title: z.string().optional(),
+  baseScore: Score.optional(),
+});
+
+const FindingsBody = z.looseObject({
+  // One array per scanner key (ssl, xss, ...); a missing or null list means no findings.
+  findings: z.record(z.string(), z.array(JsonFinding).nullable()),
+  descriptions: z.array(JsonDescription),
+});
+
+// The API wraps the body in {message, data}; the empty sample has no envelope (doc A.8).
+const FindingsReport = z.union([
+  z.looseObject({ data: FindingsBody }).transform((report) => report.data),
+  FindingsBody,
+]);
+
+/**
+ * Summarises a JSON findings report. A finding carries no severity: it is joined to its description
+ * by slug and graded by `baseScore`. A finding without a (scored) description counts as 'info' so
+ * totals stay right without inventing risk, and a warning names the slug so the gap is noticed.
+ */
+export function summarizeFindingsJson(
+  input: string | Uint8Array,
+  options: SummaryOptions = {},
+): FindingsSummary {
+  let json: unknown;
+  try {
+    json = JSON.parse(textOf(input));
+  } catch {
+    throw unreadable("JSON findings", "invalid JSON");
+  }
+  const parsed = FindingsReport.safeParse(json);
+  if (!parsed.success) throw unreadable("JSON findings", z.prettifyError(parsed.error));
+  const body = parsed.data;
+
+  const descriptions = new Map<string, z.infer<typeof JsonDescription>>();
+  for (const description of body.descriptions) {
+    if (!descriptions.has(description.slug)) descriptions.set(description.slug, description);
+  }
+  const unscored = new Map<string, number>();
+  const findings: Finding[] = [];
+  for (const [category, list] of Object.entries(body.findings)) {
+    for (const item of list ?? []) {
+      const description = descriptions.get(item.finding_description_slug);
+      const score = description?.baseScore;
+      if (score === undefined) {
+        unscored.set(item.finding_description_slug, (unscored.get(item.finding_description_slug) ?? 0) + 1);
+      }
+      findings.push({
+        title: description?.title ?? item.finding_description_slug,
+        severity: score === undefined ? "info" : severityFromScore(score),
+        category,
+        ...(score === undefined ? {} : { score }),
+        ...(item.information === undefined ? {} : { detail: item.information }),
+      });
+    }
+  }
+  for (const [slug, count] of unscored) {
+    options.logger?.warn("crashtest finding has no scored description; counted as info", { slug, count });
+  }
+  return summarize(findings);
+}
+
+// ---- JUnit XML report ----
+
+const TestCase = z.looseObject({ name: z.string(), classname: z.string().optional() });
+const Failure = z.looseObject({ type: z.string().optional(), message: z.string().optional() });
+
+function isSeverity(value: string): value is Severity {
+  return (SEVERITIES as readonly string[]).includes(value);
+}
+
+/**
+ * Summarises a JUnit report: each `<failure>` of a `<testcase>` is one finding and its `type` is the
+ * severity. `<error>` (a scanner error) and `<skipped>` are not findings and are ignored. An unknown
+ * or missing type counts as 'info' with a warning, like an unscored JSON finding.
+ */
+export function summarizeJunit(input: string | Uint8Array, options: SummaryOptions = {}): FindingsSummary {
+  let root: ReturnType<typeof parseXml>;
+  try {
+    root = parseXml(textOf(input));
+  } catch (error) {
+    if (error instanceof XmlError) throw unreadable("JUnit", error.message);
+    throw error;
+  }
+  if (root.name !== "testsuites" && root.name !== "testsuite") {
+    throw unreadable("JUnit", `root element is <${root.name}>, not <testsuites>`);
+  }
+  const unknownTypes = new Map<string, number>();
+  const findings: Finding[] = [];
+  for (const element of descendants(root, "testcase")) {
+    const testcase = TestCase.safeParse(element.attributes);
+    if (!testcase.success) throw unreadable("JUnit", "a <testcase> has no name");
+    for (const child of element.children) {
+      if (child.name !== "failure") continue;
+      const failure = Failure.parse(child.attributes);
+      const type = (failure.type ?? "").trim().toLowerCase();
+      if (!isSeverity(type)) unknownTypes.set(type, (unknownTypes.get(type) ?? 0) + 1);
+      const detail = failure.message ?? child.text.trim();
+      findings.push({
+        // "Command Injection (1)": the number counts occurrences of a check, it is not part of the title.
+        title: testcase.data.name.replace(/\s*\(\d+\)\s*$/, ""),
+        severity: isSeverity(type) ? type : "info",
+        category: (testcase.data.classname ?? "").replace(/\.crashtest\.cloud$/, ""),
+        ...(detail === "" ? {} : { detail }),
+      });
+    }
+  }
+  for (const [type, count] of unknownTypes) {
+    options.logger?.warn("junit failure type is not a severity; counted as info", {
+      type: type.slice(0, 40),
+      count,
+    });
+  }
+  return summarize(findings);
+}
+
+/** Summary of a downloaded report, when its format carries findings (not PDF). */
+export function summarizeReport(report: Report, options: SummaryOptions = {}): FindingsSummary {
+  if (report.format === "json") return summarizeFindingsJson(report.bytes, options);
+  if (report.format === "junit" || report.format === "xml") return summarizeJunit(report.bytes, options);
+  throw new AppError(
+    "unsupported",
+    `A ${report.format} report cannot be summarised; use the JSON or JUnit report.`,
+  );
+}

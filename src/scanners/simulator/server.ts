@@ -1,0 +1,482 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
+import { type Clock, type ScanState, systemClock } from "../../domain/ports.js";
+import {
+  OPERATIONS,
+  type Operation,
+  type Route,
+  type RouteTable,
+  resolveRoutes,
+  WEBHOOK_ROUTES,
+  type WebhookOperation,
+} from "../crashtest/routes.js";
+import { buildJsonReport, buildJunitReport, buildPdfReport, type ReportSubject } from "./reports.js";
+
+/**
+ * A stateful stand-in for api.crashtest.cloud on loopback: the REST route table (defaults or the
+ * same overrides the client uses) and the webhook paths, with the real envelopes. Scans move
+ * queued -> running -> outcome on a clock tests can advance; faults can be injected per route; every
+ * request is recorded. Tests, the local console and SCANNER=simulator all use it.
+ *
+ * Invented where Crashtest is undocumented: terminal status codes 102 finished, 103 stopped,
+ * 104 failed (with texts like the UI's), the create/stop/delete envelopes and the HTTP statuses of
+ * "already running" (409) and of errors.
+ */
+
+export type ScanOutcome = "finished" | "failed" | "stopped";
+
+export interface SimulatorTiming {
+  queueSeconds: number;
+  runSeconds: number;
+  outcome: ScanOutcome;
+}
+
+const Seconds = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === "" ? fallback : Number(value)))
+    .pipe(z.number().min(0).max(86_400));
+
+const TimingEnv = z.object({
+  SIMULATOR_QUEUE_SECONDS: Seconds(5),
+  SIMULATOR_RUN_SECONDS: Seconds(30),
+  SIMULATOR_OUTCOME: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === "" ? "finished" : value))
+    .pipe(z.enum(["finished", "failed", "stopped"])),
+});
+
+/** Reads SIMULATOR_QUEUE_SECONDS (default 5), SIMULATOR_RUN_SECONDS (30), SIMULATOR_OUTCOME (finished). */
+export function readSimulatorTiming(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): SimulatorTiming {
+  const parsed = TimingEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new AppError(
+      "config",
+      `Invalid simulator settings: seconds must be numbers from 0 to 86400 and SIMULATOR_OUTCOME one of finished, failed, stopped.\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const data = parsed.data;
+  return {
+    queueSeconds: data.SIMULATOR_QUEUE_SECONDS,
+    runSeconds: data.SIMULATOR_RUN_SECONDS,
+    outcome: data.SIMULATOR_OUTCOME,
+  };
+}
+
+export type SimOperation = Operation | WebhookOperation;
+
+export type Fault =
+  /** Answer with this status and a JSON error envelope. */
+  | { kind: "status"; status: number }
+  /** 429 with this Retry-After header value (seconds or an HTTP date). */
+  | { kind: "rateLimit"; retryAfter: string }
+  /** Never answer; the client's timeout has to fire. */
+  | { kind: "hang" }
+  /** Drop the connection without an answer. */
+  | { kind: "reset" }
+  /** 200 with a truncated JSON body. */
+  | { kind: "malformed" };
+
+export interface RecordedRequest {
+  method: string;
+  /** As received, query included; webhook paths hold the secret (this log is for tests only). */
+  path: string;
+  operation?: SimOperation;
+  /** Lower-cased names; the API key's value is replaced, so tests can see it was sent. */
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface SimulatorOptions {
+  /** Default: random. */
+  apiKey?: string;
+  /** Default: "1". */
+  teamId?: string;
+  routes?: Partial<RouteTable>;
+  timing?: Partial<SimulatorTiming>;
+  /** Default: the system clock; the handle's `clock.advance` moves it on either way. */
+  clock?: Clock;
+  /** Oldest entries are dropped beyond this (a demo runs for hours). Default 10 000. */
+  maxRecorded?: number;
+}
+
+export interface SimulatorHandle {
+  url: string;
+  apiKey: string;
+  teamId: string;
+  clock: { now(): number; advance(ms: number): void };
+  faults: {
+    /** The next `times` requests for the operation get the fault (default once). */
+    inject(operation: SimOperation, fault: Fault, times?: number): void;
+    clear(): void;
+  };
+  requests: RecordedRequest[];
+  /** Adds a project directly (as if created in the UI); give a secret to enable its webhook. */
+  addProject(project: { name: string; url: string; webhookSecret?: string }): string;
+  /** Ends a queued or running scan as failed. */
+  failScan(scanId: string): void;
+  /** Outcome of scans started from now on, once they have run their time. */
+  setOutcome(outcome: ScanOutcome): void;
+  close(): Promise<void>;
+}
+
+interface SimProject {
+  id: string;
+  name: string;
+  url: string;
+  webhookSecret?: string;
+}
+
+interface SimScan {
+  id: string;
+  projectId: string;
+  startedAt: number;
+  outcome: ScanOutcome;
+  /** Set when stopped or failed before running to the end. */
+  ended?: "stopped" | "failed";
+}
+
+const STATUS: Record<ScanState, { code: number; text: string }> = {
+  queued: { code: 100, text: "Queued" },
+  running: { code: 101, text: "Running" },
+  finished: { code: 102, text: "Finished" },
+  stopped: { code: 103, text: "Stopped" },
+  failed: { code: 104, text: "Error Occurred" },
+};
+
+interface CompiledRoute {
+  operation: SimOperation;
+  method: string;
+  pattern: RegExp;
+  names: string[];
+}
+
+function compile(operation: SimOperation, route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split(/(\{[^{}]+\})/)
+    .map((part) => {
+      if (part.startsWith("{") && part.endsWith("}")) {
+        names.push(part.slice(1, -1));
+        return "([^/]+)";
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("");
+  return { operation, method: route.method, pattern: new RegExp(`^${source}$`), names };
+}
+
+const CreateProjectBody = z.looseObject({
+  name: z.string().trim().min(1).max(255),
+  url: z.url({ protocol: /^https?$/ }),
+});
+
+type Reply = { status: number; body: string | Uint8Array; type?: string; headers?: Record<string, string> };
+
+const json = (status: number, value: unknown): Reply => ({
+  status,
+  body: JSON.stringify(value),
+  type: "application/json",
+});
+const error = (status: number, message: string): Reply => json(status, { message, status_code: status });
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const apiKey = options.apiKey ?? `sim-${randomBytes(16).toString("hex")}`;
+  const teamId = options.teamId ?? "1";
+  const timing: SimulatorTiming = { queueSeconds: 5, runSeconds: 30, outcome: "finished", ...options.timing };
+  const baseClock = options.clock ?? systemClock;
+  const maxRecorded = options.maxRecorded ?? 10_000;
+  let offset = 0;
+  const now = () => baseClock.now() + offset;
+
+  const table = resolveRoutes(options.routes);
+  const routes: CompiledRoute[] = [
+    ...OPERATIONS.map((operation) => compile(operation, table[operation])),
+    ...(Object.keys(WEBHOOK_ROUTES) as WebhookOperation[]).map((operation) =>
+      compile(operation, WEBHOOK_ROUTES[operation]),
+    ),
+  ];
+  const projects = new Map<string, SimProject>();
+  const scans = new Map<string, SimScan>();
+  const faults = new Map<SimOperation, Array<{ fault: Fault; left: number }>>();
+  const requests: RecordedRequest[] = [];
+  let nextProjectId = 101;
+  let nextScanId = 390;
+
+  const addProject = (project: { name: string; url: string; webhookSecret?: string }): string => {
+    const id = String(nextProjectId++);
+    projects.set(id, { id, ...project });
+    return id;
+  };
+
+  const stateOf = (scan: SimScan): ScanState => {
+    if (scan.ended) return scan.ended;
+    const elapsed = now() - scan.startedAt;
+    if (elapsed < timing.queueSeconds * 1000) return "queued";
+    if (elapsed < (timing.queueSeconds + timing.runSeconds) * 1000) return "running";
+    return scan.outcome;
+  };
+  const isActive = (scan: SimScan) => ["queued", "running"].includes(stateOf(scan));
+  const activeScan = (projectId: string) =>
+    [...scans.values()].find((scan) => scan.projectId === projectId && isActive(scan));
+
+  const startScan = (projectId: string): SimScan => {
+    const scan: SimScan = { id: String(nextScanId++), projectId, startedAt: now(), outcome: timing.outcome };
+    scans.set(scan.id, scan);
+    return scan;
+  };
+
+  const statusReply = (scan: SimScan): Reply => {
+    const status = STATUS[stateOf(scan)];
+    return json(200, {
+      message: "scan_status_retrieved",
+      data: { status: { status_code: status.code, status_description: status.text } },
+    });
+  };
+
+  const reportReply = (scan: SimScan, format: string): Reply => {
+    if (isActive(scan)) return error(409, "Scan is not finished yet");
+    const project = projects.get(scan.projectId);
+    const subject: ReportSubject = {
+      projectName: project?.name ?? "deleted project",
+      targetUrl: project?.url ?? "https://example.invalid",
+      scanId: scan.id,
+    };
+    if (format === "json") {
+      return { status: 200, body: buildJsonReport(subject, new Date(now())), type: "application/json" };
+    }
+    if (format === "pdf") return { status: 200, body: buildPdfReport(subject), type: "application/pdf" };
+    if (format === "xml" || format === "junit") {
+      return { status: 200, body: buildJunitReport(subject), type: "application/xml; charset=utf-8" };
+    }
+    return error(404, "Unknown report format");
+  };
+
+  const scanOf = (project: SimProject, scanId: string | undefined): SimScan | undefined => {
+    const scan = scanId === undefined ? undefined : scans.get(scanId);
+    return scan?.projectId === project.id ? scan : undefined;
+  };
+
+  const handleRest = (
+    operation: Operation,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    body: string,
+  ): Reply => {
+    if (req.headers.api_key !== apiKey) return error(401, "Unauthorized");
+    if (params.teamId !== undefined && params.teamId !== teamId) return error(404, "Team not found");
+    if (operation === "createProject") {
+      let input: unknown;
+      try {
+        input = JSON.parse(body);
+      } catch {
+        return error(400, "Malformed JSON body");
+      }
+      const parsed = CreateProjectBody.safeParse(input);
+      if (!parsed.success) return json(422, { message: "The given data was invalid.", status_code: 422 });
+      if ([...projects.values()].some((p) => p.name === parsed.data.name)) {
+        return error(409, "A project with this name already exists");
+      }
+      const id = addProject({ name: parsed.data.name, url: parsed.data.url });
+      return json(201, {
+        message: "project_created",
+        data: { id: Number(id), name: parsed.data.name, url: parsed.data.url },
+      });
+    }
+    const project = params.projectId === undefined ? undefined : projects.get(params.projectId);
+    if (!project) return error(404, "Project not found");
+    switch (operation) {
+      case "deleteProject":
+        projects.delete(project.id);
+        return json(200, { message: "project_deleted", data: {} });
+      case "startScan": {
+        const running = activeScan(project.id);
+        // The doc says a start while running "returns the ID of the running scan".
+        if (running) {
+          return json(409, { message: "Scan is already running", data: { scan_id: Number(running.id) } });
+        }
+        return json(200, { message: "scan_started", data: { scan_id: Number(startScan(project.id).id) } });
+      }
+      case "stopScan": {
+        const scan = scanOf(project, params.scanId);
+        if (!scan) return error(404, "Scan not found");
+        if (!isActive(scan)) return error(409, "Scan is not running");
+        scan.ended = "stopped";
+        return json(200, { message: "scan_stopped", data: {} });
+      }
+      case "scanStatus": {
+        const scan = scanOf(project, params.scanId);
+        return scan ? statusReply(scan) : error(404, "Scan not found");
+      }
+      case "report": {
+        const scan = scanOf(project, params.scanId);
+        return scan ? reportReply(scan, params.format ?? "") : error(404, "Scan not found");
+      }
+    }
+  };
+
+  const handleWebhook = (
+    operation: WebhookOperation,
+    params: Record<string, string>,
+    body: string,
+  ): Reply => {
+    const project = [...projects.values()].find(
+      (p) => p.webhookSecret !== undefined && p.webhookSecret === params.secret,
+    );
+    if (!project) return error(404, "Not Found");
+    if (operation === "webhookStart") {
+      // A real payload would reconfigure the project (doc A.6); the simulator does not model that.
+      if (body !== "") return error(400, "The simulator does not accept webhook payloads");
+      // Confirmed wording; no data and no scan ID (doc A.6).
+      if (activeScan(project.id)) return json(409, { message: "Scan is already running" });
+      return json(200, {
+        message: "webhook_scan_started",
+        data: { scanId: Number(startScan(project.id).id) },
+      });
+    }
+    const scan = scanOf(project, params.scanId);
+    if (!scan) return error(404, "Scan not found");
+    return operation === "webhookStatus" ? statusReply(scan) : reportReply(scan, "junit");
+  };
+
+  const match = (method: string, path: string) => {
+    for (const route of routes) {
+      if (route.method !== method) continue;
+      const found = route.pattern.exec(path);
+      if (!found) continue;
+      const params: Record<string, string> = {};
+      route.names.forEach((name, index) => {
+        params[name] = decodeURIComponent(found[index + 1] ?? "");
+      });
+      return { operation: route.operation, params };
+    }
+    return undefined;
+  };
+
+  const takeFault = (operation: SimOperation | undefined): Fault | undefined => {
+    const queue = operation === undefined ? undefined : faults.get(operation);
+    const next = queue?.[0];
+    if (!next) return undefined;
+    next.left -= 1;
+    if (next.left <= 0) queue?.shift();
+    return next.fault;
+  };
+
+  const send = (res: ServerResponse, reply: Reply) => {
+    const bytes = typeof reply.body === "string" ? Buffer.from(reply.body) : Buffer.from(reply.body);
+    res.writeHead(reply.status, {
+      ...(reply.type === undefined ? {} : { "content-type": reply.type }),
+      "content-length": String(bytes.byteLength),
+      ...reply.headers,
+    });
+    res.end(bytes);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? "GET";
+    const rawPath = req.url ?? "/";
+    let matched: ReturnType<typeof match>;
+    try {
+      // Matched with the query string, so an override may put a placeholder there.
+      matched = match(method, rawPath);
+    } catch {
+      matched = undefined;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const headers = { ...req.headers };
+    if (headers.api_key !== undefined) headers.api_key = "[REDACTED]";
+    requests.push({
+      method,
+      path: rawPath,
+      ...(matched ? { operation: matched.operation } : {}),
+      headers,
+      body,
+    });
+    if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
+
+    const fault = takeFault(matched?.operation);
+    if (fault?.kind === "hang") return;
+    if (fault?.kind === "reset") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "status") return send(res, error(fault.status, "Server Error"));
+    if (fault?.kind === "rateLimit") {
+      return send(res, { ...error(429, "Too Many Attempts."), headers: { "retry-after": fault.retryAfter } });
+    }
+    if (fault?.kind === "malformed") {
+      return send(res, {
+        status: 200,
+        body: '{"message":"scan_status_retrieved","data":{"status":',
+        type: "application/json",
+      });
+    }
+
+    if (!matched) return send(res, error(404, "404 Not Found"));
+    // Vendor clients had to add Content-Length: 0 to their POSTs (doc A.6); mirror the likely refusal.
+    if (method === "POST" && req.headers["content-length"] === undefined) {
+      return send(res, error(411, "Length Required"));
+    }
+    const { operation, params } = matched;
+    const reply = (OPERATIONS as readonly string[]).includes(operation)
+      ? handleRest(operation as Operation, params, req, body)
+      : handleWebhook(operation as WebhookOperation, params, body);
+    send(res, reply);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, error(500, "Simulator error"));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    teamId,
+    clock: {
+      now,
+      advance: (ms) => {
+        offset += ms;
+      },
+    },
+    faults: {
+      inject: (operation, fault, times = 1) => {
+        const queue = faults.get(operation) ?? [];
+        queue.push({ fault, left: times });
+        faults.set(operation, queue);
+      },
+      clear: () => faults.clear(),
+    },
+    requests,
+    addProject,
+    failScan: (scanId) => {
+      const scan = scans.get(scanId);
+      if (scan && isActive(scan)) scan.ended = "failed";
+    },
+    setOutcome: (outcome) => {
+      timing.outcome = outcome;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
