@@ -31,9 +31,10 @@ export function escapeText(input: string): string {
   return input.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** Cuts to `max` characters, never leaving half an escape entity (`&am`) behind. */
 export function truncate(input: string, max: number): string {
   if (input.length <= max) return input;
-  return `${input.slice(0, Math.max(0, max - 1))}…`;
+  return `${input.slice(0, Math.max(0, max - 1)).replace(/&[a-z]*$/, "")}…`;
 }
 
 export function section(markdown: string): KnownBlock {

@@ -2,50 +2,23 @@
  * Block Kit messages for the credential expiry guard: one alert, and the status list shown by
  * `/crashtest credentials` and the App Home tab. Pure functions; posting is the caller's job.
  */
-import type { KnownBlock } from "@slack/types";
-import { type CredentialAlert, type CredentialStatus, DAY_MS } from "../domain/credential-guard.js";
-
-export interface SlackMessage {
-  /** Fallback for notifications and clients without Block Kit. */
-  text: string;
-  blocks: KnownBlock[];
-}
+import { type CredentialAlert, type CredentialStatus, DAY_MS } from "../../domain/credential-guard.js";
+import {
+  context,
+  escapeText,
+  header,
+  type KnownBlock,
+  LIMITS,
+  type SlackMessage,
+  section,
+} from "./common.js";
 
 export interface CredentialMessageOptions {
   /** Link to the team's rotation runbook, shown with the rotation steps. */
   runbookUrl?: string;
 }
 
-const MAX_SECTION_TEXT = 3000;
-const MAX_HEADER_TEXT = 150;
-const MAX_BLOCKS = 50;
 const HOUR_MS = 3_600_000;
-
-/** Escapes the three characters Slack treats as control characters in mrkdwn and plain text. */
-export function escapeSlackText(value: string): string {
-  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** Cuts to `max` characters without leaving half an escape entity behind. */
-function limit(value: string, max: number): string {
-  if (value.length <= max) return value;
-  return `${value.slice(0, max - 1).replace(/&[a-z]*$/, "")}…`;
-}
-
-const section = (text: string): KnownBlock => ({
-  type: "section",
-  text: { type: "mrkdwn", text: limit(text, MAX_SECTION_TEXT) },
-});
-
-const header = (text: string): KnownBlock => ({
-  type: "header",
-  text: { type: "plain_text", text: limit(text, MAX_HEADER_TEXT), emoji: true },
-});
-
-const context = (text: string): KnownBlock => ({
-  type: "context",
-  elements: [{ type: "mrkdwn", text: limit(text, MAX_SECTION_TEXT) }],
-});
 
 /** Exact expiry in UTC, e.g. "2025-10-01 12:00:00 UTC". */
 export function formatUtc(epochMs: number): string {
@@ -66,11 +39,11 @@ function plural(count: number, unit: string): string {
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
-const keyText = (hint: string | undefined): string => (hint ? `…${escapeSlackText(hint)}` : "unknown");
+const keyText = (hint: string | undefined): string => (hint ? `…${escapeText(hint)}` : "unknown");
 
 function rotationSteps(options: CredentialMessageOptions): string {
   const runbook = options.runbookUrl?.startsWith("https://")
-    ? `\nRunbook: <${escapeSlackText(options.runbookUrl).replace(/\|/g, "%7C")}|rotation steps>`
+    ? `\nRunbook: <${escapeText(options.runbookUrl).replace(/\|/g, "%7C")}|rotation steps>`
     : "";
   return [
     "*How to rotate* (a person does this; the bot never rotates keys itself):",
@@ -91,7 +64,7 @@ export function credentialAlertMessage(
   alert: CredentialAlert,
   options: CredentialMessageOptions = {},
 ): SlackMessage {
-  const account = escapeSlackText(alert.label);
+  const account = escapeText(alert.label);
   if (alert.kind === "expiry") {
     const title = ALERT_TITLES[alert.threshold];
     const when = `${formatUtc(alert.expiresAt)} (${describeTimeLeft(alert.msLeft)})`;
@@ -118,14 +91,14 @@ export function credentialAlertMessage(
   const blocks: KnownBlock[] = [
     header("❗ Veracode credential check failing"),
     section(
-      `*Account:* ${account}\n*Key ID:* ${keyText(alert.keyHint)}\n*Problem:* ${escapeSlackText(alert.reason)}${lastKnown}`,
+      `*Account:* ${account}\n*Key ID:* ${keyText(alert.keyHint)}\n*Problem:* ${escapeText(alert.reason)}${lastKnown}`,
     ),
   ];
   // A 401 or revocation usually means the key must be replaced; other failures are config or network.
   if (alert.errorKind === "auth") blocks.push(section(rotationSteps(options)));
   blocks.push(context("This alert repeats at most once a day while the check keeps failing."));
   return {
-    text: `Veracode credential check failing for ${account}: ${escapeSlackText(alert.reason)}`,
+    text: `Veracode credential check failing for ${account}: ${escapeText(alert.reason)}`,
     blocks,
   };
 }
@@ -140,7 +113,7 @@ const STATE_LABELS: Record<CredentialStatus["state"], string> = {
 
 function statusLine(status: CredentialStatus, now: number): string {
   const lines = [
-    `*${escapeSlackText(status.label)}* (key ${keyText(status.keyHint)}): ${STATE_LABELS[status.state]}`,
+    `*${escapeText(status.label)}* (key ${keyText(status.keyHint)}): ${STATE_LABELS[status.state]}`,
   ];
   if (status.expiresAt !== undefined) {
     lines.push(
@@ -149,7 +122,7 @@ function statusLine(status: CredentialStatus, now: number): string {
         : `Expires ${formatUtc(status.expiresAt)} (${describeTimeLeft(status.expiresAt - now)})`,
     );
   }
-  if (status.reason) lines.push(escapeSlackText(status.reason));
+  if (status.reason) lines.push(escapeText(status.reason));
   lines.push(`Checked ${formatUtc(status.checkedAt)}`);
   return lines.join("\n");
 }
@@ -167,7 +140,7 @@ export function credentialStatusMessage(statuses: readonly CredentialStatus[], n
   );
   const blocks: KnownBlock[] = [header("Veracode API credentials")];
   // Header and a possible "more" note take two of Slack's 50 blocks.
-  const room = MAX_BLOCKS - 2;
+  const room = LIMITS.blocksPerMessage - 2;
   const shown = statuses.length > room + 1 ? statuses.slice(0, room) : statuses;
   for (const status of shown) blocks.push(section(statusLine(status, now)));
   if (shown.length < statuses.length) {

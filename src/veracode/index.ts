@@ -1,0 +1,28 @@
+export {
+  type LoadVeracodeAccountsDeps,
+  loadVeracodeAccounts,
+  parseCredentialsFile,
+  VeracodeAccount,
+  type VeracodeAccountInit,
+} from "./credentials.js";
+export {
+  type ApiCredentialsInfo,
+  parseExpirationTs,
+  parseWatchUserIds,
+  type VeracodeCredentialChecks,
+  VeracodeIdentityClient,
+  type VeracodeIdentityClientOptions,
+  veracodeCredentialChecks,
+} from "./identity.js";
+export {
+  type RequestTarget,
+  type SignVeracodeRequestOptions,
+  signatureFromNonceKey,
+  signVeracodeRequest,
+  splitRequestUrl,
+  stripVeracodePrefix,
+  VERACODE_AUTH_SCHEME,
+  type VeracodeRegion,
+  veracodeRegion,
+  veracodeRestHost,
+} from "./signer.js";
