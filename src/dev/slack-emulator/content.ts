@@ -84,6 +84,14 @@ export function parseMessageFields(args: JsonObject): Partial<MessageVersion> {
   }
   if (args.metadata !== undefined && args.metadata !== "") {
     if (!isObject(args.metadata)) throw new SlackApiError("invalid_metadata_format");
+    // Event metadata needs a type name and an object payload.
+    const { event_type: type, event_payload: payload } = args.metadata;
+    if (
+      (type !== undefined || payload !== undefined) &&
+      (typeof type !== "string" || type === "" || !isObject(payload))
+    ) {
+      throw new SlackApiError("invalid_metadata_schema");
+    }
     fields.metadata = args.metadata;
   }
   const text = optString(args, "text");

@@ -17,11 +17,14 @@ import { applyMessageResponse, type ResponseTarget } from "./responses.js";
 import { type ChannelRecord, Workspace } from "./state.js";
 import type {
   BotSpec,
+  ChannelInfo,
   ChannelSpec,
+  EmulatorChange,
   EphemeralMessage,
   Fault,
   JsonObject,
   RecordedCall,
+  RecordedDelivery,
   ResponseUrlPost,
   StoredFile,
   StoredMessage,
@@ -70,6 +73,11 @@ export interface InteractionResult extends DeliveryResult {
 export interface ViewSubmissionResult extends DeliveryResult {
   payload: JsonObject;
   ackError?: string;
+}
+
+export interface ViewActionResult extends DeliveryResult {
+  triggerId: string;
+  payload: JsonObject;
 }
 
 export interface EventResult extends DeliveryResult {
@@ -172,6 +180,8 @@ export class SlackEmulator {
   private readonly faults = new Map<string, Array<{ fault: Fault; remaining: number }>>();
   private readonly responseUrls = new Map<string, ResponseUrlRecord>();
   private readonly responsePosts: ResponseUrlPost[] = [];
+  private readonly deliveryLog: RecordedDelivery[] = [];
+  private readonly listeners = new Set<(change: EmulatorChange) => void>();
   private readonly closing = new AbortController();
   private readonly ackTimeoutMs: number;
   private readonly now: () => number;
@@ -209,6 +219,27 @@ export class SlackEmulator {
       },
       this.now,
     );
+    this.ws.onChange = (change) => this.emit(change);
+  }
+
+  /**
+   * Calls `listener` after every change, in order: messages posted/updated/deleted, ephemerals, shared
+   * files, views opened/updated/closed, plus every Web API call and every delivery to the bot. Read the
+   * new state through the readers below. Returns a function that removes the listener.
+   */
+  onChange(listener: (change: EmulatorChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: EmulatorChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger?.error("slack emulator: change listener failed", { error });
+      }
+    }
   }
 
   static async start(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
@@ -303,6 +334,13 @@ export class SlackEmulator {
   private record(call: Omit<RecordedCall, "at">): void {
     this.recorded.push({ ...call, at: this.now() });
     const error = isObject(call.response) ? call.response.error : undefined;
+    const ok = call.status === 200 && (!isObject(call.response) || call.response.ok !== false);
+    this.emit({
+      kind: "api_call",
+      method: call.method,
+      ok,
+      ...(typeof error === "string" ? { error } : !ok ? { error: `HTTP ${call.status}` } : {}),
+    });
     if (call.unknown) this.logger?.warn("slack emulator: unknown method", { method: call.method });
     else this.logger?.debug("slack emulator: call", { method: call.method, status: call.status, error });
   }
@@ -423,18 +461,40 @@ export class SlackEmulator {
 
   // ---- deliveries to the bot ----
 
-  private deliverToBot(contentType: string, body: string, options: DeliveryOptions): Promise<DeliveryResult> {
+  private async deliverToBot(
+    contentType: string,
+    body: string,
+    options: DeliveryOptions,
+    what: { type: string; payload: JsonObject },
+  ): Promise<DeliveryResult> {
     const url = options.requestUrl ?? this.requestUrl;
     if (url === undefined) throw new Error("SlackEmulator: set requestUrl (the bot's endpoint) first");
-    return deliver({
-      url,
-      contentType,
-      body,
-      signingSecret: this.signingSecret,
-      options,
-      timeoutMs: this.ackTimeoutMs,
-      signal: this.closing.signal,
-    });
+    const log = (entry: Omit<RecordedDelivery, "type" | "payload" | "at">) => {
+      const delivery: RecordedDelivery = { ...what, ...entry, at: this.now() };
+      this.deliveryLog.push(delivery);
+      this.emit({ kind: "delivery", delivery: structuredClone(delivery) });
+    };
+    try {
+      const result = await deliver({
+        url,
+        contentType,
+        body,
+        signingSecret: this.signingSecret,
+        options,
+        timeoutMs: this.ackTimeoutMs,
+        signal: this.closing.signal,
+      });
+      log({ status: result.status, timedOut: result.timedOut, body: result.body });
+      return result;
+    } catch (error) {
+      log({
+        status: 0,
+        timedOut: false,
+        body: "",
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
   }
 
   private channelOrThrow(ref: string): ChannelRecord {
@@ -488,7 +548,10 @@ export class SlackEmulator {
       response_url: responseUrl,
       trigger_id: triggerId,
     }).toString();
-    const result = await this.deliverToBot("application/x-www-form-urlencoded", body, input);
+    const result = await this.deliverToBot("application/x-www-form-urlencoded", body, input, {
+      type: "slash_command",
+      payload: Object.fromEntries(new URLSearchParams(body)),
+    });
     const ackError =
       result.status === 200 && result.body !== ""
         ? this.applyAck(
@@ -576,6 +639,7 @@ export class SlackEmulator {
       "application/x-www-form-urlencoded",
       this.interactionBody(payload),
       input,
+      { type: "block_actions", payload },
     );
     return { ...result, responseUrl, triggerId, payload };
   }
@@ -602,19 +666,7 @@ export class SlackEmulator {
     if (view?.type !== "modal" || !view.open || view.user !== user.id) {
       throw new Error(`SlackEmulator: no open modal ${input.viewId} for ${user.id}`);
     }
-    const slots = inputSlots(Array.isArray(view.view.blocks) ? (view.view.blocks as JsonObject[]) : []);
-    for (const blockId of Object.keys(input.values ?? {})) {
-      if (!slots.some((s) => s.blockId === blockId))
-        throw new Error(`SlackEmulator: no input block ${blockId}`);
-    }
-    const values: Record<string, JsonObject> = {};
-    for (const { blockId, element } of slots) {
-      const actionId = String(element.action_id);
-      values[blockId] = {
-        ...values[blockId],
-        [actionId]: stateValue(element, input.values?.[blockId]?.[actionId]),
-      };
-    }
+    const values = this.viewState(view, input.values);
     const payload: JsonObject = {
       type: "view_submission",
       team: { id: this.team.id, domain: this.team.domain },
@@ -631,14 +683,116 @@ export class SlackEmulator {
       "application/x-www-form-urlencoded",
       this.interactionBody(payload),
       input,
+      { type: "view_submission", payload },
     );
     const ackError = result.status === 200 ? this.applyViewAck(view, result) : undefined;
     return { ...result, payload, ...(ackError !== undefined ? { ackError } : {}) };
   }
 
+  /** `view.state.values` for what the user entered; inputs left out are empty. */
+  private viewState(
+    view: StoredView,
+    entered: Record<string, Record<string, ViewInput>> | undefined,
+  ): Record<string, JsonObject> {
+    const slots = inputSlots(Array.isArray(view.view.blocks) ? (view.view.blocks as JsonObject[]) : []);
+    for (const blockId of Object.keys(entered ?? {})) {
+      if (!slots.some((s) => s.blockId === blockId))
+        throw new Error(`SlackEmulator: no input block ${blockId}`);
+    }
+    const values: Record<string, JsonObject> = {};
+    for (const { blockId, element } of slots) {
+      const actionId = String(element.action_id);
+      values[blockId] = {
+        ...values[blockId],
+        [actionId]: stateValue(element, entered?.[blockId]?.[actionId]),
+      };
+    }
+    return values;
+  }
+
+  /**
+   * A button (or select) click inside a view: the user's Home tab or one of their open modals. `values`
+   * is what the modal's inputs hold at that moment, as for submitView. Views carry no response_url.
+   */
+  async clickInView(
+    input: {
+      user: string;
+      viewId: string;
+      actionId: string;
+      value?: string;
+      values?: Record<string, Record<string, ViewInput>>;
+    } & DeliveryOptions,
+  ): Promise<ViewActionResult> {
+    const user = this.userOrThrow(input.user);
+    const view = this.ws.findView(input.viewId);
+    if (!view || view.user !== user.id || (view.type === "modal" && !view.open)) {
+      throw new Error(`SlackEmulator: no view ${input.viewId} on ${user.id}'s screen`);
+    }
+    const blocks = Array.isArray(view.view.blocks) ? (view.view.blocks as JsonObject[]) : [];
+    const slot = findElement(blocks, input.actionId);
+    if (!slot) {
+      throw new Error(
+        `SlackEmulator: no action_id ${input.actionId} in the view (has: ${actionIds(blocks).join(", ")})`,
+      );
+    }
+    const triggerId = this.ws.issueTrigger(user.id);
+    const payload: JsonObject = {
+      type: "block_actions",
+      user: this.payloadUser(user),
+      api_app_id: this.bot.appId,
+      token: this.verificationToken,
+      container: { type: "view", view_id: view.id },
+      trigger_id: triggerId,
+      team: { id: this.team.id, domain: this.team.domain },
+      enterprise: null,
+      is_enterprise_install: false,
+      view: this.ws.toSlackView(view, view.type === "modal" ? this.viewState(view, input.values) : {}),
+      actions: [actionPayload(slot.element, slot.blockId, input.value, this.ws.nextTs())],
+    };
+    const result = await this.deliverToBot(
+      "application/x-www-form-urlencoded",
+      this.interactionBody(payload),
+      input,
+      { type: "block_actions", payload },
+    );
+    return { ...result, triggerId, payload };
+  }
+
+  /**
+   * The user dismisses an open modal (its close button). With `clear_on_close` the whole stack closes;
+   * with `notify_on_close` the bot gets a view_closed payload, whose delivery result is returned.
+   */
+  async closeView(
+    input: { user: string; viewId: string } & DeliveryOptions,
+  ): Promise<DeliveryResult | undefined> {
+    const user = this.userOrThrow(input.user);
+    const view = this.ws.findView(input.viewId);
+    if (view?.type !== "modal" || !view.open || view.user !== user.id) {
+      throw new Error(`SlackEmulator: no open modal ${input.viewId} for ${user.id}`);
+    }
+    const cleared = view.view.clear_on_close === true;
+    for (const open of cleared ? this.ws.viewStack(view) : [view]) this.ws.closeView(open);
+    if (view.view.notify_on_close !== true || this.requestUrl === undefined) return undefined;
+    const payload: JsonObject = {
+      type: "view_closed",
+      team: { id: this.team.id, domain: this.team.domain },
+      user: this.payloadUser(user),
+      api_app_id: this.bot.appId,
+      token: this.verificationToken,
+      view: this.ws.toSlackView(view),
+      is_cleared: cleared,
+      enterprise: null,
+      is_enterprise_install: false,
+    };
+    return this.deliverToBot("application/x-www-form-urlencoded", this.interactionBody(payload), input, {
+      type: "view_closed",
+      payload,
+    });
+  }
+
   private applyViewAck(view: StoredView, result: DeliveryResult): string | undefined {
     if (result.body === "") {
-      view.open = false;
+      this.ws.closeView(view);
       return undefined;
     }
     const ack = result.json;
@@ -646,7 +800,10 @@ export class SlackEmulator {
     switch (ack.response_action) {
       case "errors":
         if (!isObject(ack.errors)) return "invalid_response";
-        view.errors = Object.fromEntries(Object.entries(ack.errors).map(([k, v]) => [k, String(v)]));
+        this.ws.setViewErrors(
+          view,
+          Object.fromEntries(Object.entries(ack.errors).map(([k, v]) => [k, String(v)])),
+        );
         return undefined;
       case "update":
       case "push": {
@@ -656,7 +813,7 @@ export class SlackEmulator {
         return undefined;
       }
       case "clear":
-        for (const open of this.ws.viewStack(view)) open.open = false;
+        for (const open of this.ws.viewStack(view)) this.ws.closeView(open);
         return undefined;
       default:
         return "invalid_response";
@@ -689,7 +846,10 @@ export class SlackEmulator {
       is_ext_shared_channel: false,
       event_context: `4-${randomBytes(24).toString("base64url")}`,
     };
-    const result = await this.deliverToBot("application/json", JSON.stringify(envelope), options);
+    const result = await this.deliverToBot("application/json", JSON.stringify(envelope), options, {
+      type: "event_callback",
+      payload: envelope,
+    });
     return { ...result, eventId, envelope };
   }
 
@@ -729,6 +889,31 @@ export class SlackEmulator {
   }
 
   // ---- state for assertions ----
+
+  /** Every user, including the bot's own user. */
+  users(): UserSpec[] {
+    return this.ws.allUsers();
+  }
+
+  userGroups(): UserGroupSpec[] {
+    return this.ws.allUserGroups();
+  }
+
+  /** Channels, private channels and the DMs opened so far. */
+  channels(): ChannelInfo[] {
+    return this.ws.allChannels();
+  }
+
+  /** By ID or name ("general", "#general"); a user ID names (and opens) the bot's DM with that user. */
+  channel(ref: string): ChannelInfo | undefined {
+    const channel = this.ws.findChannel(ref);
+    return channel ? this.ws.channelInfo(channel) : undefined;
+  }
+
+  /** Every delivery to the bot (commands, clicks, submissions, events) in order, with the bot's answer. */
+  deliveries(type?: string): RecordedDelivery[] {
+    return structuredClone(this.deliveryLog.filter((d) => type === undefined || d.type === type));
+  }
 
   /** Top-level messages and broadcast replies, oldest first. */
   channelMessages(channel: string): StoredMessage[] {

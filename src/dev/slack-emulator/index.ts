@@ -5,6 +5,7 @@ export {
   type SlackEmulatorOptions,
   type SlashCommandResult,
   UPLOAD_URL_TARGET,
+  type ViewActionResult,
   type ViewSubmissionResult,
 } from "./emulator.js";
 export type { DeliveryOptions, DeliveryResult, ViewInput } from "./inbound.js";

@@ -3,7 +3,9 @@ import { withGeneratedIds } from "./block-kit.js";
 import { SlackApiError } from "./content.js";
 import type {
   BotSpec,
+  ChannelInfo,
   ChannelSpec,
+  EmulatorChange,
   EphemeralMessage,
   EphemeralSource,
   JsonObject,
@@ -107,6 +109,8 @@ export class Workspace {
   private readonly triggers = new Map<string, TriggerRecord>();
   private lastTsMicros = 0;
   private sequence = 0;
+  /** Called after every change of messages, ephemerals, shared files and views. */
+  onChange: ((change: EmulatorChange) => void) | undefined;
 
   constructor(
     readonly config: WorkspaceConfig,
@@ -138,6 +142,10 @@ export class Workspace {
     const micros = Math.max(Math.floor(this.now() * 1000), this.lastTsMicros + 1);
     this.lastTsMicros = micros;
     return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, "0")}`;
+  }
+
+  private emit(change: EmulatorChange): void {
+    this.onChange?.(change);
   }
 
   nextId(prefix: string): string {
@@ -175,6 +183,30 @@ export class Workspace {
 
   userGroup(id: string): UserGroupSpec | undefined {
     return this.groups.get(id);
+  }
+
+  allUsers(): UserSpec[] {
+    return structuredClone([...this.users.values()]);
+  }
+
+  allUserGroups(): UserGroupSpec[] {
+    return structuredClone([...this.groups.values()]);
+  }
+
+  channelInfo(channel: ChannelRecord): ChannelInfo {
+    return {
+      id: channel.id,
+      name: channel.name,
+      isPrivate: channel.isPrivate,
+      isIm: channel.isIm,
+      isMpim: channel.isMpim,
+      ...(channel.imUser !== undefined ? { imUser: channel.imUser } : {}),
+      ...(channel.members ? { members: [...channel.members] } : {}),
+    };
+  }
+
+  allChannels(): ChannelInfo[] {
+    return [...this.channels.values()].map((c) => this.channelInfo(c));
   }
 
   canSee(channel: ChannelRecord, user: string): boolean {
@@ -244,6 +276,12 @@ export class Workspace {
     this.messages.set(`${channel}/${record.ts}`, record);
     // Like Slack, a thread_ts that names no message still stores the reply; it just has no visible parent.
     if (thread) this.messages.get(`${channel}/${thread.threadTs}`)?.replies.push(record);
+    this.emit({
+      kind: "message_posted",
+      channel,
+      ts: record.ts,
+      ...(thread ? { threadTs: thread.threadTs } : {}),
+    });
     return record;
   }
 
@@ -253,13 +291,24 @@ export class Workspace {
 
   editMessage(record: MessageRecord, content: MessageVersion): void {
     record.versions.push(normalise(content));
+    this.emit({ kind: "message_updated", ...this.messageKey(record) });
   }
 
   deleteMessage(record: MessageRecord): void {
     this.messages.delete(`${record.channel}/${record.ts}`);
-    if (record.threadTs === undefined) return;
-    const parent = this.messages.get(`${record.channel}/${record.threadTs}`);
-    if (parent) parent.replies = parent.replies.filter((r) => r !== record);
+    if (record.threadTs !== undefined) {
+      const parent = this.messages.get(`${record.channel}/${record.threadTs}`);
+      if (parent) parent.replies = parent.replies.filter((r) => r !== record);
+    }
+    this.emit({ kind: "message_deleted", ...this.messageKey(record) });
+  }
+
+  private messageKey(record: MessageRecord): { channel: string; ts: string; threadTs?: string } {
+    return {
+      channel: record.channel,
+      ts: record.ts,
+      ...(record.threadTs !== undefined ? { threadTs: record.threadTs } : {}),
+    };
   }
 
   messageSnapshot(record: MessageRecord): StoredMessage {
@@ -357,6 +406,13 @@ export class Workspace {
       ...(threadTs !== undefined ? { threadTs } : {}),
     };
     this.ephemeralRecords.push(record);
+    this.emit({
+      kind: "ephemeral_posted",
+      channel,
+      user,
+      ts: record.ts,
+      ...(threadTs !== undefined ? { threadTs } : {}),
+    });
     return record;
   }
 
@@ -366,10 +422,12 @@ export class Workspace {
 
   editEphemeral(record: EphemeralRecord, content: MessageVersion): void {
     record.versions.push(normalise(content));
+    this.emit({ kind: "ephemeral_updated", channel: record.channel, user: record.user, ts: record.ts });
   }
 
   deleteEphemeral(record: EphemeralRecord): void {
     record.deleted = true;
+    this.emit({ kind: "ephemeral_deleted", channel: record.channel, user: record.user, ts: record.ts });
   }
 
   ephemerals(user: string): EphemeralMessage[] {
@@ -435,6 +493,13 @@ export class Workspace {
       if (threadTs !== undefined) file.threadTs = threadTs;
       if (content.text !== "") file.initialComment = content.text;
     }
+    this.emit({
+      kind: "files_shared",
+      channel: channel.id,
+      messageTs: message.ts,
+      fileIds: [...message.fileIds],
+      ...(threadTs !== undefined ? { threadTs } : {}),
+    });
   }
 
   toSlackFile(file: StoredFile): JsonObject {
@@ -494,6 +559,7 @@ export class Workspace {
     };
     view.versions.push(structuredClone(view.view));
     this.viewRecords.set(id, view);
+    this.emit({ kind: "view_opened", user, viewId: id, type: view.type });
     return view;
   }
 
@@ -502,6 +568,20 @@ export class Workspace {
     view.hash = this.newHash();
     delete view.errors;
     view.versions.push(structuredClone(view.view));
+    this.emit({ kind: "view_updated", user: view.user, viewId: view.id, type: view.type });
+  }
+
+  /** The modal leaves the user's screen (closed, submitted or cleared). */
+  closeView(view: StoredView): void {
+    if (!view.open) return;
+    view.open = false;
+    this.emit({ kind: "view_closed", user: view.user, viewId: view.id, type: view.type });
+  }
+
+  /** Field errors from a `response_action: "errors"` ack; the modal stays open. */
+  setViewErrors(view: StoredView, errors: Record<string, string>): void {
+    view.errors = errors;
+    this.emit({ kind: "view_updated", user: view.user, viewId: view.id, type: view.type });
   }
 
   findView(id: string): StoredView | undefined {

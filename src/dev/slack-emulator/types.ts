@@ -144,3 +144,52 @@ export type Fault =
   | { kind: "http_error"; status: number; times?: number }
   | { kind: "slack_error"; error: string; times?: number }
   | { kind: "delay"; ms: number; times?: number };
+
+/** A channel as the directory lists it (public, private, the bot's DMs and group DMs). */
+export interface ChannelInfo {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  isIm: boolean;
+  isMpim: boolean;
+  /** The other person in a DM with the bot. */
+  imUser?: string;
+  /** Members who may see it; undefined means everyone. */
+  members?: string[];
+}
+
+/** What the emulator delivered to the bot, and how the bot answered. */
+export interface RecordedDelivery {
+  /** "slash_command", "block_actions", "view_submission", "view_closed" or "event_callback". */
+  type: string;
+  /** The command's form fields, the interaction payload or the event envelope. */
+  payload: JsonObject;
+  /** HTTP status of the ack; 0 when the bot did not answer in time or could not be reached. */
+  status: number;
+  timedOut: boolean;
+  /** The ack body. */
+  body: string;
+  /** Why the request failed outright (connection refused, aborted). */
+  error?: string;
+  at: number;
+}
+
+/**
+ * One change of the emulated workspace, emitted in the order it happened (see SlackEmulator.onChange).
+ * Listeners read the new state through the emulator's readers.
+ */
+export type EmulatorChange =
+  | { kind: "message_posted"; channel: string; ts: string; threadTs?: string }
+  | { kind: "message_updated"; channel: string; ts: string; threadTs?: string }
+  | { kind: "message_deleted"; channel: string; ts: string; threadTs?: string }
+  | { kind: "ephemeral_posted"; channel: string; user: string; ts: string; threadTs?: string }
+  | { kind: "ephemeral_updated"; channel: string; user: string; ts: string }
+  | { kind: "ephemeral_deleted"; channel: string; user: string; ts: string }
+  | { kind: "files_shared"; channel: string; messageTs: string; fileIds: string[]; threadTs?: string }
+  | { kind: "view_opened"; user: string; viewId: string; type: "modal" | "home" }
+  | { kind: "view_updated"; user: string; viewId: string; type: "modal" | "home" }
+  | { kind: "view_closed"; user: string; viewId: string; type: "modal" | "home" }
+  /** Every Web API call (and upload URL post), also those that failed or changed nothing. */
+  | { kind: "api_call"; method: string; ok: boolean; error?: string }
+  /** A delivery to the bot finished (acked, refused or timed out). */
+  | { kind: "delivery"; delivery: RecordedDelivery };

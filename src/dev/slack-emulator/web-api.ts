@@ -258,6 +258,48 @@ const handlers: Record<string, Handler> = {
     return { channel: slackChannel(channel) };
   },
 
+  /**
+   * A thread, parent first, then replies oldest first, with cursor pagination (`limit` up to 1000).
+   * Message metadata is only included with `include_all_metadata`, as on Slack. Needs
+   * channels:history / groups:history on Slack; the emulator only checks the bot can read the channel.
+   */
+  "conversations.replies": (ws, args) => {
+    const channel = ws.requireChannel(optString(args, "channel"));
+    if (!channel.botIsMember)
+      throw new SlackApiError(channel.isPrivate ? "channel_not_found" : "not_in_channel");
+    const ts = requireString(args, "ts");
+    const message = ws.findMessage(channel.id, ts);
+    if (!message) throw new SlackApiError("thread_not_found");
+    const root = message.threadTs === undefined ? message : ws.findMessage(channel.id, message.threadTs);
+    if (!root) throw new SlackApiError("thread_not_found");
+    const all = [root, ...ws.threadReplies(channel.id, root.ts)];
+    const limit = Math.min(Math.max(Number(optString(args, "limit") ?? 1000) || 1000, 1), 1000);
+    const cursor = optString(args, "cursor");
+    const offset =
+      cursor === undefined
+        ? 0
+        : Number(
+            Buffer.from(cursor, "base64")
+              .toString("utf8")
+              .replace(/^next:/, ""),
+          );
+    if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
+    const page = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    const withMetadata = optBool(args, "include_all_metadata");
+    return {
+      messages: page.map((m) => {
+        const shown = ws.toSlackMessage(m);
+        if (!withMetadata) delete shown.metadata;
+        return shown;
+      }),
+      has_more: more,
+      response_metadata: {
+        next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "",
+      },
+    };
+  },
+
   "conversations.open": (ws, args) => {
     const channelRef = optString(args, "channel");
     const users = (optString(args, "users") ?? "").split(",").filter((u) => u !== "");
