@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { LogLevel } from "./domain/ports.js";
+import { AppError } from "./domain/errors.js";
+import type { LogLevel, ReportFormat } from "./domain/ports.js";
+import {
+  parseRouteOverrides,
+  parseWebhookProjects,
+  type RouteTable,
+  readSimulatorTiming,
+  type SimulatorTiming,
+  type WebhookProject,
+} from "./scanners/index.js";
+import { cronProblem } from "./scheduler/index.js";
 
 /**
  * All configuration comes from the environment, is validated once at start-up, and is reported as one
@@ -22,7 +32,21 @@ export interface Config {
   slack: SlackConfig;
   storeUrl: string;
   scanner: "crashtest" | "simulator";
-  crashtest: { apiUrl: string; apiKey?: string; teamId?: string };
+  crashtest: {
+    apiUrl: string;
+    apiKey?: string;
+    teamId?: string;
+    routes: Partial<RouteTable>;
+    webhooks: WebhookProject[];
+  };
+  simulator: SimulatorTiming;
+  roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
+  approvals: { required: boolean; ttlMs: number };
+  allowPrivateTargets: boolean;
+  watcher: { pollIntervalSeconds: number; maxRequestsPerMinute: number; reportFormats: ReportFormat[] };
+  credentialCheck: { alertChannel?: string; cron: string; timezone: string };
+  /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
+  warnings: string[];
   /** Every secret value, for log redaction. */
   secrets: string[];
 }
@@ -62,6 +86,21 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
   .transform((value) => value.replace(/\/*$/, "/"));
 
+function idList(pattern: RegExp, what: string) {
+  return z
+    .string()
+    .default("")
+    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(pattern, `must be a comma-separated list of ${what}`)));
+}
+
+function bool(fallback: boolean) {
+  return z
+    .enum(["true", "false", "1", "0", "yes", "no"], "must be true or false")
+    .default(fallback ? "true" : "false")
+    .transform((value) => value === "true" || value === "1" || value === "yes");
+}
+
 const plain = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -73,7 +112,55 @@ const plain = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be the numeric team ID from crashtest.cloud")
     .optional(),
+  ADMIN_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
+  APPROVER_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
+  OPERATOR_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
+  ALLOWED_CHANNELS: idList(/^[CGD][A-Z0-9]{2,}$/, "Slack channel IDs (C…/G…)"),
+  REQUIRE_APPROVAL: bool(true),
+  APPROVAL_TTL_HOURS: z.coerce.number().positive().max(720).default(24),
+  ALLOW_PRIVATE_TARGETS: bool(false),
+  SCAN_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  SCANNER_MAX_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(120),
+  REPORT_FORMATS: z
+    .string()
+    .default("pdf,json")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((f) => f.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(["pdf", "xml", "json", "junit", "csv"], "use pdf, xml, json, junit or csv")).min(1)),
+  ALERT_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C…/G…)")
+    .optional(),
+  CREDENTIAL_CHECK_CRON: z.string().default("0 9 * * *"),
+  CREDENTIAL_CHECK_TIMEZONE: z
+    .string()
+    .default("UTC")
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone such as UTC or Europe/Berlin"),
 });
+
+/** Runs a parser that reports problems as AppError("config"), collecting its message. */
+function attempt<T>(problems: string[], parse: () => T, fallback: T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof AppError) {
+      problems.push(error.userMessage);
+      return fallback;
+    }
+    throw error;
+  }
+}
 
 const slackToken = (prefix: string) => (value: string) => value.startsWith(prefix);
 
@@ -82,13 +169,18 @@ export function loadConfig(env: Env): Config {
   const cleaned = Object.fromEntries(Object.keys(plain.shape).map((key) => [key, nonEmpty(env[key])]));
   const parsed = plain.safeParse(cleaned);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])}: ${issue.message}`);
   }
 
   const botToken = readSecret(env, "SLACK_BOT_TOKEN", problems);
   const signingSecret = readSecret(env, "SLACK_SIGNING_SECRET", problems);
   const appToken = readSecret(env, "SLACK_APP_TOKEN", problems);
   const apiKey = readSecret(env, "CRASHTEST_API_KEY", problems);
+  const webhooksText = readSecret(env, "CRASHTEST_WEBHOOKS", problems);
+  const webhooks = attempt(problems, () => (webhooksText ? parseWebhookProjects(webhooksText) : []), []);
+  const routesText = nonEmpty(env.CRASHTEST_ROUTES);
+  const routes = attempt(problems, () => (routesText ? parseRouteOverrides(routesText) : {}), {});
+  const simulator = attempt(problems, () => readSimulatorTiming(env), undefined);
   const storeUrl = readSecret(env, "STORE_URL", problems) ?? "sqlite://data/chatops.sqlite";
 
   if (botToken !== undefined && !slackToken("xoxb-")(botToken)) {
@@ -121,25 +213,40 @@ export function loadConfig(env: Env): Config {
   }
 
   // The simulator must never stand in silently for a real scanner.
+  const realScanner = apiKey !== undefined || webhooks.length > 0;
   let scanner = values?.SCANNER;
   if (scanner === undefined) {
-    if (apiKey !== undefined) scanner = "crashtest";
-    else if (production) problems.push("SCANNER: set CRASHTEST_API_KEY (or SCANNER=simulator for a demo)");
-    else scanner = "simulator";
+    if (realScanner) scanner = "crashtest";
+    else if (production) {
+      problems.push("SCANNER: set CRASHTEST_API_KEY or CRASHTEST_WEBHOOKS (or SCANNER=simulator for a demo)");
+    } else scanner = "simulator";
   }
   if (scanner === "crashtest") {
-    if (apiKey === undefined) problems.push("CRASHTEST_API_KEY: required when SCANNER=crashtest");
-    if (values && values.CRASHTEST_TEAM_ID === undefined) {
-      problems.push("CRASHTEST_TEAM_ID: required when SCANNER=crashtest");
+    if (!realScanner)
+      problems.push("CRASHTEST_API_KEY: required when SCANNER=crashtest (or CRASHTEST_WEBHOOKS)");
+    if (apiKey !== undefined && values && values.CRASHTEST_TEAM_ID === undefined) {
+      problems.push("CRASHTEST_TEAM_ID: required with CRASHTEST_API_KEY");
     }
   }
-  if (scanner === "simulator" && apiKey !== undefined) {
-    problems.push("SCANNER: is 'simulator' while CRASHTEST_API_KEY is set; unset one of them");
+  if (scanner === "simulator" && realScanner) {
+    problems.push("SCANNER: is 'simulator' while Crashtest credentials are set; unset one of them");
+  }
+  const cron = nonEmpty(env.CREDENTIAL_CHECK_CRON);
+  const cronIssue = cron === undefined ? undefined : cronProblem(cron);
+  if (cronIssue) problems.push(`CREDENTIAL_CHECK_CRON: ${cronIssue}`);
+
+  if (problems.length > 0 || !values || scanner === undefined || !simulator) throw new ConfigError(problems);
+
+  const warnings: string[] = [];
+  if (values.SCAN_POLL_INTERVAL_SECONDS < 120) {
+    warnings.push(
+      `SCAN_POLL_INTERVAL_SECONDS=${values.SCAN_POLL_INTERVAL_SECONDS} is below the 120 s Veracode asks for; use it only for demos and tests`,
+    );
   }
 
-  if (problems.length > 0 || !values || scanner === undefined) throw new ConfigError(problems);
-
-  const secrets = [botToken, signingSecret, appToken, apiKey].filter((s): s is string => s !== undefined);
+  const secrets = [botToken, signingSecret, appToken, apiKey, ...webhooks.map((w) => w.secret)].filter(
+    (s): s is string => s !== undefined,
+  );
   // A store URL is only secret for its password.
   const storePassword = /\/\/[^:@/]*:([^@/]+)@/.exec(storeUrl)?.[1];
   if (storePassword) secrets.push(storePassword);
@@ -156,7 +263,29 @@ export function loadConfig(env: Env): Config {
       apiUrl: values.CRASHTEST_API_URL,
       ...(apiKey ? { apiKey } : {}),
       ...(values.CRASHTEST_TEAM_ID ? { teamId: values.CRASHTEST_TEAM_ID } : {}),
+      routes,
+      webhooks,
     },
+    simulator,
+    roles: {
+      admins: values.ADMIN_USERS,
+      approvers: values.APPROVER_USERS,
+      operators: values.OPERATOR_USERS,
+      allowedChannels: values.ALLOWED_CHANNELS,
+    },
+    approvals: { required: values.REQUIRE_APPROVAL, ttlMs: values.APPROVAL_TTL_HOURS * 3600_000 },
+    allowPrivateTargets: values.ALLOW_PRIVATE_TARGETS,
+    watcher: {
+      pollIntervalSeconds: values.SCAN_POLL_INTERVAL_SECONDS,
+      maxRequestsPerMinute: values.SCANNER_MAX_REQUESTS_PER_MINUTE,
+      reportFormats: values.REPORT_FORMATS,
+    },
+    credentialCheck: {
+      ...(values.ALERT_CHANNEL ? { alertChannel: values.ALERT_CHANNEL } : {}),
+      cron: values.CREDENTIAL_CHECK_CRON,
+      timezone: values.CREDENTIAL_CHECK_TIMEZONE,
+    },
+    warnings,
     secrets,
   };
 }

@@ -103,3 +103,57 @@ test("a store password is registered for redaction", () => {
   const config = loadConfig({ STORE_URL: "redis://:s3cr3t-pass@cache:6379" });
   assert.ok(config.secrets.includes("s3cr3t-pass"));
 });
+
+test("roles, approvals, watcher and alert settings are parsed and checked", () => {
+  const config = loadConfig({
+    ADMIN_USERS: "U01ADMIN, S0SECTEAM",
+    APPROVER_USERS: "U02APPR",
+    ALLOWED_CHANNELS: "C0SEC",
+    REQUIRE_APPROVAL: "false",
+    APPROVAL_TTL_HOURS: "2",
+    SCAN_POLL_INTERVAL_SECONDS: "30",
+    REPORT_FORMATS: "PDF, junit",
+    ALERT_CHANNEL: "C0ALERTS",
+  });
+  assert.deepEqual(config.roles, {
+    admins: ["U01ADMIN", "S0SECTEAM"],
+    approvers: ["U02APPR"],
+    operators: [],
+    allowedChannels: ["C0SEC"],
+  });
+  assert.deepEqual(config.approvals, { required: false, ttlMs: 2 * 3600_000 });
+  assert.deepEqual(config.watcher.reportFormats, ["pdf", "junit"]);
+  assert.match(config.warnings.join(), /below the 120 s/);
+  assert.equal(config.credentialCheck.alertChannel, "C0ALERTS");
+  assert.equal(config.credentialCheck.cron, "0 9 * * *");
+  assert.equal(loadConfig({}).approvals.required, true);
+
+  const found = problems({
+    ADMIN_USERS: "alice",
+    REQUIRE_APPROVAL: "maybe",
+    REPORT_FORMATS: "docx",
+    CREDENTIAL_CHECK_CRON: "every morning",
+    CREDENTIAL_CHECK_TIMEZONE: "Mars/Olympus",
+  }).join("\n");
+  for (const name of [
+    "ADMIN_USERS",
+    "REQUIRE_APPROVAL",
+    "REPORT_FORMATS",
+    "CREDENTIAL_CHECK_CRON",
+    "CREDENTIAL_CHECK_TIMEZONE",
+  ]) {
+    assert.match(found, new RegExp(`^${name}`, "m"), name);
+  }
+});
+
+test("webhook-only Crashtest projects select the real scanner and their secrets are redacted", () => {
+  const secret = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+  const config = loadConfig({ CRASHTEST_WEBHOOKS: JSON.stringify({ shop: secret }) });
+  assert.equal(config.scanner, "crashtest");
+  assert.equal(config.crashtest.webhooks[0]?.name, "shop");
+  assert.ok(config.secrets.includes(secret));
+  const bad = problems({ CRASHTEST_WEBHOOKS: "{not json", CRASHTEST_ROUTES: '{"nope":"GET /x"}' }).join("\n");
+  assert.ok(!bad.includes(secret));
+  assert.match(bad, /CRASHTEST_WEBHOOKS/);
+  assert.match(bad, /CRASHTEST_ROUTES/);
+});

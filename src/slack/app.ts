@@ -94,7 +94,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     async start() {
       const server: unknown = await app.start(port);
       const address = (server as { address?: () => unknown } | undefined)?.address?.();
-      const bound = typeof address === "object" && address !== null && "port" in address ? Number(address.port) : port;
+      const bound =
+        typeof address === "object" && address !== null && "port" in address ? Number(address.port) : port;
       logger.info("slack app started", { mode: slack.mode, port: bound });
       return bound;
     },

@@ -1,6 +1,7 @@
 import { webApi } from "@slack/bolt";
 import { loadConfig } from "../../src/config.js";
 import { SlackEmulator, type SlackEmulatorOptions } from "../../src/dev/slack-emulator/index.js";
+import type { Clock } from "../../src/domain/ports.js";
 import { type Bot, startBot } from "../../src/main.js";
 import { captureLogger } from "./logs.js";
 
@@ -8,8 +9,34 @@ import { captureLogger } from "./logs.js";
  * The real bot, in-process, in HTTP mode, against the Slack emulator: every request it gets is signed
  * like Slack's, and every Web API call it makes lands in the emulator's recorded state.
  */
+export const PEOPLE = {
+  admin: "U0ALICE",
+  approver: "U0BOB",
+  groupApprover: "U0DAVE",
+  operator: "U0CAROL",
+  stranger: "U0MALLORY",
+} as const;
+
+/** Five people with distinct roles, so permission and four-eyes rules can be exercised. */
+export const SURFACE_EMULATOR: SlackEmulatorOptions = {
+  users: [
+    { id: PEOPLE.admin, name: "alice" },
+    { id: PEOPLE.approver, name: "bob" },
+    { id: PEOPLE.groupApprover, name: "dave" },
+    { id: PEOPLE.operator, name: "carol" },
+    { id: PEOPLE.stranger, name: "mallory" },
+  ],
+  userGroups: [{ id: "S0APPROVERS", handle: "approvers", users: [PEOPLE.groupApprover] }],
+};
+
+export const SURFACE_ENV = {
+  ADMIN_USERS: PEOPLE.admin,
+  APPROVER_USERS: `${PEOPLE.approver},S0APPROVERS`,
+  OPERATOR_USERS: PEOPLE.operator,
+};
+
 export async function startTestBot(
-  options: { env?: Record<string, string>; emulator?: SlackEmulatorOptions } = {},
+  options: { env?: Record<string, string>; emulator?: SlackEmulatorOptions; clock?: Clock } = {},
 ) {
   const emulator = await SlackEmulator.start(options.emulator);
   const env = {
@@ -29,6 +56,8 @@ export async function startTestBot(
     bot = await startBot(config, config.slack, {
       logger: logs.logger,
       clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
+      env,
+      ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (error) {
     await emulator.close();

@@ -4,7 +4,7 @@ import { context, escapeText, header, message, type SlackMessage, section } from
 const COMMAND = "/crashtest";
 
 function synopsis(spec: CommandSpec<unknown>): string {
-  return `\`${COMMAND} ${spec.name}${spec.usage ? ` ${spec.usage}` : ""}\``;
+  return `\`${COMMAND} ${spec.name}${spec.usage ? ` ${escapeText(spec.usage)}` : ""}\``;
 }
 
 export function helpOverview(specs: readonly CommandSpec<unknown>[]): SlackMessage {
@@ -12,7 +12,7 @@ export function helpOverview(specs: readonly CommandSpec<unknown>[]): SlackMessa
   return message(`${COMMAND} commands:\n${lines.join("\n")}`, [
     header("Crashtest ChatOps"),
     section(lines.join("\n")),
-    context(`\`${COMMAND} help <command>\` explains one command.`),
+    context(`\`${COMMAND} help &lt;command&gt;\` explains one command.`),
   ]);
 }
 

@@ -17,6 +17,13 @@ export function registerCommands<Deps>(
   deps: Deps,
   tasks: BackgroundTasks,
   logger: Logger,
+  /** Called for every command that fails, for the audit trail. */
+  onFailure: (failure: {
+    user: string;
+    command: string;
+    args: string[];
+    error: unknown;
+  }) => Promise<void> = async () => {},
 ): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     await ack();
@@ -45,14 +52,20 @@ export function registerCommands<Deps>(
             teamId: command.team_id,
             args: match.args,
             text: command.text,
+            triggerId: command.trigger_id,
             reply,
           },
           deps,
         );
       } catch (error) {
-        await reply(
-          errorReply(error, log, { command: match.kind === "command" ? match.spec.name : "unknown" }),
-        );
+        const name = match.kind === "command" ? match.spec.name : "unknown";
+        await onFailure({
+          user: command.user_id,
+          command: name,
+          args: match.kind === "command" ? match.args : [],
+          error,
+        });
+        await reply(errorReply(error, log, { command: name }));
       }
     });
   });

@@ -13,6 +13,8 @@ export interface CommandInvocation {
   /** Arguments after the command words, shell-like split (quotes group words). */
   args: string[];
   text: string;
+  /** Opens a modal within Slack's 3 s trigger window. */
+  triggerId: string | undefined;
   /** Replies to the person who typed the command (ephemeral unless stated). */
   reply(message: Reply): Promise<void>;
 }
@@ -39,6 +41,11 @@ export interface CommandSpec<Deps> {
 export type CommandMatch<Deps> =
   | { kind: "command"; spec: CommandSpec<Deps>; args: string[] }
   | { kind: "unknown"; word: string; suggestions: string[] };
+
+/** Slack sends command text with &, < and > as entities; arguments are parsed from the real characters. */
+export function decodeEntities(text: string): string {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
 
 /** Splits like a shell: whitespace separates, "double" or 'single' quotes group, Slack's smart quotes too. */
 export function splitArgs(text: string): string[] {
@@ -71,7 +78,7 @@ export class CommandTable<Deps> {
 
   /** Longest command words win, so "scan stop 12" is "scan stop", not "scan" with args. */
   match(text: string): CommandMatch<Deps> {
-    const words = splitArgs(text);
+    const words = splitArgs(decodeEntities(text));
     if (words.length === 0) {
       const help = this.lookup("help");
       if (help) return { kind: "command", spec: help, args: [] };

@@ -1,0 +1,178 @@
+import type { ScanState } from "../../domain/ports.js";
+import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
+import type { ProjectRecord } from "../../domain/projects.js";
+import type { ApprovalRequest, ScanRecord } from "../../domain/scans.js";
+import {
+  context,
+  escapeText,
+  type KnownBlock,
+  LIMITS,
+  message,
+  type SlackMessage,
+  section,
+  truncate,
+} from "./common.js";
+
+/** Action IDs: the listeners match on these; values carry opaque IDs only, re-read on the server. */
+export const ACTIONS = {
+  approve: "scan_approve",
+  deny: "scan_deny",
+  stop: "scan_stop",
+  deleteProject: "project_delete",
+} as const;
+
+const STATE_LABEL: Record<ScanState, string> = {
+  queued: ":hourglass_flowing_sand: Queued",
+  running: ":arrows_counterclockwise: Running",
+  finished: ":white_check_mark: Finished",
+  stopped: ":octagonal_sign: Stopped",
+  failed: ":x: Failed",
+};
+
+export function stateLabel(state: ScanState, rawCode?: string): string {
+  const raw = rawCode && rawCode !== state ? ` (${escapeText(rawCode)})` : "";
+  return `${STATE_LABEL[state]}${raw}`;
+}
+
+/** Slack renders this in each reader's own time zone; the fallback is UTC. */
+export function slackDate(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, "Z")}>`;
+}
+
+function button(
+  text: string,
+  actionId: string,
+  value: string,
+  style?: "primary" | "danger",
+  confirm?: { title: string; text: string; confirm: string },
+) {
+  return {
+    type: "button" as const,
+    text: { type: "plain_text" as const, text: truncate(text, LIMITS.buttonText), emoji: true },
+    action_id: actionId,
+    value: truncate(value, LIMITS.buttonValue),
+    ...(style ? { style } : {}),
+    ...(confirm
+      ? {
+          confirm: {
+            title: { type: "plain_text" as const, text: truncate(confirm.title, LIMITS.confirmTitle) },
+            text: { type: "mrkdwn" as const, text: truncate(confirm.text, LIMITS.confirmText) },
+            confirm: { type: "plain_text" as const, text: truncate(confirm.confirm, LIMITS.confirmButton) },
+            deny: { type: "plain_text" as const, text: "Cancel" },
+            ...(style === "danger" ? { style: "danger" as const } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function target(url: string): string {
+  return url ? escapeText(url) : "_unknown (linked project)_";
+}
+
+/** The one message per scan; later updates edit it in place and reply in its thread. */
+export function scanCard(scan: ScanRecord, note?: string): SlackMessage {
+  const active = !TERMINAL_SCAN_STATES.has(scan.state);
+  const people = [`Requested by <@${scan.requestedBy}>`];
+  if (scan.approvedBy) people.push(`approved by <@${scan.approvedBy}>`);
+  if (scan.stopRequestedBy && active) people.push(`stop requested by <@${scan.stopRequestedBy}>`);
+  const blocks: KnownBlock[] = [
+    section(
+      `*Scan ${escapeText(scan.scanId)}* · *${escapeText(scan.projectName)}*\n${stateLabel(scan.state, scan.rawCode)}`,
+    ),
+    {
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: truncate(`*Target*\n${target(scan.targetUrl)}`, LIMITS.fieldText) },
+        { type: "mrkdwn", text: `*Started*\n${slackDate(scan.startedAt)}` },
+      ],
+    },
+    context(`${people.join(", ")} · ${escapeText(scan.backend)}`, ...(note ? [note] : [])),
+  ];
+  if (active && !scan.stopRequestedBy) {
+    blocks.push({
+      type: "actions",
+      elements: [
+        button("Stop scan", ACTIONS.stop, scan.scanId, "danger", {
+          title: "Stop this scan?",
+          text: `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* stops now; results found so far may be incomplete.`,
+          confirm: "Stop scan",
+        }),
+      ],
+    });
+  }
+  return message(`Scan ${scan.scanId} of ${scan.projectName}: ${scan.state}`, blocks);
+}
+
+export function approvalCard(request: ApprovalRequest): SlackMessage {
+  const head = `*Scan request* for *${escapeText(request.projectName)}*\n${target(request.targetUrl)}`;
+  const blocks: KnownBlock[] = [section(head)];
+  const text = `Scan request for ${request.projectName} by ${request.requestedBy}: ${request.status}`;
+  switch (request.status) {
+    case "pending":
+      blocks.push(
+        context(
+          `Requested by <@${request.requestedBy}> · needs an approver other than the requester · expires ${slackDate(request.expiresAt)}`,
+        ),
+        {
+          type: "actions",
+          elements: [
+            button("Approve", ACTIONS.approve, request.id, "primary"),
+            button("Deny", ACTIONS.deny, request.id, "danger", {
+              title: "Deny this scan?",
+              text: `The scan of *${escapeText(request.projectName)}* will not run.`,
+              confirm: "Deny",
+            }),
+          ],
+        },
+      );
+      break;
+    case "approved":
+    case "denied": {
+      const verb = request.status === "approved" ? ":white_check_mark: Approved" : ":no_entry: Denied";
+      const when = request.decidedAt ? ` at ${slackDate(request.decidedAt)}` : "";
+      const who = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
+      const scan = request.scanId ? ` · scan ${escapeText(request.scanId)}` : "";
+      blocks.push(context(`Requested by <@${request.requestedBy}> · ${verb}${who}${when}${scan}`));
+      break;
+    }
+    case "expired":
+      blocks.push(
+        context(
+          `Requested by <@${request.requestedBy}> · :hourglass: expired ${slackDate(request.expiresAt)} without a decision; request again with \`/crashtest scan start ${escapeText(request.projectName)}\``,
+        ),
+      );
+      break;
+  }
+  return message(text, blocks);
+}
+
+export function projectList(projects: readonly ProjectRecord[]): SlackMessage {
+  if (projects.length === 0) {
+    const text =
+      "No projects yet. Create one with `/crashtest project create <name> <url>` or register an existing one with `/crashtest link <project-id> <name>`.";
+    return message(text, [section(text)]);
+  }
+  const blocks: KnownBlock[] = [section(`*Projects* (${projects.length})`)];
+  for (const project of projects) {
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: truncate(
+          `*${escapeText(project.name)}* · ID \`${escapeText(project.id)}\`\n${target(project.url)}${project.linked ? " · linked" : ""}`,
+          LIMITS.sectionText,
+        ),
+      },
+      accessory: button("Delete", ACTIONS.deleteProject, project.id, "danger", {
+        title: `Delete ${truncate(project.name, 60)}?`,
+        text: project.linked
+          ? `*${escapeText(project.name)}* is forgotten by the bot; the project itself stays at the scanner.`
+          : `*${escapeText(project.name)}* and its scan history are deleted at the scanner. This cannot be undone.`,
+        confirm: "Delete",
+      }),
+    });
+  }
+  return message(`${projects.length} projects: ${projects.map((p) => p.name).join(", ")}`, blocks);
+}

@@ -1,0 +1,103 @@
+import { AppError } from "../../domain/errors.js";
+import { parseInput, projectName, targetUrl } from "../../domain/inputs.js";
+import type { ProjectRecord } from "../../domain/projects.js";
+import { ACTIONS, projectList } from "../blocks/cards.js";
+import { escapeText, message, type SlackMessage, section } from "../blocks/common.js";
+import type { SurfaceDeps } from "../deps.js";
+import { projectModal } from "../views/project-modal.js";
+import type { CommandSpec } from "./table.js";
+
+const CREATE_USAGE = "/crashtest project create <name> <url>";
+
+/** What a new project's creator must do next (doc A.10: scans fail until the target is verified). */
+export function projectCreatedMessage(project: ProjectRecord): SlackMessage {
+  const text =
+    `Project *${escapeText(project.name)}* created (ID \`${escapeText(project.id)}\`) for ${escapeText(project.url)}.\n` +
+    ":warning: *Verify the target before scanning.* The scanner only scans sites whose owner proved control: in the " +
+    "project's settings at the scanner, download the verification file (named like `crashtest-1a2b3c4d.html`) and " +
+    'serve it at the web root of the target. Until then scans fail with "Failed to verify the scan targets".\n' +
+    `Then: \`/crashtest scan start ${escapeText(project.name)}\``;
+  return message(`Project ${project.name} created; verify the target before scanning`, [section(text)]);
+}
+
+export const projectCreate: CommandSpec<SurfaceDeps> = {
+  name: "project create",
+  usage: "<name> <url>",
+  summary: "Create a scan target (opens a form when arguments are missing).",
+  async run({ args, userId, channelId, triggerId, reply }, deps) {
+    await deps.authz.require(userId, "create_project", channelId);
+    const [rawName, rawUrl] = args;
+    const name = projectName.safeParse(rawName ?? "");
+    const url = targetUrl(deps.settings.allowPrivateTargets).safeParse(rawUrl ?? "");
+    if ((!name.success || !url.success) && triggerId && args.length < 2) {
+      await deps.messenger.openView(
+        triggerId,
+        projectModal({
+          channel: channelId,
+          ...(rawName ? { name: rawName } : {}),
+          ...(rawUrl ? { url: rawUrl } : {}),
+        }),
+      );
+      return;
+    }
+    const created = await deps.projects.create(userId, channelId, {
+      name: parseInput(projectName, rawName ?? "", "project name", CREATE_USAGE),
+      url: parseInput(targetUrl(deps.settings.allowPrivateTargets), rawUrl ?? "", "target URL", CREATE_USAGE),
+    });
+    await reply(projectCreatedMessage(created));
+  },
+};
+
+export const projectDelete: CommandSpec<SurfaceDeps> = {
+  name: "project delete",
+  usage: "<project>",
+  summary: "Delete a project (asks for confirmation).",
+  async run({ args, userId, channelId, reply }, deps) {
+    const ref = args[0];
+    if (!ref)
+      throw new AppError("validation", "Missing the project.\nUsage: `/crashtest project delete <project>`");
+    const project = await deps.projects.prepareDelete(userId, channelId, ref);
+    const list = projectList([project]);
+    const text = `Delete *${escapeText(project.name)}*? Press Delete and confirm.`;
+    await reply({ text, blocks: [section(text), ...list.blocks.slice(1)] });
+  },
+};
+
+export const projects: CommandSpec<SurfaceDeps> = {
+  name: "projects",
+  usage: "",
+  summary: "List the projects this workspace knows, with their IDs.",
+  async run({ userId, channelId, reply }, deps) {
+    await deps.authz.require(userId, "view", channelId);
+    await reply(projectList(await deps.registry.list()));
+  },
+};
+
+export const link: CommandSpec<SurfaceDeps> = {
+  name: "link",
+  usage: "<project-id> [name]",
+  summary: "Register an existing scanner project under a friendly name.",
+  async run({ args, userId, channelId, reply }, deps) {
+    const [id, rawName] = args;
+    if (!id || !/^[A-Za-z0-9:_-]{1,64}$/.test(id)) {
+      throw new AppError(
+        "validation",
+        "Give the scanner's project ID.\nUsage: `/crashtest link <project-id> [name]`",
+      );
+    }
+    const name = parseInput(
+      projectName,
+      rawName ?? `project-${id}`,
+      "project name",
+      "/crashtest link <project-id> [name]",
+    );
+    const project = await deps.projects.link(userId, channelId, id, name);
+    await reply(
+      message(`Linked ${project.name}`, [
+        section(`Project \`${escapeText(project.id)}\` is now known as *${escapeText(project.name)}*.`),
+      ]),
+    );
+  },
+};
+
+export const DELETE_ACTION = ACTIONS.deleteProject;

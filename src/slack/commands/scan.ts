@@ -1,0 +1,159 @@
+import { AppError } from "../../domain/errors.js";
+import type { ReportFormat } from "../../domain/ports.js";
+import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
+import { scanCard, stateLabel } from "../blocks/cards.js";
+import { escapeText, message, section } from "../blocks/common.js";
+import type { SurfaceDeps } from "../deps.js";
+import { announceScan, messageLink, postApprovalCard } from "../flows.js";
+import type { CommandSpec } from "./table.js";
+
+const usage = (spec: string) => `/crashtest ${spec}`;
+
+function required(value: string | undefined, what: string, synopsis: string): string {
+  if (value === undefined || value.trim() === "") {
+    throw new AppError("validation", `Missing ${what}.\nUsage: \`${usage(synopsis)}\``);
+  }
+  return value;
+}
+
+function scanId(value: string | undefined, synopsis: string): string {
+  const id = required(value, "the scan ID", synopsis);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    throw new AppError("validation", `"${id}" is not a scan ID.\nUsage: \`${usage(synopsis)}\``);
+  }
+  return id;
+}
+
+export const scanStart: CommandSpec<SurfaceDeps> = {
+  name: "scan start",
+  aliases: ["scan"],
+  usage: "<project>",
+  summary: "Start a scan of a project (asks for approval when required).",
+  details:
+    "`<project>` is a project name or ID. With approvals on, an approver other than you has to press Approve on the request card.",
+  async run({ args, userId, channelId, reply }, deps) {
+    const project = required(args[0], "the project", "scan start <project>");
+    const outcome = await deps.scans.requestScan(userId, channelId, project);
+    if (outcome.kind === "approval_needed") {
+      const request = await postApprovalCard(deps, outcome.request);
+      const where = request.card ? ` (${messageLink(request.card.channel, request.card.ts)})` : "";
+      await reply(
+        message(`Scan of ${request.projectName} requested`, [
+          section(
+            `Scan of *${escapeText(request.projectName)}* requested${where}. An approver other than you has to approve it.`,
+          ),
+        ]),
+      );
+      return;
+    }
+    const announced = await announceScan(deps, outcome.scan, outcome.alreadyRunning);
+    await reply(announced.reply);
+  },
+};
+
+export const scanStop: CommandSpec<SurfaceDeps> = {
+  name: "scan stop",
+  usage: "<scan-id>",
+  summary: "Stop a running scan.",
+  async run({ args, userId, channelId, reply }, deps) {
+    const id = scanId(args[0], "scan stop <scan-id>");
+    const scan = await deps.scans.stop(id, userId, channelId);
+    if (scan.card) {
+      await deps.messenger.update(scan.card, scanCard(scan));
+      await deps.messenger.note(scan.card, `:octagonal_sign: Stop requested by <@${userId}>.`);
+    }
+    await reply(
+      message(`Stopping scan ${id}`, [
+        section(`Stopping scan ${escapeText(id)}. The card shows when it has stopped.`),
+      ]),
+    );
+  },
+};
+
+export const scanStatus: CommandSpec<SurfaceDeps> = {
+  name: "scan status",
+  usage: "<scan-id> [project]",
+  summary: "Show a scan's state and keep watching it (give the project for a scan the bot did not start).",
+  async run({ args, userId, channelId, reply }, deps) {
+    const id = scanId(args[0], "scan status <scan-id> [project]");
+    await deps.authz.require(userId, "view", channelId);
+    const known = await deps.scans.getScan(id);
+    if (!known) {
+      if (args[1] === undefined) {
+        throw new AppError(
+          "not_found",
+          `The bot does not know scan ${id}. Name its project to attach to it: \`/crashtest scan status ${id} <project>\`.`,
+        );
+      }
+      const project = await deps.registry.resolve(args[1]);
+      const attached = await deps.watcher.attach({
+        scanId: id,
+        projectId: project.id,
+        channel: channelId,
+        user: userId,
+      });
+      const announced = await announceScan(deps, attached.scan, true);
+      await reply(announced.reply);
+      return;
+    }
+    const status = await deps.scanner.getScanStatus({ projectId: known.projectId, scanId: id });
+    // Re-attaching is idempotent: a watch that gave up after failures resumes here.
+    if (known.card && !TERMINAL_SCAN_STATES.has(known.state)) await deps.watcher.watch(known);
+    const where = known.card ? ` · ${messageLink(known.card.channel, known.card.ts)}` : "";
+    const text = `Scan ${escapeText(id)} of *${escapeText(known.projectName)}*: ${stateLabel(status.state, status.rawCode)}${where}`;
+    await reply(message(text, [section(text)]));
+  },
+};
+
+/** `xml` is what Crashtest users know; the adapter calls the JUnit XML report `junit`. */
+function reportFormat(requested: string | undefined, available: readonly ReportFormat[]): ReportFormat {
+  const list = available.map((f) => `\`${f}\``).join(", ");
+  if (requested === undefined) {
+    const preferred = (["pdf", "json", "junit", "xml", "csv"] as const).find((f) => available.includes(f));
+    if (!preferred) throw new AppError("unsupported", "This scanner offers no report formats.");
+    return preferred;
+  }
+  const wanted =
+    requested.toLowerCase() === "xml" && !available.includes("xml") ? "junit" : requested.toLowerCase();
+  const match = available.find((f) => f === wanted);
+  if (!match) {
+    throw new AppError("validation", `"${requested}" is not a report format here. Choose one of ${list}.`);
+  }
+  return match;
+}
+
+export const report: CommandSpec<SurfaceDeps> = {
+  name: "report",
+  usage: "<scan-id> [pdf|xml|json]",
+  summary: "Upload a scan's findings report (into the scan card's thread).",
+  async run({ args, userId, channelId, reply }, deps) {
+    const id = scanId(args[0], "report <scan-id> [pdf|xml|json]");
+    await deps.authz.require(userId, "report", channelId);
+    const format = reportFormat(args[1], deps.scanner.reportFormats);
+    const scan = await deps.scans.getScan(id);
+    if (!scan) {
+      throw new AppError(
+        "not_found",
+        `The bot does not know scan ${id}. Attach to it first: \`/crashtest scan status ${id} <project>\`.`,
+      );
+    }
+    const file = await deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format);
+    const target = scan.card ?? { channel: channelId, ts: undefined };
+    await deps.messenger.upload(target.channel, file, {
+      ...(target.ts ? { threadTs: target.ts } : {}),
+      comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
+    });
+    await deps.audit.record({
+      user: userId,
+      action: "report",
+      target: `${scan.projectName} (scan ${id}) ${format}`,
+      outcome: "ok",
+    });
+    const where = scan.card ? ` in the ${messageLink(scan.card.channel, scan.card.ts)}'s thread` : "";
+    await reply(
+      message(`Report uploaded`, [
+        section(`${format.toUpperCase()} report of scan ${escapeText(id)} uploaded${where}.`),
+      ]),
+    );
+  },
+};

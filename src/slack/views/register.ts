@@ -1,0 +1,50 @@
+import type { App } from "@slack/bolt";
+import { AppError } from "../../domain/errors.js";
+import { projectName, targetUrl } from "../../domain/inputs.js";
+import { projectCreatedMessage } from "../commands/project.js";
+import type { SurfaceDeps } from "../deps.js";
+import { errorReply } from "../errors.js";
+import { auditFailure } from "../flows.js";
+import { PROJECT_MODAL, readProjectModal } from "./project-modal.js";
+
+export function registerViews(app: App, deps: SurfaceDeps): void {
+  app.view(PROJECT_MODAL, async ({ ack, body, view }) => {
+    const user = body.user.id;
+    const { name, url } = readProjectModal(view.state.values);
+    const parsedName = projectName.safeParse(name);
+    const parsedUrl = targetUrl(deps.settings.allowPrivateTargets).safeParse(url);
+    const errors: Record<string, string> = {};
+    if (!parsedName.success) errors.name = parsedName.error.issues[0]?.message ?? "not valid";
+    if (!parsedUrl.success) errors.url = parsedUrl.error.issues[0]?.message ?? "not valid";
+    if (!parsedName.success || !parsedUrl.success) {
+      // Field-level errors keep the modal open with the user's input.
+      await ack({ response_action: "errors", errors });
+      return;
+    }
+    await ack();
+    let channel: string | undefined;
+    try {
+      channel = (JSON.parse(view.private_metadata || "{}") as { channel?: string }).channel;
+    } catch {
+      channel = undefined;
+    }
+    const log = deps.logger.child({ view: PROJECT_MODAL, user, channel });
+    deps.tasks.run("project modal", async () => {
+      if (!channel) {
+        log.warn("modal without its channel; cannot answer");
+        return;
+      }
+      try {
+        const created = await deps.projects.create(user, channel, {
+          name: parsedName.data,
+          url: parsedUrl.data,
+        });
+        await deps.messenger.ephemeral(channel, user, projectCreatedMessage(created));
+      } catch (error) {
+        const kind = error instanceof AppError ? error.kind : "internal";
+        await auditFailure(deps, { user, action: "project.create", target: parsedName.data, kind });
+        await deps.messenger.ephemeral(channel, user, errorReply(error, log, { view: PROJECT_MODAL }));
+      }
+    });
+  });
+}
