@@ -9,6 +9,31 @@ export {
   DEFAULT_CRASHTEST_URL,
 } from "./crashtest/scanner.js";
 export { parseWebhookProjects, type WebhookProject } from "./crashtest/webhook.js";
+export {
+  DAST_REPORT_FORMATS,
+  DAST_TCS_PATH,
+  DEFAULT_DAST_API_URL,
+  SCAN_TYPES as DAST_SCAN_TYPES,
+  type ScanType as DastScanType,
+  STOP_ACTIONS as DAST_STOP_ACTIONS,
+  type StopAction as DastStopAction,
+  TARGET_TYPES as DAST_TARGET_TYPES,
+  type TargetType as DastTargetType,
+} from "./dast-essentials/api.js";
+export {
+  createDastEssentialsScanner,
+  type DastEssentialsScanner,
+  type DastEssentialsScannerOptions,
+  dastApiUrl,
+} from "./dast-essentials/scanner.js";
+export { selectDastAccount } from "./dast-essentials/settings.js";
+export {
+  checkTeamId as parseDastTeamId,
+  parseScanType as parseDastScanType,
+  parseTargetType as parseDastTargetType,
+  TARGET_OPTION_KEYS as DAST_TARGET_OPTION_KEYS,
+  type TargetDefaults as DastTargetDefaults,
+} from "./dast-essentials/targets.js";
 export { summarizeFindingsJson, summarizeJunit, summarizeReport } from "./findings.js";
 export {
   createSimulatedScanner,

@@ -7,7 +7,8 @@ import type { Logger } from "../../domain/ports.js";
 import type { RouteMethod } from "./routes.js";
 
 /**
- * HTTP transport shared by the REST and webhook adapters: one pooled undici dispatcher, timeouts,
+ * HTTP transport shared by the REST and webhook adapters (and the DAST Essentials adapter, which
+ * adds per-attempt HMAC signing through `authorize`): one pooled undici dispatcher, timeouts,
  * transient-failure retries through undici's RetryAgent, and mapping of failures to AppError.
  * It never logs a URL (webhook URLs hold the secret), only operation names and route templates.
  */
@@ -44,6 +45,15 @@ export interface TransportOptions {
   /** Values scrubbed from any server text that reaches an error message. */
   secrets?: readonly string[];
   maxResponseBytes?: number;
+  /** Service name in user-facing messages; default "Crashtest". */
+  service?: string;
+  /** Prefix of log messages ("<name> request failed; retrying"); default "crashtest". */
+  logName?: string;
+  /**
+   * Headers computed for every attempt, retries included, from the exact method and URL sent
+   * (origin + path + query): e.g. a Veracode HMAC Authorization header with a fresh nonce.
+   */
+  authorize?: (method: string, url: string) => Record<string, string>;
 }
 
 const DEFAULT_RETRY: RetrySettings = {
@@ -129,7 +139,7 @@ function transientReason(error: Error, mode: RetryMode): string | undefined {
 }
 
 /** Retry-After in ms (delta-seconds or HTTP date), or undefined when absent or unreadable. */
-function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === "") return undefined;
   if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
@@ -138,13 +148,38 @@ function parseRetryAfter(value: string | string[] | undefined, now = Date.now())
 }
 
 /** `ambiguous`: a non-idempotent request may have been carried out before the failure. */
-function unavailableMessage(ambiguous: boolean, network: boolean): string {
+function unavailableMessage(ambiguous: boolean, network: boolean, service = "Crashtest"): string {
   if (ambiguous) {
-    return "Crashtest did not confirm the request; it may still have been carried out. Check the scan status before trying again.";
+    return `${service} did not confirm the request; it may still have been carried out. Check the scan status before trying again.`;
   }
   return network
-    ? "Crashtest cannot be reached right now (network error or timeout). Try again in a few minutes."
-    : "Crashtest is having trouble right now. Try again in a few minutes.";
+    ? `${service} cannot be reached right now (network error or timeout). Try again in a few minutes.`
+    : `${service} is having trouble right now. Try again in a few minutes.`;
+}
+
+/** The absolute URL of a dispatch, exactly as it goes on the wire (origin + path with query). */
+function requestUrl(opts: Dispatcher.DispatchOptions): string {
+  const origin = opts.origin instanceof URL ? opts.origin.origin : String(opts.origin ?? "");
+  return `${origin.replace(/\/+$/, "")}${opts.path}`;
+}
+
+/** Adds (or replaces, case-insensitively) headers on a dispatch's header object or flat array. */
+function withHeaders(
+  headers: Dispatcher.DispatchOptions["headers"],
+  extra: Record<string, string>,
+): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) out[String(headers[i])] = String(headers[i + 1]);
+  } else if (headers && typeof (headers as Iterable<unknown>)[Symbol.iterator] === "function") {
+    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>)
+      out[name] = value;
+  } else if (headers) {
+    Object.assign(out, headers);
+  }
+  const lower = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
+  for (const name of Object.keys(out)) if (lower.has(name.toLowerCase())) delete out[name];
+  return { ...out, ...extra };
 }
 
 const ServerMessage = z.looseObject({ message: z.string() });
@@ -159,6 +194,9 @@ export class CrashtestTransport {
   private readonly secrets: readonly string[];
   private readonly maxResponseBytes: number;
   private readonly logger: Logger;
+  /** Service name for user-facing messages. */
+  readonly service: string;
+  private readonly logName: string;
 
   constructor(options: TransportOptions) {
     const base = new URL(options.baseUrl);
@@ -167,8 +205,25 @@ export class CrashtestTransport {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ownsPool = options.dispatcher === undefined;
-    this.pool =
+    const pooled =
       options.dispatcher ?? new Agent({ connect: { timeout: this.timeouts.connectMs }, connections: 8 });
+    const authorize = options.authorize;
+    // Below the RetryAgent, so every attempt (each retry is a new dispatch) gets fresh headers.
+    this.pool =
+      authorize === undefined
+        ? pooled
+        : pooled.compose(
+            (dispatch) => (opts, handler) =>
+              dispatch(
+                {
+                  ...opts,
+                  headers: withHeaders(opts.headers, authorize(opts.method, requestUrl(opts))),
+                },
+                handler,
+              ),
+          );
+    this.service = options.service ?? "Crashtest";
+    this.logName = options.logName ?? "crashtest";
     // Short values would scrub ordinary words; real keys and webhook UUIDs are long.
     this.secrets = (options.secrets ?? []).filter((secret) => secret.length >= 6);
     this.maxResponseBytes = options.maxResponseBytes ?? 50 * 1024 * 1024;
@@ -196,7 +251,7 @@ export class CrashtestTransport {
         }
         const wait = retryAfter ?? this.backoff(state.counter);
         retries = state.counter;
-        this.logger.warn("crashtest request failed; retrying", {
+        this.logger.warn(`${this.logName} request failed; retrying`, {
           operation: request.operation,
           route: request.route,
           reason,
@@ -224,7 +279,7 @@ export class CrashtestTransport {
       });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      this.logger.warn("crashtest request failed", {
+      this.logger.warn(`${this.logName} request failed`, {
         operation: request.operation,
         route: request.route,
         code,
@@ -233,7 +288,7 @@ export class CrashtestTransport {
       throw this.networkError(request, error);
     }
     const bytes = await this.readBody(request, response);
-    this.logger.debug("crashtest response", {
+    this.logger.debug(`${this.logName} response`, {
       operation: request.operation,
       route: request.route,
       status: response.statusCode,
@@ -249,17 +304,17 @@ export class CrashtestTransport {
     const server = this.serverMessage(response);
     const detail = `HTTP ${status} for ${context.subject}${server ? `: ${server}` : ""}`;
     if (status === 401 || status === 403) {
-      return new AppError("auth", `Crashtest refused the credentials: ${context.credentialHint}.`, {
+      return new AppError("auth", `${this.service} refused the credentials: ${context.credentialHint}.`, {
         detail,
       });
     }
     if (status === 404) {
-      return new AppError("not_found", `Crashtest does not know ${context.subject}.`, { detail });
+      return new AppError("not_found", `${this.service} does not know ${context.subject}.`, { detail });
     }
     if (status === 409) {
       return new AppError(
         "conflict",
-        `Crashtest refused this for ${context.subject}: ${server ?? "conflict"}.`,
+        `${this.service} refused this for ${context.subject}: ${server ?? "conflict"}.`,
         {
           detail,
         },
@@ -268,7 +323,7 @@ export class CrashtestTransport {
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(response.headers["retry-after"]);
       const wait = retryAfterMs === undefined ? "a little while" : `${Math.ceil(retryAfterMs / 1000)} s`;
-      return new AppError("rate_limited", `Crashtest is rate-limiting the bot; try again in ${wait}.`, {
+      return new AppError("rate_limited", `${this.service} is rate-limiting the bot; try again in ${wait}.`, {
         detail,
         retryable: true,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
@@ -276,22 +331,32 @@ export class CrashtestTransport {
     }
     if (status >= 500) {
       // A 5xx after a POST was sent may follow a change the server did make.
-      return new AppError("unavailable", unavailableMessage(context.retry === "unsent-only", false), {
-        detail,
-        retryable: true,
-      });
+      return new AppError(
+        "unavailable",
+        unavailableMessage(context.retry === "unsent-only", false, this.service),
+        {
+          detail,
+          retryable: true,
+        },
+      );
     }
     if (status >= 400) {
-      return new AppError("validation", `Crashtest rejected the request: ${server ?? `HTTP ${status}`}.`, {
-        detail,
-      });
+      return new AppError(
+        "validation",
+        `${this.service} rejected the request: ${server ?? `HTTP ${status}`}.`,
+        {
+          detail,
+        },
+      );
     }
-    return new AppError("unavailable", `Crashtest sent an unexpected answer (HTTP ${status}).`, { detail });
+    return new AppError("unavailable", `${this.service} sent an unexpected answer (HTTP ${status}).`, {
+      detail,
+    });
   }
 
   /** An AppError for a 2xx body the bot cannot read; the body itself stays out of logs. */
   unreadable(operation: string, reason: string): AppError {
-    return new AppError("unavailable", "Crashtest sent a response the bot could not read.", {
+    return new AppError("unavailable", `${this.service} sent a response the bot could not read.`, {
       detail: `${operation}: ${this.scrub(reason)}`,
     });
   }
@@ -316,7 +381,7 @@ export class CrashtestTransport {
   private networkError(request: OutgoingRequest, error: unknown): AppError {
     const code = String((error as { code?: unknown }).code ?? "unknown");
     const ambiguous = request.retry === "unsent-only" && !UNSENT_ERRORS.has(code);
-    return new AppError("unavailable", unavailableMessage(ambiguous, true), {
+    return new AppError("unavailable", unavailableMessage(ambiguous, true, this.service), {
       cause: error,
       detail: `${request.operation} (${request.route}) failed: ${code}`,
       retryable: true,
@@ -331,7 +396,7 @@ export class CrashtestTransport {
         size += (chunk as Buffer).byteLength;
         if (size > this.maxResponseBytes) {
           response.body.destroy();
-          throw new AppError("unavailable", "Crashtest sent a response larger than the bot accepts.", {
+          throw new AppError("unavailable", `${this.service} sent a response larger than the bot accepts.`, {
             detail: `${request.operation}: response over ${this.maxResponseBytes} bytes`,
           });
         }

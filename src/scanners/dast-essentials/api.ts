@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
+
+/**
+ * The parts of the Veracode DAST Essentials Target Configuration Service (TCS) API the bot uses
+ * (shared/docs/crashtest-api.md Part B; OpenAPI copy in shared/specs/veracode-dast-tcs-openapi.json).
+ * Response readers are lenient: only the fields the bot needs are required, unknown keys and values
+ * are kept or ignored, so a server that adds enum values or fields does not break the bot.
+ */
+
+/** Server path of the TCS API on the Veracode REST hosts (api.veracode.com, api.veracode.eu). */
+export const DAST_TCS_PATH = "/dae/api/tcs-api/api/v1";
+export const DEFAULT_DAST_API_URL = `https://api.veracode.com${DAST_TCS_PATH}`;
+
+export const TARGET_TYPES = ["WEB_APP", "API"] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+/** QUICK and FULL are what the bot offers; ENTERPRISE is in the spec's enum and passed through. */
+export const SCAN_TYPES = ["QUICK", "FULL", "ENTERPRISE"] as const;
+export type ScanType = (typeof SCAN_TYPES)[number];
+
+export const STOP_ACTIONS = ["STOP_SAVE", "STOP_DELETE"] as const;
+/** STOP_SAVE keeps what the analysis found so far; STOP_DELETE discards it. */
+export type StopAction = (typeof STOP_ACTIONS)[number];
+
+/** The `TargetRequest` body of POST /targets (every required field of the spec is always sent). */
+export interface TargetRequest {
+  name: string;
+  protocol: "HTTP" | "HTTPS";
+  /** Host[:port][/path] without the scheme, e.g. `shop.example.com`. */
+  url: string;
+  target_type: TargetType;
+  scan_type: ScanType;
+  /** true: only Security Leads see the target and `teams` must be null; false: needs one team. */
+  is_sec_lead_only: boolean;
+  teams: string[] | null;
+  /** The organization's statement that it may scan the target; the bot asserts it for the user. */
+  authorized_to_scan: boolean;
+  api_specification_file_url?: string;
+  description?: string;
+}
+
+/** The TCS API's analysis-run states (spec `Status`). There is no queued state. */
+export const RUN_STATUSES = ["RUNNING", "STOPPING", "STOPPED", "FINISHED", "FAILED"] as const;
+
+// IDs are UUIDs (some without hyphens) but opaque; they end up in paths, so they are checked before
+// use. Percent-encoding alone would still let ".." through.
+const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+export function isDastId(value: string): boolean {
+  return ID.test(value);
+}
+
+export function checkDastId(kind: "target" | "analysis run", value: string): string {
+  if (!ID.test(value)) {
+    throw new AppError("validation", `That is not a valid Veracode DAST Essentials ${kind} ID.`, {
+      detail: `invalid ${kind} ID (${value.length} characters)`,
+    });
+  }
+  return value;
+}
+
+const Id = z.string().regex(ID, "not a plain ID (letters, digits, '-' and '_')");
+
+export const TargetBody = z.looseObject({
+  target_id: Id.optional(),
+  name: z.string().optional(),
+  url: z.string().optional(),
+  protocol: z.string().optional(),
+});
+
+/** `AnalysisRun`; `status` is optional in the spec and read as any string (see runState). */
+export const AnalysisRunBody = z.looseObject({
+  // Checked with isDastId where it is used as an ID (start, attach), not where only status matters.
+  analysis_run_id: z.string(),
+  target_id: z.string().optional(),
+  scan_number: z.number().optional(),
+  status: z.string().nullish(),
+  started_at: z.string().nullish(),
+  finished_at: z.string().nullish(),
+  result_import_status: z.string().nullish(),
+});
+export type AnalysisRun = z.infer<typeof AnalysisRunBody>;
+
+/** POST /analysis_run answers `inline_response_200`: a nullable AnalysisRun. */
+export const StartBody = AnalysisRunBody.nullable();
+
+export const PagedAnalysisRunsBody = z.looseObject({
+  // HAL omits `_embedded` for an empty page.
+  _embedded: z.looseObject({ analysis_runs: z.array(AnalysisRunBody).nullish() }).nullish(),
+  page: z.looseObject({ number: z.number().optional(), total_pages: z.number().optional() }).nullish(),
+});
+
+/** RFC 7807 `Problem` with the TCS `errors[]` extension. Every field is optional. */
+export const ProblemBody = z.looseObject({
+  type: z.string().nullish(),
+  title: z.string().nullish(),
+  status: z.number().nullish(),
+  detail: z.string().nullish(),
+  errors: z.array(z.looseObject({ code: z.string().nullish(), detail: z.string().nullish() })).nullish(),
+});
+export type Problem = z.infer<typeof ProblemBody>;
+
+export const DAST_REPORT_FORMATS = ["pdf", "csv", "junit"] as const;
+export type DastReportFormat = (typeof DAST_REPORT_FORMATS)[number];
+
+/** Content types of the report endpoint (spec: application/pdf, text/csv, application/xml). */
+export const REPORT_CONTENT_TYPES: Readonly<Record<DastReportFormat, string>> = {
+  pdf: "application/pdf",
+  csv: "text/csv",
+  junit: "application/xml",
+};
+
+export const REPORT_EXTENSIONS: Readonly<Record<DastReportFormat, string>> = {
+  pdf: "pdf",
+  csv: "csv",
+  junit: "xml",
+};

@@ -1,0 +1,489 @@
+import type { Dispatcher } from "undici";
+import { AppError } from "../../domain/errors.js";
+import type {
+  Logger,
+  Project,
+  ProjectSpec,
+  Report,
+  ReportFormat,
+  Scanner,
+  ScanRef,
+  ScanState,
+  ScanStatus,
+  StartScanResult,
+} from "../../domain/ports.js";
+import { signVeracodeRequest, type VeracodeAccount } from "../../veracode/index.js";
+import {
+  CrashtestTransport,
+  type IncomingResponse,
+  isSuccess,
+  parseJsonBody,
+  type RetryMode,
+  type RetrySettings,
+  type Timeouts,
+} from "../crashtest/http.js";
+import type { RouteMethod } from "../crashtest/routes.js";
+import {
+  type AnalysisRun,
+  AnalysisRunBody,
+  checkDastId,
+  DAST_REPORT_FORMATS,
+  DAST_TCS_PATH,
+  type DastReportFormat,
+  isDastId,
+  PagedAnalysisRunsBody,
+  REPORT_CONTENT_TYPES,
+  REPORT_EXTENSIONS,
+  STOP_ACTIONS,
+  StartBody,
+  type StopAction,
+  TargetBody,
+} from "./api.js";
+import { dastFailure, type FailureContext, problemCodes, readProblem, SERVICE } from "./problems.js";
+import { buildTargetRequest, DEFAULT_TARGET_DEFAULTS, type TargetDefaults } from "./targets.js";
+
+export interface DastEssentialsScannerOptions {
+  logger: Logger;
+  /** The Veracode API credentials (HMAC) the bot acts with; the same ones the expiry guard watches. */
+  account: VeracodeAccount;
+  /**
+   * DAST_API_URL: the TCS API base, path included. Default: the account's REST host (its key's
+   * region, or VERACODE_API_URL) + /dae/api/tcs-api/api/v1, i.e.
+   * https://api.veracode.com/dae/api/tcs-api/api/v1 (US) or https://api.veracode.eu/… (EU).
+   */
+  baseUrl?: string;
+  /** DAST_STOP_ACTION; default STOP_SAVE, which keeps the results found so far. */
+  stopAction?: StopAction;
+  /** DAST_TARGET_TYPE, DAST_SCAN_TYPE, DAST_TEAM_ID: defaults of new targets. */
+  targetDefaults?: Partial<TargetDefaults>;
+  /** Base pooled dispatcher; tests inject one, production lets the transport own an Agent. */
+  dispatcher?: Dispatcher;
+  timeouts?: Partial<Timeouts>;
+  retry?: Partial<RetrySettings>;
+  /** Pages of 200 analysis runs read when looking for a target's running analysis; default 10. */
+  maxRunPages?: number;
+}
+
+export interface DastEssentialsScanner extends Scanner {
+  /** The TCS API base URL in use (no secrets), for start-up logs. */
+  readonly baseUrl: string;
+}
+
+/** The TCS base URL for an account: explicit override, else the account's REST host + TCS path. */
+export function dastApiUrl(account: VeracodeAccount, override?: string): string {
+  const raw = override ?? `${account.baseUrl}${DAST_TCS_PATH}`;
+  if (override === undefined && account.region === "fedramp") {
+    throw new AppError(
+      "config",
+      "Veracode DAST Essentials is not available in the US Federal region; use credentials of a commercial or EU account, or set DAST_API_URL.",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (error) {
+    throw new AppError("config", "DAST_API_URL is not a valid URL.", { cause: error });
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username) {
+    throw new AppError("config", "DAST_API_URL must be a plain http(s) URL without query or credentials.");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+const ACTIVE = new Set(["RUNNING", "STOPPING"]);
+const JSON_ACCEPT = "application/json, application/problem+json";
+
+/**
+ * The run's state for the port (doc B.4): RUNNING and STOPPING are running, STOPPED, FINISHED and
+ * FAILED are terminal. A missing status means "not known yet": running, so the watcher keeps
+ * polling. Values outside the spec's enum are read by their wording, the raw value is always kept.
+ */
+export function runState(status: string | null | undefined): { state: ScanState; rawCode: string } {
+  const raw = (status ?? "").trim();
+  const upper = raw.toUpperCase();
+  if (upper === "") return { state: "running", rawCode: "UNKNOWN" };
+  const known: Record<string, ScanState> = {
+    RUNNING: "running",
+    STOPPING: "running",
+    STOPPED: "stopped",
+    FINISHED: "finished",
+    FAILED: "failed",
+  };
+  const state =
+    known[upper] ??
+    (/QUEUE|PENDING|SCHEDULED|WAITING|CREATED|STARTING/.test(upper)
+      ? "queued"
+      : /FAIL|ERROR/.test(upper)
+        ? "failed"
+        : /CANCEL|ABORT|STOPPED/.test(upper)
+          ? "stopped"
+          : /FINISH|COMPLETE|DONE|SUCCE/.test(upper)
+            ? "finished"
+            : "running");
+  return { state, rawCode: raw.slice(0, 40) };
+}
+
+function runText(run: AnalysisRun): string {
+  const raw = (run.status ?? "").trim();
+  const words = raw === "" ? "Status not reported yet" : raw.charAt(0) + raw.slice(1).toLowerCase();
+  return typeof run.scan_number === "number" ? `${words} (analysis #${run.scan_number})` : words;
+}
+
+function reportFormatOf(format: ReportFormat): DastReportFormat {
+  // "xml" is what people call the JUnit XML report.
+  const mapped = format === "xml" ? "junit" : format;
+  if ((DAST_REPORT_FORMATS as readonly string[]).includes(mapped)) return mapped as DastReportFormat;
+  throw new AppError(
+    "unsupported",
+    `${SERVICE} has no ${format} report; use one of: ${DAST_REPORT_FORMATS.join(", ")} (junit for the findings summary).`,
+  );
+}
+
+interface Call {
+  operation: string;
+  /** Route template for logs, e.g. "GET /targets/{target_id}". */
+  route: string;
+  method: RouteMethod;
+  path: string;
+  subject: string;
+  retry: RetryMode;
+  accept?: string;
+  body?: unknown;
+  targetName?: string;
+}
+
+class DastEssentialsAdapter implements DastEssentialsScanner {
+  readonly name = "dast-essentials";
+  readonly reportFormats: readonly ReportFormat[] = [...DAST_REPORT_FORMATS];
+  readonly baseUrl: string;
+  private readonly transport: CrashtestTransport;
+  private readonly account: VeracodeAccount;
+  private readonly stopAction: StopAction;
+  private readonly defaults: TargetDefaults;
+  private readonly maxRunPages: number;
+  private readonly logger: Logger;
+
+  constructor(options: DastEssentialsScannerOptions) {
+    this.account = options.account;
+    this.baseUrl = dastApiUrl(options.account, options.baseUrl);
+    this.stopAction = options.stopAction ?? "STOP_SAVE";
+    if (!STOP_ACTIONS.includes(this.stopAction)) {
+      throw new AppError("config", `DAST_STOP_ACTION must be one of ${STOP_ACTIONS.join(", ")}.`);
+    }
+    this.defaults = { ...DEFAULT_TARGET_DEFAULTS, ...options.targetDefaults };
+    this.maxRunPages = Math.max(1, options.maxRunPages ?? 10);
+    this.logger = options.logger.child({ component: "scanner", backend: this.name });
+    const account = options.account;
+    // Fails at start-up rather than on the first request if the credentials cannot sign.
+    signVeracodeRequest({
+      apiKeyId: account.apiKeyId,
+      apiKeySecret: account.apiKeySecret,
+      method: "GET",
+      url: `${this.baseUrl}/targets`,
+    });
+    this.transport = new CrashtestTransport({
+      baseUrl: this.baseUrl,
+      logger: this.logger,
+      service: SERVICE,
+      logName: "dast-essentials",
+      // Signed per attempt, retries included, over the exact origin + path + query sent.
+      authorize: (method, url) => ({
+        authorization: signVeracodeRequest({
+          apiKeyId: account.apiKeyId,
+          apiKeySecret: account.apiKeySecret,
+          method,
+          url,
+        }),
+      }),
+      secrets: [account.apiKeySecret, account.apiKeyId],
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+      ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+    });
+  }
+
+  async createProject(spec: ProjectSpec): Promise<Project> {
+    const body = buildTargetRequest(spec, this.defaults);
+    const call: Call = {
+      operation: "createTarget",
+      route: "POST /targets",
+      method: "POST",
+      path: "/targets",
+      subject: `target "${body.name}"`,
+      // Not idempotent: only failures that prove nothing was created are retried.
+      retry: "unsent-only",
+      body,
+      targetName: body.name,
+    };
+    const response = await this.send(call);
+    if (!isSuccess(response)) throw this.failure(response, call);
+    const target = parseJsonBody(this.transport, "createTarget", response, TargetBody);
+    const id = target.target_id ?? idFromLocation(response);
+    if (id === undefined) throw this.transport.unreadable("createTarget", "no target_id and no location");
+    this.logger.info("dast-essentials target created", {
+      targetId: id,
+      targetType: body.target_type,
+      scanType: body.scan_type,
+      secLeadOnly: body.is_sec_lead_only,
+    });
+    return { id, name: body.name, url: spec.url };
+  }
+
+  async deleteProject(projectId: string): Promise<void> {
+    const targetId = checkDastId("target", projectId);
+    const call: Call = {
+      operation: "deleteTarget",
+      route: "DELETE /targets/{target_id}",
+      method: "DELETE",
+      path: `/targets/${encodeURIComponent(targetId)}`,
+      subject: `target ${targetId}`,
+      retry: "idempotent",
+    };
+    const response = await this.send(call);
+    if (!isSuccess(response)) throw this.failure(response, call);
+    this.logger.info("dast-essentials target deleted", { targetId });
+  }
+
+  async startScan(projectId: string): Promise<StartScanResult> {
+    const targetId = checkDastId("target", projectId);
+    const call: Call = {
+      operation: "startAnalysis",
+      route: "POST /analysis_run",
+      method: "POST",
+      path: "/analysis_run",
+      subject: `target ${targetId}`,
+      retry: "unsent-only",
+      body: { id: targetId },
+    };
+    const response = await this.send(call);
+    if (isSuccess(response)) {
+      const run =
+        response.bytes.byteLength === 0
+          ? null
+          : parseJsonBody(this.transport, "startAnalysis", response, StartBody);
+      if (run && isDastId(run.analysis_run_id)) {
+        this.logger.info("dast-essentials analysis started", { targetId, runId: run.analysis_run_id });
+        return { scanId: run.analysis_run_id, alreadyRunning: false };
+      }
+      // The answer is nullable: the run just started is the target's running one.
+      const active = await this.findActiveRun(targetId);
+      if (active) {
+        this.logger.info("dast-essentials analysis started", { targetId, runId: active.analysis_run_id });
+        return { scanId: active.analysis_run_id, alreadyRunning: false };
+      }
+      throw this.transport.unreadable("startAnalysis", "no analysis_run_id and no running analysis");
+    }
+    if (response.status !== 400) throw this.failure(response, call);
+    // "Target ID is invalid, or analysis is in progress" (a bare 400): attach to the running one.
+    const codes = problemCodes(readProblem(response));
+    const refused = this.failure(response, call);
+    if (refused.kind === "not_found" || refused.kind === "auth" || refused.kind === "permission")
+      throw refused;
+    const active = await this.findActiveRun(targetId);
+    if (active) {
+      this.logger.info("dast-essentials analysis already running; attached", {
+        targetId,
+        runId: active.analysis_run_id,
+        status: active.status,
+      });
+      return { scanId: active.analysis_run_id, alreadyRunning: true };
+    }
+    if (codes.length > 0) throw refused;
+    throw new AppError(
+      "validation",
+      `${SERVICE} refused to start an analysis of target ${targetId} without saying why, and none is running. Check the target in the Veracode platform.`,
+      { detail: `startAnalysis: HTTP 400 without body for target ${targetId}, no active run` },
+    );
+  }
+
+  async stopScan(ref: ScanRef): Promise<void> {
+    // The API stops "the analysis of a target": make sure that is this run, not a newer one.
+    const run = await this.getRun(ref);
+    const { state, rawCode } = runState(run.status);
+    if (rawCode.toUpperCase() === "STOPPING") return;
+    if (state !== "running" && state !== "queued") {
+      throw new AppError(
+        "conflict",
+        `Analysis run ${ref.scanId} is not running (${rawCode}); there is nothing to stop.`,
+      );
+    }
+    const targetId = checkDastId("target", ref.projectId);
+    const call: Call = {
+      operation: "stopAnalysis",
+      route: "POST /analysis_run/{target_id}/stop",
+      method: "POST",
+      path: `/analysis_run/${encodeURIComponent(targetId)}/stop?action=${this.stopAction}`,
+      subject: this.subject(ref),
+      // Stopping twice ends in the same state.
+      retry: "idempotent",
+    };
+    const response = await this.send(call);
+    if (isSuccess(response)) {
+      this.logger.info("dast-essentials analysis stop requested", {
+        targetId,
+        runId: ref.scanId,
+        action: this.stopAction,
+      });
+      return;
+    }
+    const error = this.failure(response, call);
+    if (error.kind === "conflict" || error.kind === "validation") {
+      // A retried stop finds the run already stopping.
+      const again = await this.getRun(ref).catch(() => undefined);
+      const now = (again?.status ?? "").toUpperCase();
+      if (now === "STOPPING" || now === "STOPPED") return;
+    }
+    throw error;
+  }
+
+  async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
+    const run = await this.getRun(ref);
+    const { state, rawCode } = runState(run.status);
+    return { scanId: ref.scanId, state, rawCode, rawText: this.transport.scrub(runText(run)) };
+  }
+
+  async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
+    const dastFormat = reportFormatOf(format);
+    const { targetId, runId } = this.ids(ref);
+    const call: Call = {
+      operation: "getReport",
+      route: "GET /targets/{target_id}/analysis_runs/{analysis_run_id}/report/{format}",
+      method: "GET",
+      path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}/report/${dastFormat}`,
+      subject: `the ${dastFormat} report of ${this.subject(ref)}`,
+      retry: "idempotent",
+      accept: `${REPORT_CONTENT_TYPES[dastFormat]}, application/problem+json;q=0.9, application/json;q=0.8`,
+    };
+    const response = await this.send(call);
+    if (!isSuccess(response)) throw this.failure(response, call);
+    if (response.bytes.byteLength === 0) {
+      throw new AppError(
+        "unavailable",
+        `${SERVICE} has not finished preparing ${call.subject} yet; the bot retries later.`,
+        {
+          detail: `getReport: empty ${dastFormat} report (HTTP ${response.status})`,
+          retryable: true,
+        },
+      );
+    }
+    const header = response.headers["content-type"];
+    return {
+      format: dastFormat,
+      bytes: response.bytes,
+      contentType:
+        typeof header === "string" && header.trim() !== "" ? header : REPORT_CONTENT_TYPES[dastFormat],
+      fileName: `veracode-dast-${runId}.${REPORT_EXTENSIONS[dastFormat]}`,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  // ---- helpers ----
+
+  private ids(ref: ScanRef): { targetId: string; runId: string } {
+    return { targetId: checkDastId("target", ref.projectId), runId: checkDastId("analysis run", ref.scanId) };
+  }
+
+  private subject(ref: ScanRef): string {
+    return `analysis run ${ref.scanId} of target ${ref.projectId}`;
+  }
+
+  private async getRun(ref: ScanRef): Promise<AnalysisRun> {
+    const { targetId, runId } = this.ids(ref);
+    const call: Call = {
+      operation: "getAnalysisRun",
+      route: "GET /targets/{target_id}/analysis_runs/{analysis_run_id}",
+      method: "GET",
+      path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}`,
+      subject: this.subject(ref),
+      retry: "idempotent",
+    };
+    const response = await this.send(call);
+    if (!isSuccess(response)) throw this.failure(response, call);
+    return parseJsonBody(this.transport, "getAnalysisRun", response, AnalysisRunBody);
+  }
+
+  /** The target's RUNNING (else STOPPING) analysis, newest first; undefined when none is active. */
+  private async findActiveRun(targetId: string): Promise<AnalysisRun | undefined> {
+    let best: AnalysisRun | undefined;
+    const running = (run: AnalysisRun) => ((run.status ?? "").toUpperCase() === "RUNNING" ? 1 : 0);
+    // RUNNING before STOPPING, then the higher scan number.
+    const better = (a: AnalysisRun, b: AnalysisRun) =>
+      running(a) !== running(b) ? running(a) > running(b) : (a.scan_number ?? -1) > (b.scan_number ?? -1);
+    for (let page = 0; page < this.maxRunPages; page += 1) {
+      const call: Call = {
+        operation: "listAnalysisRuns",
+        route: "GET /targets/{target_id}/analysis_runs",
+        method: "GET",
+        path: `/targets/${encodeURIComponent(targetId)}/analysis_runs?page=${page}&limit=200`,
+        subject: `target ${targetId}`,
+        retry: "idempotent",
+      };
+      const response = await this.send(call);
+      if (!isSuccess(response)) throw this.failure(response, call);
+      const body = parseJsonBody(this.transport, "listAnalysisRuns", response, PagedAnalysisRunsBody);
+      const runs = body._embedded?.analysis_runs ?? [];
+      for (const run of runs) {
+        if (!ACTIVE.has((run.status ?? "").toUpperCase()) || !isDastId(run.analysis_run_id)) continue;
+        if (best === undefined || better(run, best)) best = run;
+      }
+      if ((best?.status ?? "").toUpperCase() === "RUNNING") break;
+      const totalPages = body.page?.total_pages;
+      if (runs.length === 0 || totalPages === undefined || page + 1 >= totalPages) break;
+    }
+    return best;
+  }
+
+  private send(call: Call): Promise<IncomingResponse> {
+    const headers: Record<string, string> = { accept: call.accept ?? JSON_ACCEPT };
+    let body: string | undefined;
+    if (call.body !== undefined) {
+      body = JSON.stringify(call.body);
+      headers["content-type"] = "application/json";
+    } else if (call.method === "POST") {
+      headers["content-length"] = "0";
+    }
+    return this.transport.send({
+      operation: call.operation,
+      route: call.route,
+      method: call.method,
+      path: call.path,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      retry: call.retry,
+    });
+  }
+
+  private failure(response: IncomingResponse, call: Call): AppError {
+    const context: FailureContext = {
+      operation: call.operation,
+      subject: call.subject,
+      retry: call.retry,
+      account: this.account,
+      ...(call.targetName === undefined ? {} : { targetName: call.targetName }),
+    };
+    return dastFailure(this.transport, response, context);
+  }
+}
+
+/** The target ID at the end of a `location` header, when the 201 body lacks it. */
+function idFromLocation(response: IncomingResponse): string | undefined {
+  const header = response.headers.location;
+  const location = Array.isArray(header) ? header[0] : header;
+  const last = location
+    ?.replace(/[?#].*$/, "")
+    .replace(/\/+$/, "")
+    .split("/")
+    .pop();
+  return last !== undefined && isDastId(last) ? last : undefined;
+}
+
+/**
+ * The Veracode DAST Essentials scanner (TCS REST API, doc Part B), selected with
+ * SCANNER=dast-essentials. Every request is HMAC-signed afresh with the account's credentials.
+ */
+export function createDastEssentialsScanner(options: DastEssentialsScannerOptions): DastEssentialsScanner {
+  return new DastEssentialsAdapter(options);
+}

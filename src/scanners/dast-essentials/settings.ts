@@ -1,0 +1,37 @@
+import { AppError } from "../../domain/errors.js";
+import type { VeracodeAccount } from "../../veracode/index.js";
+
+/**
+ * Configuration of the DAST Essentials scanner (SCANNER=dast-essentials). config.ts reads the
+ * environment; these are the variables and what they map to in createDastEssentialsScanner:
+ *
+ * | Variable | Default | Option |
+ * | --- | --- | --- |
+ * | DAST_API_URL | the account's REST host + /dae/api/tcs-api/api/v1 | baseUrl |
+ * | DAST_STOP_ACTION | STOP_SAVE (keeps partial results); or STOP_DELETE | stopAction |
+ * | DAST_TARGET_TYPE | WEB_APP; or API (needs the api_spec_url option) | targetDefaults.targetType |
+ * | DAST_SCAN_TYPE | QUICK; or FULL, ENTERPRISE | targetDefaults.scanType |
+ * | DAST_TEAM_ID | unset: targets visible to Security Leads only | targetDefaults.teamId |
+ * | DAST_VERACODE_ACCOUNT | VERACODE_API_PROFILE, else "default" | account (selectDastAccount) |
+ *
+ * Values: parseTargetType, parseScanType and checkTeamId (targets.ts) accept what the options do,
+ * case-insensitively; STOP_ACTIONS (api.ts) lists the stop actions. Credentials are the Veracode
+ * HMAC ones (VERACODE_API_KEY_ID / VERACODE_API_KEY_SECRET, *_FILE, or ~/.veracode/credentials)
+ * from loadVeracodeAccounts, the same the credential expiry guard watches.
+ */
+
+/** The loaded Veracode account the scanner signs with, by name. */
+export function selectDastAccount(accounts: readonly VeracodeAccount[], name: string): VeracodeAccount {
+  const account = accounts.find((candidate) => candidate.name === name);
+  if (account) return account;
+  if (accounts.length === 0) {
+    throw new AppError(
+      "config",
+      "SCANNER=dast-essentials needs Veracode API credentials: set VERACODE_API_KEY_ID and VERACODE_API_KEY_SECRET, or provide ~/.veracode/credentials.",
+    );
+  }
+  throw new AppError(
+    "config",
+    `No Veracode account named "${name}" is loaded for DAST Essentials; choose one of: ${accounts.map((a) => a.name).join(", ")} (DAST_VERACODE_ACCOUNT).`,
+  );
+}
