@@ -3,6 +3,10 @@ import { z } from "zod";
 import { AppError } from "./domain/errors.js";
 import type { LogLevel, ReportFormat } from "./domain/ports.js";
 import {
+  DAST_STOP_ACTIONS,
+  parseDastScanType,
+  parseDastTargetType,
+  parseDastTeamId,
   parseRouteOverrides,
   parseWebhookProjects,
   type RouteTable,
@@ -31,7 +35,7 @@ export interface Config {
   port: number;
   slack: SlackConfig;
   storeUrl: string;
-  scanner: "crashtest" | "simulator";
+  scanner: "crashtest" | "simulator" | "dast-essentials";
   crashtest: {
     apiUrl: string;
     apiKey?: string;
@@ -40,6 +44,14 @@ export interface Config {
     webhooks: WebhookProject[];
   };
   simulator: SimulatorTiming;
+  dast: {
+    apiUrl?: string;
+    account: string;
+    stopAction: (typeof DAST_STOP_ACTIONS)[number];
+    targetType?: ReturnType<typeof parseDastTargetType>;
+    scanType?: ReturnType<typeof parseDastScanType>;
+    teamId?: string;
+  };
   roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
   approvals: { required: boolean; ttlMs: number };
   allowPrivateTargets: boolean;
@@ -106,7 +118,10 @@ const plain = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   SLACK_API_URL: httpUrl.default(DEFAULT_SLACK_API_URL),
-  SCANNER: z.enum(["crashtest", "simulator"]).optional(),
+  SCANNER: z.enum(["crashtest", "simulator", "dast-essentials"]).optional(),
+  DAST_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  DAST_STOP_ACTION: z.enum(DAST_STOP_ACTIONS, "must be STOP_SAVE or STOP_DELETE").default("STOP_SAVE"),
+  DAST_VERACODE_ACCOUNT: z.string().optional(),
   CRASHTEST_API_URL: httpUrl.default("https://api.crashtest.cloud/"),
   CRASHTEST_TEAM_ID: z
     .string()
@@ -181,6 +196,24 @@ export function loadConfig(env: Env): Config {
   const routesText = nonEmpty(env.CRASHTEST_ROUTES);
   const routes = attempt(problems, () => (routesText ? parseRouteOverrides(routesText) : {}), {});
   const simulator = attempt(problems, () => readSimulatorTiming(env), undefined);
+  const dastTarget = nonEmpty(env.DAST_TARGET_TYPE);
+  const dastScan = nonEmpty(env.DAST_SCAN_TYPE);
+  const dastTeam = nonEmpty(env.DAST_TEAM_ID);
+  const dastTargetType = attempt(
+    problems,
+    () => dastTarget && parseDastTargetType(dastTarget, "DAST_TARGET_TYPE"),
+    undefined,
+  );
+  const dastScanType = attempt(
+    problems,
+    () => dastScan && parseDastScanType(dastScan, "DAST_SCAN_TYPE"),
+    undefined,
+  );
+  const dastTeamId = attempt(
+    problems,
+    () => dastTeam && parseDastTeamId(dastTeam, "DAST_TEAM_ID"),
+    undefined,
+  );
   const storeUrl = readSecret(env, "STORE_URL", problems) ?? "sqlite://data/chatops.sqlite";
 
   if (botToken !== undefined && !slackToken("xoxb-")(botToken)) {
@@ -228,6 +261,9 @@ export function loadConfig(env: Env): Config {
       problems.push("CRASHTEST_TEAM_ID: required with CRASHTEST_API_KEY");
     }
   }
+  if (scanner === "dast-essentials" && apiKey !== undefined) {
+    problems.push("SCANNER: is 'dast-essentials' while CRASHTEST_API_KEY is set; unset one of them");
+  }
   if (scanner === "simulator" && realScanner) {
     problems.push("SCANNER: is 'simulator' while Crashtest credentials are set; unset one of them");
   }
@@ -267,6 +303,14 @@ export function loadConfig(env: Env): Config {
       webhooks,
     },
     simulator,
+    dast: {
+      ...(values.DAST_API_URL ? { apiUrl: values.DAST_API_URL } : {}),
+      account: values.DAST_VERACODE_ACCOUNT ?? nonEmpty(env.VERACODE_API_PROFILE) ?? "default",
+      stopAction: values.DAST_STOP_ACTION,
+      ...(dastTargetType ? { targetType: dastTargetType } : {}),
+      ...(dastScanType ? { scanType: dastScanType } : {}),
+      ...(dastTeamId ? { teamId: dastTeamId } : {}),
+    },
     roles: {
       admins: values.ADMIN_USERS,
       approvers: values.APPROVER_USERS,

@@ -17,6 +17,14 @@ const ICON: Record<AppError["kind"], string> = {
 };
 
 /**
+ * User-facing messages can quote what people typed, so everything is escaped except the mentions the
+ * bot writes itself (users, channels, user groups); `<!channel>` and disguised links stay inert.
+ */
+export function escapeMarkup(text: string): string {
+  return escapeText(text).replace(/&lt;([@#][UWCG][A-Z0-9]+|!subteam\^S[A-Z0-9]+)&gt;/g, "<$1>");
+}
+
+/**
  * The one place that turns any failure into what a person sees in Slack and what goes to the log.
  * Users get the AppError's safe message; logs get the detail and cause (redacted by the logger).
  */
@@ -29,6 +37,6 @@ export function errorReply(
   const level = appError.kind === "internal" || appError.kind === "store" ? "error" : "warn";
   logger[level]("request failed", { ...context, kind: appError.kind, error: appError });
   const retry = appError.retryable ? " Try again in a minute." : "";
-  const text = `${ICON[appError.kind]} ${escapeText(appError.userMessage)}${retry}`;
+  const text = `${ICON[appError.kind]} ${escapeMarkup(appError.userMessage)}${retry}`;
   return message(text, [section(text)]);
 }

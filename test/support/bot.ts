@@ -89,3 +89,14 @@ export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs = 500
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Everything a person sees in a message: its fallback text and every text inside its blocks. */
+export function visibleText(message: { text?: string; blocks?: unknown } | undefined): string {
+  if (!message) return "";
+  const parts: string[] = [message.text ?? ""];
+  JSON.stringify(message.blocks ?? [], (key, value) => {
+    if (key === "text" && typeof value === "string") parts.push(value);
+    return value;
+  });
+  return parts.join("\n");
+}

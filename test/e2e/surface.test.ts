@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ACTIONS } from "../../src/slack/blocks/cards.js";
+import {
+  eventually,
+  PEOPLE,
+  SURFACE_EMULATOR,
+  SURFACE_ENV,
+  startTestBot,
+  type TestBot,
+  visibleText,
+} from "../support/bot.js";
+
+const CHANNEL = "C0SECURITY";
+let now = Date.now();
+const clock = { now: () => now };
+let t: TestBot;
+
+before(async () => {
+  t = await startTestBot({
+    env: { ...SURFACE_ENV, SIMULATOR_QUEUE_SECONDS: "600" },
+    emulator: SURFACE_EMULATOR,
+    clock,
+  });
+});
+after(() => t.close());
+
+/** Sends a command and waits for the next ephemeral answer to that user. */
+async function command(user: string, text: string, channel = CHANNEL) {
+  const seen = t.emulator.ephemerals(user).length;
+  const sent = await t.emulator.slashCommand({ user, channel, text });
+  assert.equal(sent.status, 200, `ack for ${text}`);
+  assert.ok(sent.elapsedMs < 3000);
+  const reply = await eventually(() => t.emulator.ephemerals(user)[seen]);
+  return { ...reply, text: visibleText(reply) };
+}
+
+/** The next ephemeral answer to a user after `seen`, with all its visible text. */
+async function answer(user: string, seen: number) {
+  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+}
+
+/** Clicks a button; `version` picks an older rendering, as a client that has not refreshed yet would. */
+async function click(user: string, messageTs: string, actionId: string, value?: string, version?: number) {
+  const seen = t.emulator.ephemerals(user).length;
+  const sent = await t.emulator.click({
+    user,
+    channel: CHANNEL,
+    messageTs,
+    actionId,
+    ...(value ? { value } : {}),
+    ...(version === undefined ? {} : { version }),
+  });
+  assert.equal(sent.status, 200);
+  return { seen, sent };
+}
+
+const cards = (pattern: RegExp) => t.emulator.channelMessages(CHANNEL).filter((m) => pattern.test(m.text));
+const startCalls = () => t.emulator.calls("chat.postMessage").length;
+
+describe("projects", () => {
+  test("create: validated, created at the scanner, with the verification step explained", async () => {
+    const reply = await command(PEOPLE.operator, "project create web-shop https://shop.example.com");
+    assert.match(reply.text, /Project \*web-shop\* created/);
+    assert.match(reply.text, /Verify the target before scanning/);
+    const list = await command(PEOPLE.operator, "projects");
+    assert.match(list.text, /web-shop/);
+  });
+
+  test("bad input gets an actionable answer with the usage", async () => {
+    const bad = await command(PEOPLE.operator, "project create api ftp://api.example.com");
+    assert.match(bad.text, /only http:\/\/ and https:\/\//);
+    assert.match(bad.text, /Usage: `\/crashtest project create &lt;name&gt; &lt;url&gt;`/);
+    const local = await command(PEOPLE.operator, "project create lab http://127.0.0.1:8080");
+    assert.match(local.text, /private, loopback or internal/);
+    const dup = await command(PEOPLE.operator, "project create WEB-SHOP https://other.example.com");
+    assert.match(dup.text, /already exists/);
+    const stranger = await command(PEOPLE.stranger, "project create x1 https://x.example.com");
+    assert.match(stranger.text, /not allowed to create projects\. Ask <@U0ALICE>/);
+  });
+
+  test("missing arguments open a modal with field-level errors", async () => {
+    await t.emulator.slashCommand({ user: PEOPLE.operator, channel: CHANNEL, text: "project create" });
+    const view = await eventually(() => t.emulator.views(PEOPLE.operator).at(-1));
+    const invalid = await t.emulator.submitView({
+      user: PEOPLE.operator,
+      viewId: view.id,
+      values: { name: { value: "has space" }, url: { value: "javascript:alert(1)" } },
+    });
+    assert.equal(invalid.status, 200);
+    const kept = t.emulator.views(PEOPLE.operator).find((v) => v.id === view.id);
+    assert.ok(kept?.open, "the modal stays open");
+    assert.match(kept?.errors?.name ?? "", /use letters, digits/);
+    assert.match(kept?.errors?.url ?? "", /only http/);
+    const seen = t.emulator.ephemerals(PEOPLE.operator).length;
+    await t.emulator.submitView({
+      user: PEOPLE.operator,
+      viewId: view.id,
+      values: { name: { value: "portal" }, url: { value: "https://portal.example.com" } },
+    });
+    assert.match(await answer(PEOPLE.operator, seen), /Project \*portal\* created/);
+  });
+
+  test("link registers an existing project; delete asks for confirmation and needs an admin", async () => {
+    const linked = await command(PEOPLE.admin, "link 9999 legacy-site");
+    assert.match(linked.text, /now known as \*legacy-site\*/);
+    const ask = await command(PEOPLE.admin, "project delete legacy-site");
+    assert.match(ask.text, /Delete \*legacy-site\*\?/);
+    const operatorList = await command(PEOPLE.operator, "projects");
+    const denied = await click(PEOPLE.operator, operatorList.ts, ACTIONS.deleteProject, "9999");
+    assert.match(await answer(PEOPLE.operator, denied.seen), /not allowed to delete projects/);
+    await click(PEOPLE.admin, ask.ts, ACTIONS.deleteProject);
+    const gone = await command(PEOPLE.admin, "projects");
+    await eventually(async () => !(await command(PEOPLE.admin, "projects")).text.includes("legacy-site"));
+    assert.ok(gone);
+  });
+});
+
+describe("scans with four-eyes approval", () => {
+  test("request, refused self-approval and non-approver, approval by another person, double click", async () => {
+    const asked = await command(PEOPLE.approver, "scan start web-shop");
+    assert.match(asked.text, /An approver other than you has to approve it/);
+    const card = await eventually(() => cards(/Scan request for web-shop/).at(-1));
+
+    const self = await click(PEOPLE.approver, card.ts, ACTIONS.approve);
+    assert.match(await answer(PEOPLE.approver, self.seen), /own scan request/);
+    const operator = await click(PEOPLE.operator, card.ts, ACTIONS.approve);
+    assert.match(await answer(PEOPLE.operator, operator.seen), /not allowed to approve scans/);
+
+    await click(PEOPLE.groupApprover, card.ts, ACTIONS.approve);
+    const scanCard = await eventually(() => cards(/^Scan \d+ of web-shop/).at(-1));
+    const decided = await eventually(() => {
+      const latest = t.emulator.message(CHANNEL, card.ts);
+      return latest?.text.includes("approved") ? latest : undefined;
+    });
+    assert.match(JSON.stringify(decided.blocks), /Approved.*<@U0DAVE>/);
+    assert.doesNotMatch(JSON.stringify(decided.blocks), /scan_approve/);
+    assert.match(
+      t.emulator
+        .thread(CHANNEL, card.ts)
+        .map((m) => m.text)
+        .join("\n"),
+      /Approved by <@U0DAVE>/,
+    );
+
+    // A second approver clicking the stale card (their client still shows the buttons).
+    const late = await t.emulator.click({
+      user: PEOPLE.admin,
+      channel: CHANNEL,
+      messageTs: card.ts,
+      actionId: ACTIONS.approve,
+      version: 0,
+    });
+    assert.equal(late.status, 200);
+    const lateReply = await eventually(() =>
+      t.emulator
+        .ephemerals(PEOPLE.admin)
+        .map(visibleText)
+        .find((text) => text.includes("already approved")),
+    );
+    assert.match(lateReply, /already approved by <@U0DAVE>/);
+    assert.equal(cards(/^Scan \d+ of web-shop/).length, 1, "one scan card");
+    assert.ok(scanCard);
+  });
+
+  test("stop: a confirmed danger button, once; the card shows who stopped it", async () => {
+    const scanCard = await eventually(() => cards(/^Scan \d+ of web-shop/).at(-1));
+    const stopButton = JSON.stringify(scanCard.blocks);
+    assert.match(stopButton, /"style":"danger"/);
+    assert.match(stopButton, /"confirm"/);
+    await click(PEOPLE.operator, scanCard.ts, ACTIONS.stop);
+    await eventually(() =>
+      t.emulator.thread(CHANNEL, scanCard.ts).find((m) => /Stop requested by <@U0CAROL>/.test(m.text)),
+    );
+    const again = await click(PEOPLE.admin, scanCard.ts, ACTIONS.stop, undefined, 0);
+    assert.match(await answer(PEOPLE.admin, again.seen), /already requested by <@U0CAROL>|already ended/);
+  });
+
+  test("deny and expiry", async () => {
+    await command(PEOPLE.operator, "scan start portal");
+    const denyCard = await eventually(() => cards(/Scan request for portal/).at(-1));
+    await click(PEOPLE.approver, denyCard.ts, ACTIONS.deny);
+    await eventually(() => t.emulator.message(CHANNEL, denyCard.ts)?.text.includes("denied"));
+
+    await command(PEOPLE.operator, "scan start portal");
+    const expiring = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    now += 25 * 3600_000;
+    const late = await click(PEOPLE.approver, expiring.ts, ACTIONS.approve);
+    assert.match(await answer(PEOPLE.approver, late.seen), /expired at/);
+    await eventually(() => t.emulator.message(CHANNEL, expiring.ts)?.text.includes("expired"));
+    now -= 25 * 3600_000;
+  });
+
+  test("forged button payloads never pass authorization", async () => {
+    await command(PEOPLE.operator, "scan start portal");
+    const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    const before = startCalls();
+    const forged = await click(PEOPLE.stranger, card.ts, ACTIONS.approve);
+    assert.match(await answer(PEOPLE.stranger, forged.seen), /not allowed to approve scans/);
+    const garbage = await click(PEOPLE.approver, card.ts, ACTIONS.approve, "../../etc/passwd");
+    assert.match(await answer(PEOPLE.approver, garbage.seen), /not valid/);
+    const unknown = await click(
+      PEOPLE.approver,
+      card.ts,
+      ACTIONS.approve,
+      "00000000-0000-0000-0000-000000000000",
+    );
+    assert.match(await answer(PEOPLE.approver, unknown.seen), /no longer exists/);
+    assert.equal(startCalls(), before, "nothing was posted for forged clicks");
+  });
+});
+
+describe("status, reports, audit", () => {
+  test("scan status and report of a known scan; unknown scans and formats are explained", async () => {
+    const scanCard = await eventually(() => cards(/^Scan \d+ of web-shop/).at(-1));
+    const id = /^Scan (\d+)/.exec(scanCard.text)?.[1] ?? "";
+    const status = await command(PEOPLE.operator, `scan status ${id}`);
+    assert.match(status.text, new RegExp(`Scan ${id} of \\*web-shop\\*`));
+    const unknown = await command(PEOPLE.operator, "scan status 424242");
+    assert.match(unknown.text, /scan status 424242 &lt;project&gt;/);
+    const badFormat = await command(PEOPLE.operator, `report ${id} docx`);
+    assert.match(badFormat.text, /not a report format here/);
+    const uploaded = await command(PEOPLE.operator, `report ${id} json`);
+    assert.match(uploaded.text, /JSON report of scan/);
+    const files = t.emulator.filesIn(CHANNEL, scanCard.ts);
+    assert.ok(files.some((f) => f.name.endsWith(".json")));
+  });
+
+  test("audit shows who did what to admins only", async () => {
+    const denied = await command(PEOPLE.operator, "audit");
+    assert.match(denied.text, /not allowed to read the audit trail/);
+    const trail = await command(PEOPLE.admin, "audit 50");
+    assert.match(trail.text, /Audit trail/);
+    const text = JSON.stringify(trail.blocks);
+    assert.match(text, /scan\.approve/);
+    assert.match(text, /project\.create/);
+    assert.match(text, /denied/);
+  });
+
+  test("user text is rendered inert", async () => {
+    const reply = await command(PEOPLE.operator, "scan start <!channel>");
+    assert.ok(!reply.text.includes("<!channel>"));
+    assert.match(reply.text, /&lt;!channel&gt;/);
+  });
+
+  test("credentials without Veracode accounts says how to configure them", async () => {
+    const reply = await command(PEOPLE.operator, "credentials");
+    assert.match(reply.text, /No Veracode accounts are configured/);
+  });
+
+  test("App Home lists running scans and pending approvals", async () => {
+    await t.emulator.homeOpened(PEOPLE.operator);
+    const home = await eventually(() => t.emulator.views(PEOPLE.operator).find((v) => v.type === "home"));
+    const text = JSON.stringify(home.view);
+    assert.match(text, /Running scans/);
+    assert.match(text, /Waiting for approval/);
+  });
+
+  test("no secret and no unexpected Web API method", () => {
+    const everything = [t.logs.text(), JSON.stringify(t.emulator.calls().map((c) => c.args))].join("\n");
+    for (const secret of [t.emulator.botToken, t.emulator.signingSecret])
+      assert.ok(!everything.includes(secret));
+    assert.deepEqual(t.emulator.unknownCalls(), []);
+  });
+});
