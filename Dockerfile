@@ -11,7 +11,9 @@ RUN npm run build && npm prune --omit=dev
 
 # Run: production dependencies and compiled code only, as the unprivileged node user.
 FROM node:24-bookworm-slim
+# A smaller young generation keeps RSS near the heap at 10,000 watched scans (npm run bench).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     PORT=3000 \
     STORE_URL=sqlite:///data/chatops.sqlite
 WORKDIR /app

@@ -1,20 +1,56 @@
 import { pathToFileURL } from "node:url";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, type Env, loadConfig } from "./config.js";
+import { AuditTrail } from "./domain/audit.js";
+import { Authorizer } from "./domain/authz.js";
+import { runCredentialCheck } from "./domain/credential-guard.js";
 import { AppError } from "./domain/errors.js";
-import type { KeyValueStore, Logger } from "./domain/ports.js";
+import { type Clock, type KeyValueStore, type Logger, type Scanner, systemClock } from "./domain/ports.js";
+import { ProjectService } from "./domain/project-service.js";
+import { ProjectRegistry } from "./domain/projects.js";
+import { ScanService } from "./domain/scans.js";
 import { BackgroundTasks } from "./domain/tasks.js";
+import { type ProjectLookup, type ScanRecords, ScanWatcher, type WatcherOptions } from "./domain/watcher.js";
 import { createLogger } from "./logger.js";
+import {
+  createCrashtestScanner,
+  createDastEssentialsScanner,
+  createSimulatedScanner,
+  selectDastAccount,
+  summarizeReport,
+} from "./scanners/index.js";
+import { type Job, startScheduler } from "./scheduler/index.js";
+import { DEFAULT_TICK_SECONDS, watcherJob } from "./scheduler/watcher-job.js";
+import { registerActions } from "./slack/actions.js";
 import { type ConfiguredSlack, createSlackApp, type SlackAppOptions } from "./slack/app.js";
+import { credentialAlertMessage } from "./slack/blocks/credentials.js";
+import { audit, credentialsCommand } from "./slack/commands/admin.js";
 import { helpCommand } from "./slack/commands/help.js";
 import { registerCommands } from "./slack/commands/listener.js";
+import { link, projectCreate, projectDelete, projects } from "./slack/commands/project.js";
+import { report, scanStart, scanStatus, scanStop } from "./slack/commands/scan.js";
 import { CommandTable } from "./slack/commands/table.js";
+import type { ScanWatching, SurfaceDeps } from "./slack/deps.js";
+import { auditFailure } from "./slack/flows.js";
+import { registerHome } from "./slack/home.js";
+import { SlackMessenger } from "./slack/messenger.js";
+import { SlackNotifier } from "./slack/notifier.js";
+import { registerViews } from "./slack/views/register.js";
 import { describeStoreUrl, openStore } from "./store/index.js";
+import {
+  loadVeracodeAccounts,
+  parseWatchUserIds,
+  type VeracodeAccount,
+  VeracodeIdentityClient,
+  veracodeCredentialChecks,
+} from "./veracode/index.js";
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const GROUP_CACHE_MS = 5 * 60_000;
 const README_HINT = 'See README.md ("Configuration") and .env.example.';
 
 export interface Bot {
   store: KeyValueStore;
+  scanner: Scanner;
   /** The HTTP port bound (Slack requests in HTTP mode, /healthz in both). */
   port: number;
   stop(): Promise<void>;
@@ -23,6 +59,105 @@ export interface Bot {
 export interface BotOverrides {
   logger?: Logger;
   clientOptions?: SlackAppOptions["clientOptions"];
+  clock?: Clock;
+  /** Where Veracode settings are read (defaults to process.env). */
+  env?: Env;
+}
+
+async function createScanner(config: Config, logger: Logger, accounts: VeracodeAccount[]): Promise<Scanner> {
+  if (config.scanner === "dast-essentials") {
+    const { dast } = config;
+    return createDastEssentialsScanner({
+      logger,
+      account: selectDastAccount(accounts, dast.account),
+      stopAction: dast.stopAction,
+      ...(dast.apiUrl ? { baseUrl: dast.apiUrl } : {}),
+      targetDefaults: {
+        ...(dast.targetType ? { targetType: dast.targetType } : {}),
+        ...(dast.scanType ? { scanType: dast.scanType } : {}),
+        ...(dast.teamId ? { teamId: dast.teamId } : {}),
+      },
+    });
+  }
+  if (config.scanner === "simulator") {
+    logger.warn("using the built-in scanner simulator: no real scans run", { timing: config.simulator });
+    return createSimulatedScanner({ logger, timing: config.simulator });
+  }
+  return createCrashtestScanner({
+    logger,
+    baseUrl: config.crashtest.apiUrl,
+    ...(config.crashtest.apiKey ? { apiKey: config.crashtest.apiKey } : {}),
+    ...(config.crashtest.teamId ? { teamId: config.crashtest.teamId } : {}),
+    routes: config.crashtest.routes,
+    webhooks: config.crashtest.webhooks,
+  });
+}
+
+export interface CreateScanWatcherDeps {
+  scanner: Scanner;
+  scans: ScanRecords;
+  store: KeyValueStore;
+  clock: Clock;
+  logger: Logger;
+  /** SlackMessenger (or anything holding the Bolt app's Web client). */
+  messenger: Pick<SlackMessenger, "client">;
+  settings: Config["watcher"] & { tickSeconds?: number };
+  projects?: ProjectLookup;
+  /** Overrides for tests and tuning. */
+  options?: Partial<WatcherOptions>;
+}
+
+/**
+ * Wires the scan watcher: the domain watcher, its Slack notifier over the app's Web client,
+ * the findings summariser and the cron job. `start()` loads the watch list (before the scheduler
+ * starts); `stop()` waits for a tick in progress.
+ */
+export function createScanWatcher(deps: CreateScanWatcherDeps) {
+  const { settings } = deps;
+  const watcher = new ScanWatcher({
+    scanner: deps.scanner,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    scans: deps.scans,
+    output: new SlackNotifier({ client: deps.messenger.client, logger: deps.logger }),
+    summarize: (report) => summarizeReport(report, { logger: deps.logger }),
+    ...(deps.projects ? { projects: deps.projects } : {}),
+    options: {
+      pollIntervalMs: settings.pollIntervalSeconds * 1000,
+      maxRequestsPerMinute: settings.maxRequestsPerMinute,
+      reportFormats: settings.reportFormats,
+      tickMs: (settings.tickSeconds ?? DEFAULT_TICK_SECONDS) * 1000,
+      ...deps.options,
+    },
+  });
+  const watching: ScanWatching = {
+    watch: async (scan) => {
+      await watcher.watch(scan);
+    },
+    attach: (input) => watcher.attach(input.scanId, input.projectId, input.channel, input.user),
+  };
+  return {
+    watcher,
+    watching,
+    job: watcherJob(watcher),
+    start: async () => {
+      await watcher.start();
+    },
+    stop: () => watcher.idle(),
+  };
+}
+
+/** User group members change rarely; a short cache keeps role checks off Slack's rate limits. */
+function cachedGroups(fetch: (groupId: string) => Promise<string[]>) {
+  const cache = new Map<string, { at: number; members: string[] }>();
+  return async (groupId: string) => {
+    const hit = cache.get(groupId);
+    if (hit && Date.now() - hit.at < GROUP_CACHE_MS) return hit.members;
+    const members = await fetch(groupId);
+    cache.set(groupId, { at: Date.now(), members });
+    return members;
+  };
 }
 
 /** Wires every part of the bot and starts it; `stop` undoes it in reverse order. */
@@ -32,51 +167,202 @@ export async function startBot(
   overrides: BotOverrides = {},
 ): Promise<Bot> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
+  const clock = overrides.clock ?? systemClock;
+  const env = overrides.env ?? process.env;
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const accounts = await loadVeracodeAccounts(env, { logger });
+  if (accounts.length > 0 && !config.credentialCheck.alertChannel) {
+    throw new AppError("config", "ALERT_CHANNEL: required when Veracode accounts are configured");
+  }
+
   const store = await openStore({
     url: config.storeUrl,
     onBackendError: (error) => logger.warn("store backend error", { error }),
   });
-  const tasks = new BackgroundTasks(logger);
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse())
+      await close().catch((error) => logger.warn("close failed", { error }));
+  };
 
-  const table = new CommandTable<Record<string, never>>();
-  table.add(helpCommand(table));
-
-  const slackApp = createSlackApp({
-    slack,
-    port: config.port,
-    logger,
-    logLevel: config.logLevel,
-    clientOptions: overrides.clientOptions,
-    health: async () => {
-      try {
-        await store.ping();
-        return { ok: true, checks: { store: "ok" } };
-      } catch {
-        return { ok: false, checks: { store: "unreachable" } };
-      }
-    },
-  });
-  registerCommands(slackApp.app, table, {}, tasks, logger);
-
-  let port: number;
   try {
-    port = await slackApp.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  logger.info("bot ready", { store: describeStoreUrl(config.storeUrl), scanner: config.scanner });
+    const scanner = await createScanner(config, logger, accounts);
+    closers.push(() => scanner.close());
+    const tasks = new BackgroundTasks(logger);
 
-  return {
-    store,
-    port,
-    async stop() {
+    const slackApp = createSlackApp({
+      slack,
+      port: config.port,
+      logger,
+      logLevel: config.logLevel,
+      clientOptions: overrides.clientOptions,
+      health: async () => {
+        try {
+          await store.ping();
+          return { ok: true, checks: { store: "ok" } };
+        } catch {
+          return { ok: false, checks: { store: "unreachable" } };
+        }
+      },
+    });
+    const messenger = new SlackMessenger(slackApp.app.client);
+    const authz = new Authorizer(
+      config.roles,
+      cachedGroups((id) => messenger.groupMembers(id)),
+    );
+    const registry = new ProjectRegistry(store, clock);
+    const auditTrail = new AuditTrail(store, clock);
+    const scans = new ScanService({
+      scanner,
+      store,
+      clock,
+      authz,
+      projects: registry,
+      audit: auditTrail,
+      policy: { requireApproval: config.approvals.required, approvalTtlMs: config.approvals.ttlMs },
+    });
+    const projectService = new ProjectService({
+      scanner,
+      authz,
+      projects: registry,
+      scans,
+      audit: auditTrail,
+    });
+    const watcher = createScanWatcher({
+      scanner,
+      scans,
+      store,
+      clock,
+      logger,
+      messenger,
+      projects: registry,
+      settings: config.watcher,
+    });
+
+    const deps: SurfaceDeps = {
+      scans,
+      projects: projectService,
+      registry,
+      authz,
+      audit: auditTrail,
+      scanner,
+      messenger,
+      store,
+      clock,
+      logger,
+      tasks,
+      watcher: watcher.watching,
+      settings: { allowPrivateTargets: config.allowPrivateTargets },
+    };
+
+    const credentialsConfigured = () => accounts.length > 0;
+    const table = new CommandTable<SurfaceDeps>();
+    table
+      .add(helpCommand(table))
+      .add(projects)
+      .add(projectCreate)
+      .add(projectDelete)
+      .add(link)
+      .add(scanStart)
+      .add(scanStop)
+      .add(scanStatus)
+      .add(report)
+      .add(credentialsCommand(credentialsConfigured))
+      .add(audit);
+    registerCommands(slackApp.app, table, deps, tasks, logger, async ({ user, command, args, error }) => {
+      await auditFailure(deps, {
+        user,
+        action: command,
+        target: args.join(" ").slice(0, 100),
+        kind: error instanceof AppError ? error.kind : "internal",
+      });
+    });
+    registerActions(slackApp.app, deps);
+    registerViews(slackApp.app, deps);
+    registerHome(slackApp.app, deps, credentialsConfigured);
+
+    const jobs: Job[] = [watcher.job];
+    const alertChannel = config.credentialCheck.alertChannel;
+    if (accounts.length > 0 && alertChannel) {
+      const identity = new VeracodeIdentityClient({ logger });
+      closers.push(() => identity.close());
+      const checks = veracodeCredentialChecks(accounts, identity, parseWatchUserIds(env));
+      const check = async () => {
+        const result = await runCredentialCheck({
+          ...checks,
+          store,
+          clock,
+          logger,
+          notify: async (alert) => {
+            await messenger.post(alertChannel, credentialAlertMessage(alert));
+          },
+        });
+        logger.info("credential check done", {
+          accounts: result.statuses.length,
+          alerts: result.sent.length,
+        });
+      };
+      jobs.push({
+        name: "credential-check",
+        cron: config.credentialCheck.cron,
+        timezone: config.credentialCheck.timezone,
+        run: check,
+      });
+      // Also at start-up, so a bot that was down on the day still sends the alert that is due.
+      tasks.run("credential check at start-up", check);
+    }
+
+    await watcher.start();
+    closers.push(() => watcher.stop());
+    const scheduler = startScheduler(jobs, { store, logger });
+    closers.push(() => scheduler.stop());
+
+    const port = await slackApp.start();
+    closers.push(async () => {
       await slackApp.stop();
       const unfinished = await tasks.drain(SHUTDOWN_DEADLINE_MS - 2000);
       if (unfinished > 0) logger.warn("shutdown left background work unfinished", { unfinished });
-      await store.close();
-    },
-  };
+    });
+    logger.info("bot ready", {
+      mode: slack.mode,
+      port,
+      store: describeStoreUrl(config.storeUrl),
+      scanner: scanner.name,
+      veracodeAccounts: accounts.length,
+    });
+    return { store, scanner, port, stop: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/**
+ * Without Slack credentials outside production, `npm start` opens the local console (Slack emulator +
+ * this bot). src/dev is not in the production build, so the module name is not a literal.
+ */
+async function runLocalConsole(): Promise<number> {
+  const consoleModule: string = "./dev/console/index.js";
+  let runConsole: (options: Record<string, unknown>) => Promise<number>;
+  try {
+    ({ runConsole } = (await import(consoleModule)) as { runConsole: typeof runConsole });
+  } catch {
+    fail(
+      `Slack is not configured and the local console is not in this build: run it from source (npm run console). ${README_HINT}`,
+    );
+  }
+  const stop = new AbortController();
+  process.once("SIGTERM", () => stop.abort());
+  process.once("SIGINT", () => stop.abort());
+  // startBot is passed in: the console must not import this module while its top-level await runs.
+  return runConsole({
+    env: process.env,
+    input: process.stdin,
+    output: process.stdout,
+    signal: stop.signal,
+    startBot,
+  });
 }
 
 function fail(message: string): never {
@@ -91,6 +377,9 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
+  }
+  if (config.slack.mode === "unconfigured" && !config.production) {
+    process.exit(await runLocalConsole());
   }
   if (config.slack.mode === "unconfigured") {
     fail(`Slack is not configured: set ${config.slack.missing.join(" and ")}. ${README_HINT}`);

@@ -92,7 +92,6 @@ const reportCommand = (scanId: string, format: string) =>
 
 /** The card's extra line for a watch that ended without the scan ending. */
 export function cardNote(watch: WatchRecord): string | undefined {
-  if (watch.phase !== "ended") return undefined;
   const id = escapeText(watch.scanId);
   if (watch.outcome === "watch_failed") {
     return `:warning: Not watched any more (${reportText(watch.lastError ?? "the scanner kept failing", 200)}). \`/crashtest scan status ${id}\` watches it again.`;
@@ -234,11 +233,11 @@ export class SlackNotifier implements WatchOutput {
 
   async postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>> {
     const found = new Set<string>();
-    const names = new Map<string, string>();
+    // Upload name -> effects; junit and xml share ".xml" (only one of them is ever configured).
+    const byName = new Map<string, string[]>();
     for (const format of ["pdf", "json", "junit", "xml", "csv"] as const) {
       const name = reportUploadName(subject.scanId, format);
-      // junit and xml share ".xml"; only one of them is ever configured.
-      names.set(`${name}|${format}`, `file:${format}`);
+      byName.set(name, [...(byName.get(name) ?? []), `file:${format}`]);
     }
     let cursor: string | undefined;
     for (let page = 0; page < this.maxPages; page++) {
@@ -258,9 +257,7 @@ export class SlackNotifier implements WatchOutput {
           if (typeof effect === "string") found.add(effect);
         }
         for (const file of raw.files ?? []) {
-          for (const [key, effect] of names) {
-            if (key.startsWith(`${file.name}|`)) found.add(effect);
-          }
+          for (const effect of byName.get(file.name ?? "") ?? []) found.add(effect);
         }
       }
       cursor = result.response_metadata?.next_cursor || undefined;

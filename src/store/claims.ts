@@ -10,9 +10,18 @@ export interface Claims {
 /** In-process claims: correct for the memory store and for SQLite, which serves one bot process. */
 export class MemoryClaims implements Claims {
   private readonly held = new Map<string, number>();
+  private nextSweep = 0;
+
+  /** Drops expired claims now and then, so short-lived claims (polls, clicks) do not pile up. */
+  private sweep(now: number): void {
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + 60_000;
+    for (const [key, expires] of this.held) if (expires <= now) this.held.delete(key);
+  }
 
   async claim(key: string, ttlMs?: number): Promise<boolean> {
     const now = Date.now();
+    this.sweep(now);
     const expires = this.held.get(key);
     if (expires !== undefined && expires > now) return false;
     this.held.set(key, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);

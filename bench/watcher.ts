@@ -1,0 +1,471 @@
+import { spawnSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type {
+  Clock,
+  KeyValueStore,
+  Project,
+  Report,
+  ReportFormat,
+  Scanner,
+  ScanRef,
+  ScanStatus,
+  StartScanResult,
+} from "../src/domain/ports.js";
+import type { ScanRecord } from "../src/domain/scans.js";
+import {
+  ScanWatcher,
+  type UploadResult,
+  type WatchNotice,
+  type WatchOutput,
+  type WatchRecord,
+  type WatchSubject,
+} from "../src/domain/watcher.js";
+import { createLogger } from "../src/logger.js";
+import { summarizeReport } from "../src/scanners/findings.js";
+import { buildJsonReport, buildPdfReport } from "../src/scanners/simulator/reports.js";
+import { scanCard } from "../src/slack/blocks/cards.js";
+import { cardNote, noticeMessage } from "../src/slack/notifier.js";
+import { openStore } from "../src/store/index.js";
+
+/**
+ * The scan watcher at 10,000 concurrently watched scans in one process, on a simulated clock:
+ * peak RSS, CPU per tick, scanner requests per minute against the budget, and scanner calls per
+ * finished scan against the floor (start + ceil(duration / interval) + report downloads).
+ *
+ * The scanner is an in-process fake (over HTTP the loopback round trips would dominate the figures);
+ * the store is the real one (memory://), and the Slack side builds every real message (cards,
+ * notices, findings summaries from the simulator's JSON report) but sends nothing. Simulated time
+ * runs ~300x faster than real time, so a GC is forced between ticks to stand in for the 15 s of
+ * idle time a real tick has (V8 collects then); its cost is shown separately. The figures come from a
+ * child process running an esbuild bundle of this file on plain node, so that RSS does not include
+ * tsx's loader (~70 MB); without esbuild it runs in-process and says so. A benchmark: it prints
+ * figures and never fails.
+ */
+
+const SCANS = Number(process.env.BENCH_WATCH_SCANS ?? 10_000);
+const INTERVAL_MS = 120_000;
+const TICK_MS = 15_000;
+const FORMATS: ReportFormat[] = ["pdf", "json"];
+
+class SimClock implements Clock {
+  constructor(public current: number) {}
+  now(): number {
+    return this.current;
+  }
+}
+
+interface BenchScan {
+  projectId: string;
+  startedAt: number;
+  durationMs: number;
+  outcome: "finished" | "failed";
+  calls: number;
+}
+
+class BenchScanner implements Scanner {
+  readonly name = "bench";
+  readonly reportFormats: readonly ReportFormat[] = ["pdf", "json", "junit"];
+  readonly scans = new Map<string, BenchScan>();
+  /** Watcher requests (status, reports) per simulated second. */
+  readonly perSecond = new Map<number, number>();
+  /** Watcher requests; starts are counted apart (they are the commands' calls, not the watcher's). */
+  total = 0;
+  starts = 0;
+  private next = 1;
+  private readonly json: Uint8Array;
+  private readonly pdf: Uint8Array;
+
+  constructor(private readonly clock: Clock) {
+    const subject = { projectName: "bench", targetUrl: "https://bench.example", scanId: "0" };
+    this.json = new TextEncoder().encode(buildJsonReport(subject, new Date(0)));
+    this.pdf = buildPdfReport(subject);
+  }
+
+  private count(scanId: string, start = false): void {
+    const scan = this.scans.get(scanId);
+    if (scan) scan.calls++;
+    if (start) {
+      this.starts++;
+      return;
+    }
+    this.total++;
+    const second = Math.floor(this.clock.now() / 1000);
+    this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + 1);
+  }
+
+  async startScan(projectId: string): Promise<StartScanResult> {
+    const scanId = String(this.next++);
+    // 1 min queued, then 9 to 59 min running; one in twenty fails at the scanner.
+    const durationMs = 60_000 + (9 + ((this.next * 7919) % 51)) * 60_000;
+    this.scans.set(scanId, {
+      projectId,
+      startedAt: this.clock.now(),
+      durationMs,
+      outcome: this.next % 20 === 0 ? "failed" : "finished",
+      calls: 0,
+    });
+    this.count(scanId, true);
+    return { scanId, alreadyRunning: false };
+  }
+
+  async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
+    this.count(ref.scanId);
+    const scan = this.scans.get(ref.scanId);
+    if (!scan) throw new Error("unknown scan");
+    const elapsed = this.clock.now() - scan.startedAt;
+    const state = elapsed < 60_000 ? "queued" : elapsed < scan.durationMs ? "running" : scan.outcome;
+    return { scanId: ref.scanId, state, rawCode: state };
+  }
+
+  async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
+    this.count(ref.scanId);
+    const bytes = format === "pdf" ? this.pdf : this.json;
+    return { format, bytes, contentType: "application/octet-stream", fileName: `bench.${format}` };
+  }
+
+  async createProject(): Promise<Project> {
+    throw new Error("not used");
+  }
+  async deleteProject(): Promise<void> {}
+  async stopScan(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** Builds every Slack message the notifier would send; sends nothing. */
+class RenderOnlyOutput implements WatchOutput {
+  posts = 0;
+  uploads = 0;
+  cards = 0;
+  async updateCard(_card: unknown, scan: ScanRecord, watch: WatchRecord): Promise<void> {
+    scanCard(scan, cardNote(watch));
+    this.cards++;
+  }
+  async post(_card: unknown, subject: WatchSubject, notice: WatchNotice): Promise<void> {
+    noticeMessage(subject, notice);
+    this.posts++;
+  }
+  async upload(): Promise<UploadResult> {
+    this.uploads++;
+    return { ok: true };
+  }
+  async postedEffects(): Promise<ReadonlySet<string>> {
+    return new Set();
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function maxPerMinute(perSecond: Map<number, number>): number {
+  const seconds = [...perSecond.keys()].sort((a, b) => a - b);
+  if (seconds.length === 0) return 0;
+  let best = 0;
+  let windowSum = 0;
+  let lo = 0;
+  for (let hi = 0; hi < seconds.length; hi++) {
+    windowSum += perSecond.get(seconds[hi] as number) ?? 0;
+    while ((seconds[hi] as number) - (seconds[lo] as number) >= 60) {
+      windowSum -= perSecond.get(seconds[lo] as number) ?? 0;
+      lo++;
+    }
+    best = Math.max(best, windowSum);
+  }
+  return best;
+}
+
+interface Scenario {
+  label: string;
+  budget: number;
+  /** What-if: the store's keyv namespaces with JSON.stringify / JSON.parse instead of keyv's serializer. */
+  jsonSerializer?: boolean;
+  /** Extra node flags for the child process. */
+  nodeFlags?: string[];
+  /** Simulated minutes; undefined runs until every watch ended. */
+  minutes?: number;
+}
+
+async function runScenario(scenario: Scenario) {
+  const clock = new SimClock(Date.UTC(2026, 0, 5, 9, 0, 0));
+  const store = await openStore({ url: "memory://" });
+  if (scenario.jsonSerializer) useJsonSerializer(store);
+  const scanner = new BenchScanner(clock);
+  const output = new RenderOnlyOutput();
+  const logger = createLogger({ level: "error", write: () => {} });
+  const scans = {
+    getScan: (id: string) => store.get<ScanRecord>("scans", id),
+    saveScan: (scan: ScanRecord) => store.set("scans", scan.scanId, scan),
+  };
+  const watcher = new ScanWatcher({
+    scanner,
+    store,
+    clock,
+    logger,
+    output,
+    scans,
+    summarize: (report) => summarizeReport(report),
+    options: {
+      pollIntervalMs: INTERVAL_MS,
+      maxRequestsPerMinute: scenario.budget,
+      reportFormats: FORMATS,
+      tickMs: TICK_MS,
+    },
+  });
+  await watcher.start();
+
+  // Scans start spread over the first 10 minutes, as people start them.
+  const startSpreadMs = 10 * 60_000;
+  const started: string[] = [];
+  const cpuPerTick: number[] = [];
+  const wallPerTick: number[] = [];
+  const duePerTick: number[] = [];
+  const gcPerTick: number[] = [];
+  collect();
+  const baseRss = process.memoryUsage().rss;
+  const baseHeap = process.memoryUsage().heapUsed;
+  let peakRss = baseRss;
+  let peakHeap = baseHeap;
+  const t0 = clock.now();
+  const deadline = t0 + (scenario.minutes ?? 24 * 60) * 60_000;
+  let launched = 0;
+  for (;;) {
+    // Launch the scans whose start time has come.
+    const due = Math.min(SCANS, Math.ceil(((clock.now() - t0 + TICK_MS) / startSpreadMs) * SCANS));
+    for (; launched < due; launched++) {
+      const { scanId } = await scanner.startScan(`p${launched}`);
+      const record: ScanRecord = {
+        scanId,
+        projectId: `p${launched}`,
+        projectName: `project-${launched}`,
+        targetUrl: `https://p${launched}.example`,
+        backend: scanner.name,
+        requestedBy: "U0BENCH",
+        channel: "C0BENCH",
+        card: { channel: "C0BENCH", ts: `${launched}.000100` },
+        state: "queued",
+        startedAt: clock.now(),
+        updatedAt: clock.now(),
+      };
+      await scans.saveScan(record);
+      await watcher.watch(record);
+      started.push(scanId);
+    }
+    const cpu = process.cpuUsage();
+    const wall = performance.now();
+    const report = await watcher.tick();
+    const used = process.cpuUsage(cpu);
+    wallPerTick.push(performance.now() - wall);
+    cpuPerTick.push((used.user + used.system) / 1000);
+    duePerTick.push(report.statusCalls + report.reportCalls);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const gcStart = process.cpuUsage();
+    collect();
+    const gcUsed = process.cpuUsage(gcStart);
+    gcPerTick.push((gcUsed.user + gcUsed.system) / 1000);
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    clock.current += TICK_MS;
+    if (clock.now() >= deadline) break;
+    if (scenario.minutes === undefined && launched === SCANS && report.active === 0) break;
+  }
+
+  // Calls per finished scan against the floor.
+  let finished = 0;
+  let within = 0;
+  let sumRatio = 0;
+  let worst = 0;
+  let sumCalls = 0;
+  let sumFloor = 0;
+  for (const id of started) {
+    const scan = scanner.scans.get(id) as BenchScan;
+    const watch = await store.get<WatchRecord>("watches", id);
+    if (scan.outcome !== "finished" || watch?.phase !== "ended") continue;
+    const floor = 1 + Math.ceil(scan.durationMs / INTERVAL_MS) + FORMATS.length;
+    const ratio = scan.calls / floor;
+    finished++;
+    sumCalls += scan.calls;
+    sumFloor += floor;
+    sumRatio += ratio;
+    worst = Math.max(worst, Math.abs(ratio - 1));
+    if (Math.abs(ratio - 1) <= 0.05) within++;
+  }
+  const busy = cpuPerTick.filter((_, i) => (duePerTick[i] ?? 0) > 0);
+  const simulatedMin = (cpuPerTick.length * TICK_MS) / 60_000;
+  await store.close();
+  return {
+    scenario,
+    ticks: cpuPerTick.length,
+    simulatedMin,
+    peakRssMb: peakRss / 1024 / 1024,
+    baseRssMb: baseRss / 1024 / 1024,
+    peakHeapMb: peakHeap / 1024 / 1024,
+    baseHeapMb: baseHeap / 1024 / 1024,
+    gcMean: gcPerTick.reduce((a, b) => a + b, 0) / Math.max(1, gcPerTick.length),
+    cpuMean: busy.reduce((a, b) => a + b, 0) / Math.max(1, busy.length),
+    cpuP95: percentile(busy, 95),
+    cpuMax: Math.max(0, ...busy),
+    wallP95: percentile(wallPerTick, 95),
+    maxCallsPerTick: Math.max(0, ...duePerTick),
+    requests: scanner.total,
+    starts: scanner.starts,
+    maxPerMinute: maxPerMinute(scanner.perSecond),
+    avgPerMinute: scanner.total / Math.max(1, simulatedMin),
+    finished,
+    meanRatio: finished ? sumRatio / finished : 0,
+    totalRatio: sumFloor ? sumCalls / sumFloor : 0,
+    worst,
+    within: finished ? within / finished : 0,
+    posts: output.posts,
+    uploads: output.uploads,
+    cards: output.cards,
+  };
+}
+
+/** A GC now; stands in for the idle time between real ticks. */
+let gcFn: (() => void) | undefined;
+function collect(): void {
+  if (!gcFn) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) gcFn = exposed;
+    else {
+      setFlagsFromString("--expose-gc");
+      gcFn = runInNewContext("gc") as () => void;
+    }
+  }
+  gcFn();
+}
+
+/** What-if only: keyv's namespaces inside the store, switched to plain JSON (public keyv setters). */
+function useJsonSerializer(store: KeyValueStore): void {
+  type Space = { serialize: unknown; deserialize: unknown };
+  const internal = store as unknown as { space?: (ns: string) => Space };
+  if (typeof internal.space !== "function") throw new Error("store internals changed; drop the what-if row");
+  for (const ns of ["watches", "scans", "poll", "watch-locks", "watch-meta"]) {
+    const keyv = internal.space.call(store, ns);
+    keyv.serialize = JSON.stringify;
+    keyv.deserialize = JSON.parse;
+  }
+}
+
+const SEMI = ["--max-semi-space-size=8"];
+const SCENARIOS: Record<string, Scenario> = {
+  defaults: { label: "store as is, V8 defaults", budget: 7000 },
+  semi: { label: "store as is, --max-semi-space-size=8", budget: 7000, nodeFlags: SEMI },
+  capped: { label: "budget 1500/min < load (semi 8)", budget: 1500, minutes: 30, nodeFlags: SEMI },
+  json: {
+    label: "what-if: keyv JSON serializer (semi 8)",
+    budget: 7000,
+    jsonSerializer: true,
+    nodeFlags: SEMI,
+  },
+};
+
+type Result = Awaited<ReturnType<typeof runScenario>>;
+
+function printResults(results: Result[], where: string): void {
+  console.log(
+    `\nScan watcher — ${SCANS} watched scans, poll interval ${INTERVAL_MS / 1000} s, tick ${TICK_MS / 1000} s, first-poll jitter 25 %; ${where}`,
+  );
+  console.log(
+    "Scanner: in-process fake (HTTP round trips would dominate). Store: memory://, with the watcher's in-memory due index (rebuilt from the store at start, on another replica's change and every 5 min; a tick never loads the whole namespace). Slack: every message built, none sent.",
+  );
+  const fmt = (n: number, digits = 1) => Number(n.toFixed(digits));
+  console.table(
+    results.map((r) => ({
+      scenario: r.scenario.label,
+      "sim min": fmt(r.simulatedMin, 0),
+      "peak RSS MB (<150)": fmt(r.peakRssMb),
+      "RSS at start MB": fmt(r.baseRssMb),
+      "peak live heap MB": fmt(r.peakHeapMb),
+      "CPU ms/tick mean": fmt(r.cpuMean),
+      "p95 (<50)": fmt(r.cpuP95),
+      max: fmt(r.cpuMax),
+      "idle GC ms/tick": fmt(r.gcMean),
+      "calls/tick max": r.maxCallsPerTick,
+      "watcher req/min max": r.maxPerMinute,
+      "budget/min": r.scenario.budget,
+    })),
+  );
+  console.table(
+    results
+      .filter((r) => r.scenario.minutes === undefined)
+      .map((r) => ({
+        scenario: r.scenario.label,
+        "finished scans": r.finished,
+        "calls ÷ floor (mean)": fmt(r.meanRatio, 3),
+        "Σ calls ÷ Σ floor": fmt(r.totalRatio, 3),
+        "within 5 %": `${fmt(r.within * 100)} %`,
+        "worst deviation": `${fmt(r.worst * 100)} %`,
+        "thread posts": r.posts,
+        uploads: r.uploads,
+        "card edits": r.cards,
+      })),
+  );
+  console.log(
+    "Floor per finished scan = 1 start + ceil(duration / 120 s) status polls + 2 report downloads (pdf, json; the JSON one also feeds the summary). Watcher req/min = status + report calls in the busiest 60 s window (starts excluded: they are the commands' calls). Each scenario runs in a fresh process.",
+  );
+}
+
+const CHILD_FLAG = "--watcher-bench-child";
+
+/** Bundles this file with esbuild; undefined when esbuild is unavailable. */
+async function bundle(): Promise<string | undefined> {
+  let esbuild: typeof import("esbuild");
+  try {
+    esbuild = await import("esbuild");
+  } catch {
+    return undefined;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const outfile = path.resolve(path.dirname(self), "../node_modules/.cache/crashtest-bench/watcher.mjs");
+  await mkdir(path.dirname(outfile), { recursive: true });
+  await esbuild.build({
+    entryPoints: [self],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    packages: "external",
+    outfile,
+    logLevel: "silent",
+  });
+  return outfile;
+}
+
+export async function runWatcherBench(): Promise<void> {
+  const file = await bundle().catch(() => undefined);
+  const results: Result[] = [];
+  if (file) {
+    for (const [name, scenario] of Object.entries(SCENARIOS)) {
+      const flags = ["--expose-gc", ...(scenario.nodeFlags ?? [])];
+      const child = spawnSync(process.execPath, [...flags, file, CHILD_FLAG, name], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20,
+      });
+      const line = child.stdout.trim().split("\n").at(-1);
+      if (child.status !== 0 || !line) {
+        console.log(`watcher bench scenario ${name} failed: ${child.stderr.slice(0, 2000)}`);
+        continue;
+      }
+      results.push(JSON.parse(line) as Result);
+    }
+    printResults(results, "plain node (esbuild bundle of this file)");
+    return;
+  }
+  for (const scenario of Object.values(SCENARIOS)) results.push(await runScenario(scenario));
+  printResults(results, "in-process under tsx (esbuild unavailable): RSS includes tsx's loader");
+}
+
+const childIndex = process.argv.indexOf(CHILD_FLAG);
+if (childIndex !== -1) {
+  const scenario = SCENARIOS[process.argv[childIndex + 1] ?? ""];
+  if (!scenario) throw new Error("unknown scenario");
+  console.log(JSON.stringify(await runScenario(scenario)));
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await runWatcherBench();
+}
