@@ -58,6 +58,10 @@ class KeyvStore implements KeyValueStore {
         store: this.makeAdapter(),
         namespace: `${PREFIX}-${namespace}`,
         throwOnErrors: true,
+        // Values are plain JSON; keyv's default serializer costs about 3x the heap and most of a
+        // watcher tick's CPU at 10,000 scans (npm run bench).
+        serialize: JSON.stringify,
+        deserialize: (text: string) => JSON.parse(text),
       });
       // Operations also throw (throwOnErrors); the listener keeps an emitted error from crashing the process.
       keyv.on("error", this.onBackendError);
