@@ -90,3 +90,31 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
     await emulator.close();
   }
 });
+
+test("npm start without Slack credentials opens the local console; a scripted session runs help and exits 0", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const dir = await mkdtemp(`${tmpdir()}/chatops-console-`);
+  try {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        STORE_URL: `sqlite://${dir}/console.sqlite`,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    child.stdin.end("/crashtest help\n");
+    const [code] = await once(child, "exit");
+    assert.equal(code, 0, out);
+    assert.match(out, /local/i);
+    assert.match(out, /\/crashtest scan start/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
