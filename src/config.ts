@@ -55,7 +55,12 @@ export interface Config {
   roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
   approvals: { required: boolean; ttlMs: number };
   allowPrivateTargets: boolean;
-  watcher: { pollIntervalSeconds: number; maxRequestsPerMinute: number; reportFormats: ReportFormat[] };
+  watcher: {
+    pollIntervalSeconds: number;
+    maxRequestsPerMinute: number;
+    reportFormats: ReportFormat[];
+    tickSeconds: number;
+  };
   credentialCheck: { alertChannel?: string; cron: string; timezone: string };
   /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
   warnings: string[];
@@ -136,6 +141,11 @@ const plain = z.object({
   ALLOW_PRIVATE_TARGETS: bool(false),
   SCAN_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   SCANNER_MAX_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(120),
+  SCAN_WATCH_TICK_SECONDS: z.coerce
+    .number()
+    .int()
+    .refine((n) => [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].includes(n), "must divide a minute evenly (1–30 s)")
+    .default(15),
   REPORT_FORMATS: z
     .string()
     .default("pdf,json")
@@ -323,6 +333,7 @@ export function loadConfig(env: Env): Config {
       pollIntervalSeconds: values.SCAN_POLL_INTERVAL_SECONDS,
       maxRequestsPerMinute: values.SCANNER_MAX_REQUESTS_PER_MINUTE,
       reportFormats: values.REPORT_FORMATS,
+      tickSeconds: values.SCAN_WATCH_TICK_SECONDS,
     },
     credentialCheck: {
       ...(values.ALERT_CHANNEL ? { alertChannel: values.ALERT_CHANNEL } : {}),

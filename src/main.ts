@@ -101,7 +101,7 @@ export interface CreateScanWatcherDeps {
   logger: Logger;
   /** SlackMessenger (or anything holding the Bolt app's Web client). */
   messenger: Pick<SlackMessenger, "client">;
-  settings: Config["watcher"] & { tickSeconds?: number };
+  settings: Omit<Config["watcher"], "tickSeconds"> & { tickSeconds?: number };
   projects?: ProjectLookup;
   /** Overrides for tests and tuning. */
   options?: Partial<WatcherOptions>;

@@ -10,6 +10,7 @@ export type ConsoleCommand =
   | { kind: "thread"; message: number }
   | { kind: "show"; message: number }
   | { kind: "history"; count?: number }
+  | { kind: "wait"; seconds: number }
   | { kind: "home" }
   | { kind: "modal" }
   | { kind: "submit"; fields: Array<[string, string]> }
@@ -27,6 +28,7 @@ export const CONSOLE_HELP = [
   "  thread <n>               show message <n> and its thread replies",
   "  show <n>                 show message <n> again",
   "  history [count]          show the last messages of the current channel (default 10)",
+  "  wait <seconds>           let time pass (scripts: give a scan time to run), printing what happens",
   "  say <text>               post a plain message as the current user",
   "  home                     open the app's Home tab",
   "  modal                    show the open modal again",
@@ -115,6 +117,12 @@ export function parseCommand(line: string): ConsoleCommand {
       if (rest.length > 0 && count === undefined)
         return { kind: "invalid", message: "Usage: history [count]" };
       return count === undefined ? { kind: "history" } : { kind: "history", count };
+    }
+    case "wait": {
+      const seconds = positiveInt(rest[0]);
+      if (seconds === undefined || seconds > 3600)
+        return { kind: "invalid", message: "Usage: wait <seconds> (1-3600)" };
+      return { kind: "wait", seconds };
     }
     case "home":
       return { kind: "home" };

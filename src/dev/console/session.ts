@@ -517,6 +517,10 @@ export class ConsoleSession {
       case "history":
         this.history(command.count ?? 10);
         return false;
+      case "wait":
+        // Changes print as they happen while the clock runs (the watcher posts on its own ticks).
+        await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000));
+        return false;
       case "home":
         await this.home();
         return false;

@@ -92,7 +92,7 @@ export const SIMULATED_COUNTS: Readonly<Record<Severity, number>> = CATALOGUE.re
 );
 
 function information(entry: CatalogueEntry, subject: ReportSubject): string {
-  return entry.information.replaceAll("{url}", subject.targetUrl);
+  return entry.information.replaceAll("{url}", subject.targetUrl.replace(/\/+$/, ""));
 }
 
 export function buildJsonReport(subject: ReportSubject, createdAt: Date): string {
