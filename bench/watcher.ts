@@ -7,7 +7,6 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type {
   Clock,
-  KeyValueStore,
   Project,
   Report,
   ReportFormat,
@@ -183,8 +182,6 @@ function maxPerMinute(perSecond: Map<number, number>): number {
 interface Scenario {
   label: string;
   budget: number;
-  /** What-if: the store's keyv namespaces with JSON.stringify / JSON.parse instead of keyv's serializer. */
-  jsonSerializer?: boolean;
   /** Extra node flags for the child process. */
   nodeFlags?: string[];
   /** Simulated minutes; undefined runs until every watch ended. */
@@ -194,7 +191,6 @@ interface Scenario {
 async function runScenario(scenario: Scenario) {
   const clock = new SimClock(Date.UTC(2026, 0, 5, 9, 0, 0));
   const store = await openStore({ url: "memory://" });
-  if (scenario.jsonSerializer) useJsonSerializer(store);
   const scanner = new BenchScanner(clock);
   const output = new RenderOnlyOutput();
   const logger = createLogger({ level: "error", write: () => {} });
@@ -340,29 +336,11 @@ function collect(): void {
   gcFn();
 }
 
-/** What-if only: keyv's namespaces inside the store, switched to plain JSON (public keyv setters). */
-function useJsonSerializer(store: KeyValueStore): void {
-  type Space = { serialize: unknown; deserialize: unknown };
-  const internal = store as unknown as { space?: (ns: string) => Space };
-  if (typeof internal.space !== "function") throw new Error("store internals changed; drop the what-if row");
-  for (const ns of ["watches", "scans", "poll", "watch-locks", "watch-meta"]) {
-    const keyv = internal.space.call(store, ns);
-    keyv.serialize = JSON.stringify;
-    keyv.deserialize = JSON.parse;
-  }
-}
-
 const SEMI = ["--max-semi-space-size=8"];
 const SCENARIOS: Record<string, Scenario> = {
-  defaults: { label: "store as is, V8 defaults", budget: 7000 },
-  semi: { label: "store as is, --max-semi-space-size=8", budget: 7000, nodeFlags: SEMI },
+  defaults: { label: "V8 defaults", budget: 7000 },
+  semi: { label: "--max-semi-space-size=8 (Dockerfile)", budget: 7000, nodeFlags: SEMI },
   capped: { label: "budget 1500/min < load (semi 8)", budget: 1500, minutes: 30, nodeFlags: SEMI },
-  json: {
-    label: "what-if: keyv JSON serializer (semi 8)",
-    budget: 7000,
-    jsonSerializer: true,
-    nodeFlags: SEMI,
-  },
 };
 
 type Result = Awaited<ReturnType<typeof runScenario>>;
