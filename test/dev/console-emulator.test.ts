@@ -4,18 +4,9 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
-import { type Logger, LogLevel, retryPolicies, WebClient } from "@slack/web-api";
+import { retryPolicies, WebClient } from "@slack/web-api";
 import { type EmulatorChange, SlackEmulator } from "../../src/dev/slack-emulator/index.js";
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+import { silent } from "../support/silent.js";
 
 const plain = (text: string) => ({ type: "plain_text" as const, text });
 

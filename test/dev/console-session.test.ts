@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { type Logger, LogLevel, retryPolicies, WebClient } from "@slack/web-api";
+import { retryPolicies, WebClient } from "@slack/web-api";
 import { ConsoleSession } from "../../src/dev/console/session.js";
 import { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+import { silent } from "../support/silent.js";
 
 const plain = (text: string) => ({ type: "plain_text" as const, text });
 const button = (action_id: string, text: string) => ({

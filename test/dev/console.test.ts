@@ -6,21 +6,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { test } from "node:test";
-import { type Logger, LogLevel, retryPolicies, WebClient } from "@slack/web-api";
+import { retryPolicies, WebClient } from "@slack/web-api";
 import { type ConsoleOptions, type ConsoleReady, runConsole } from "../../src/dev/console/index.js";
 import type { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { silent } from "../support/silent.js";
 
 const root = new URL("../..", import.meta.url).pathname;
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
 
 function webClient(emulator: SlackEmulator): WebClient {
   return new WebClient(emulator.botToken, {

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { verifySlackRequest } from "@slack/bolt";
-import { type Logger, LogLevel, retryPolicies, WebClient } from "@slack/web-api";
+import { retryPolicies, WebClient } from "@slack/web-api";
 import {
   computeSlackSignature,
   type JsonObject,
@@ -11,6 +11,7 @@ import {
   type SlackEmulatorOptions,
 } from "../../src/dev/slack-emulator/index.js";
 import { closeServer, listenLocal, readBody } from "../support/http.js";
+import { silent } from "../support/silent.js";
 
 interface Captured {
   headers: IncomingHttpHeaders;
@@ -44,16 +45,6 @@ async function startBot(t: TestContext) {
   t.after(() => closeServer(server));
   return bot;
 }
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
 
 async function setup(t: TestContext, options: SlackEmulatorOptions = {}) {
   const bot = await startBot(t);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { type Logger, LogLevel, retryPolicies, WebClient, WebClientEvent } from "@slack/web-api";
+import { retryPolicies, WebClient, WebClientEvent } from "@slack/web-api";
 import {
   SlackEmulator,
   type SlackEmulatorOptions,
   UPLOAD_URL_TARGET,
 } from "../../src/dev/slack-emulator/index.js";
+import { silent } from "../support/silent.js";
 
 const TS = /^\d{10}\.\d{6}$/;
 
@@ -16,15 +17,6 @@ async function start(t: TestContext, options: SlackEmulatorOptions = {}) {
 }
 
 /** Keeps the WebClient from printing the error responses these tests provoke on purpose. */
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
 
 /** The real WebClient, pointed at the emulator, with the fast retry policy tests are meant to use. */
 function webClient(slack: SlackEmulator, token = slack.botToken): WebClient {
