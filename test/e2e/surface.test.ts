@@ -191,6 +191,30 @@ describe("scans with four-eyes approval", () => {
     now -= 25 * 3600_000;
   });
 
+  test("a Slack redelivery of an Approve click does not start a second scan", async () => {
+    await command(PEOPLE.operator, "scan start portal");
+    const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    const first = await t.emulator.click({
+      user: PEOPLE.approver,
+      channel: CHANNEL,
+      messageTs: card.ts,
+      actionId: ACTIONS.approve,
+    });
+    const retried = await t.emulator.redeliver(first, { retryNum: 1, retryReason: "http_timeout" });
+    assert.equal(retried.status, 200);
+    await eventually(() => cards(/^Scan \d+ of portal/).length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(cards(/^Scan \d+ of portal/).length, 1, "one scan card");
+    const starts = t.emulator
+      .calls("chat.postMessage")
+      .filter((c) => /^Scan \d+ of portal/.test(String(c.args.text)));
+    assert.equal(starts.length, 1);
+    assert.ok(
+      !t.emulator.ephemerals(PEOPLE.approver).some((m) => visibleText(m).includes("already approved")),
+      "the redelivery is ignored silently, not answered as a second click",
+    );
+  });
+
   test("forged button payloads never pass authorization", async () => {
     await command(PEOPLE.operator, "scan start portal");
     const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));

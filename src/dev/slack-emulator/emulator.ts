@@ -644,6 +644,18 @@ export class SlackEmulator {
     return { ...result, responseUrl, triggerId, payload };
   }
 
+  /**
+   * Sends an interaction payload again, byte for byte, as Slack does when it retries a delivery it thinks
+   * failed (same action_ts; pass `retryNum`/`retryReason` for the retry headers).
+   */
+  async redeliver(previous: { payload: JsonObject }, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+    const payload = structuredClone(previous.payload);
+    return this.deliverToBot("application/x-www-form-urlencoded", this.interactionBody(payload), options, {
+      type: String(payload.type),
+      payload,
+    });
+  }
+
   private messageAsSeen(message: JsonObject, version: StoredMessage["versions"][number]): JsonObject {
     const { blocks: _b, attachments: _a, metadata: _m, ...rest } = message;
     return { ...rest, ...structuredClone(version) };
