@@ -70,9 +70,11 @@ describe("projects", () => {
   test("bad input gets an actionable answer with the usage", async () => {
     const bad = await command(PEOPLE.operator, "project create api ftp://api.example.com");
     assert.match(bad.text, /only http:\/\/ and https:\/\//);
-    assert.match(bad.text, /Usage: `\/crashtest project create &lt;name&gt; &lt;url&gt;`/);
+    assert.match(bad.text, /Usage: `\/crashtest project create &lt;name&gt; &lt;url&gt; \[option=value \.\.\.\]`/);
     const local = await command(PEOPLE.operator, "project create lab http://127.0.0.1:8080");
     assert.match(local.text, /private, loopback or internal/);
+    const option = await command(PEOPLE.operator, "project create api https://api.example.com fast");
+    assert.match(option.text, /"fast" is not an option; write it as name=value/);
     const dup = await command(PEOPLE.operator, "project create WEB-SHOP https://other.example.com");
     assert.match(dup.text, /already exists/);
     const stranger = await command(PEOPLE.stranger, "project create x1 https://x.example.com");

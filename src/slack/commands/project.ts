@@ -7,7 +7,24 @@ import type { SurfaceDeps } from "../deps.js";
 import { projectModal } from "../views/project-modal.js";
 import type { CommandSpec } from "./table.js";
 
-const CREATE_USAGE = "/crashtest project create <name> <url>";
+const CREATE_USAGE = "/crashtest project create <name> <url> [option=value ...]";
+
+/** `key=value` words after the URL: backend options such as DAST Essentials' target_type=API. */
+function createOptions(words: string[]): Record<string, string> | undefined {
+  if (words.length === 0) return undefined;
+  const options: Record<string, string> = {};
+  for (const word of words) {
+    const match = /^([a-z_]{2,40})=(.{1,1000})$/i.exec(word);
+    if (!match?.[1] || !match[2]) {
+      throw new AppError(
+        "validation",
+        `"${word}" is not an option; write it as name=value.\nUsage: \`${CREATE_USAGE}\``,
+      );
+    }
+    options[match[1].toLowerCase()] = match[2];
+  }
+  return options;
+}
 
 /** What a new project's creator must do next (doc A.10: scans fail until the target is verified). */
 export function projectCreatedMessage(project: ProjectRecord): SlackMessage {
@@ -22,11 +39,14 @@ export function projectCreatedMessage(project: ProjectRecord): SlackMessage {
 
 export const projectCreate: CommandSpec<SurfaceDeps> = {
   name: "project create",
-  usage: "<name> <url>",
+  usage: "<name> <url> [option=value ...]",
   summary: "Create a scan target (opens a form when arguments are missing).",
+  details:
+    'Options depend on the scanner. DAST Essentials: `target_type=WEB_APP|API`, `scan_type=QUICK|FULL|ENTERPRISE`, `api_spec_url=<url>` (API targets), `team=<team-id>`, `description="…"`.',
   async run({ args, userId, channelId, triggerId, reply }, deps) {
     await deps.authz.require(userId, "create_project", channelId);
-    const [rawName, rawUrl] = args;
+    const [rawName, rawUrl, ...rest] = args;
+    const options = createOptions(rest);
     const name = projectName.safeParse(rawName ?? "");
     const url = targetUrl(deps.settings.allowPrivateTargets).safeParse(rawUrl ?? "");
     if ((!name.success || !url.success) && triggerId && args.length < 2) {
@@ -43,6 +63,7 @@ export const projectCreate: CommandSpec<SurfaceDeps> = {
     const created = await deps.projects.create(userId, channelId, {
       name: parseInput(projectName, rawName ?? "", "project name", CREATE_USAGE),
       url: parseInput(targetUrl(deps.settings.allowPrivateTargets), rawUrl ?? "", "target URL", CREATE_USAGE),
+      ...(options ? { options } : {}),
     });
     await reply(projectCreatedMessage(created));
   },
