@@ -6,6 +6,7 @@ import type { UploadResult, WatchNotice, WatchOutput, WatchRecord, WatchSubject 
 import { scanCard, stateLabel } from "./blocks/cards.js";
 import { context, escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { findingsSummaryMessage, findingsUnavailableMessage, reportText } from "./blocks/findings.js";
+import { slackErrorCode } from "./messenger.js";
 
 type WebClient = webApi.WebClient;
 
@@ -55,14 +56,8 @@ const PERMANENT = new Set([
   "team_access_not_granted",
 ]);
 
-/** The Slack error code of a Web API failure, if it is one. */
-function slackCode(error: unknown): string | undefined {
-  const data = (error as { data?: { error?: unknown } } | undefined)?.data;
-  return typeof data?.error === "string" ? data.error : undefined;
-}
-
 export function slackFailure(error: unknown, action: string): AppError {
-  const code = slackCode(error);
+  const code = slackErrorCode(error);
   const retryAfter = (error as { retryAfter?: unknown } | undefined)?.retryAfter;
   const rateLimited = (error as { code?: unknown } | undefined)?.code === "slack_webapi_rate_limited_error";
   const reason = code ?? (error instanceof Error ? error.message : String(error));
@@ -221,7 +216,7 @@ export class SlackNotifier implements WatchOutput {
       });
       return { ok: true };
     } catch (error) {
-      const code = slackCode(error);
+      const code = slackErrorCode(error);
       const refusal = code === undefined ? undefined : UPLOAD_REFUSALS[code];
       if (refusal !== undefined) {
         this.log.warn("slack refused a report upload", { scanId: subject.scanId, effect: effectId, code });
