@@ -244,6 +244,10 @@ describe("status, reports, audit", () => {
     assert.match(status.text, new RegExp(`Scan ${id} of \\*web-shop\\*`));
     const unknown = await command(PEOPLE.operator, "scan status 424242");
     assert.match(unknown.text, /scan status 424242 &lt;project&gt;/);
+    const stopAgain = await command(PEOPLE.operator, `scan stop ${id}`);
+    assert.match(stopAgain.text, /already requested by <@U0CAROL>|has already ended/);
+    const badId = await command(PEOPLE.operator, "scan stop ../42");
+    assert.match(badId.text, /is not a scan ID[\s\S]*Usage: `\/crashtest scan stop &lt;scan-id&gt;`/);
     const badFormat = await command(PEOPLE.operator, `report ${id} docx`);
     assert.match(badFormat.text, /not a report format here/);
     const uploaded = await command(PEOPLE.operator, `report ${id} json`);
