@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import { Server, type ServerResponse } from "node:http";
 import {
   App,
   type CustomRoute,
@@ -56,6 +56,26 @@ function healthRoute(health: () => Promise<HealthReport>, logger: Logger): Custo
   };
 }
 
+/** The HTTP server SocketModeReceiver keeps for custom routes (Bolt has it private). */
+function socketModeHealthServer(receiver: Receiver): Server | undefined {
+  const server = (receiver as unknown as { httpServer?: unknown }).httpServer;
+  return server instanceof Server ? server : undefined;
+}
+
+/** Settles once the server listens or fails to; attach before listen() so an error is not unhandled. */
+function listeningOn(server: Server): Promise<void> {
+  const ready = new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once("listening", () => {
+      server.off("error", reject);
+      resolve();
+    });
+    server.once("error", reject);
+  });
+  ready.catch(() => undefined);
+  return ready;
+}
+
 /**
  * Builds the Bolt app in Socket Mode (SLACK_APP_TOKEN set) or HTTP mode (signing secret, Bolt's
  * default path /slack/events). Both serve GET /healthz on PORT and both send Web API calls to
@@ -73,7 +93,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       appToken: slack.appToken,
       logger: log,
       customRoutes: routes,
-      installerOptions: { port, clientOptions },
+      // A copy: the Socket Mode client writes its own retry default (100 retries) into the object it
+      // gets, which would otherwise become the retry policy of every Web API call the bot makes.
+      installerOptions: { port, clientOptions: { ...clientOptions } },
     });
   } else {
     receiver = new HTTPReceiver({
@@ -92,7 +114,22 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   return {
     app,
     async start() {
-      const server: unknown = await app.start(port);
+      // Socket Mode: Bolt listens on PORT (for /healthz) without waiting for it, and app.start()
+      // resolves with the apps.connections.open answer, not with that server.
+      const health = slack.mode === "socket" ? socketModeHealthServer(receiver) : undefined;
+      const listening = health ? listeningOn(health) : undefined;
+      let server: unknown;
+      try {
+        server = await app.start(port);
+        if (health) {
+          await listening;
+          server = health;
+        }
+      } catch (error) {
+        // A failed start (say, invalid_auth from apps.connections.open) must not leave PORT open.
+        await app.stop().catch(() => undefined);
+        throw error;
+      }
       const address = (server as { address?: () => unknown } | undefined)?.address?.();
       const bound =
         typeof address === "object" && address !== null && "port" in address ? Number(address.port) : port;

@@ -6,8 +6,9 @@ import { type Bot, startBot } from "../../src/main.js";
 import { captureLogger } from "./logs.js";
 
 /**
- * The real bot, in-process, in HTTP mode, against the Slack emulator: every request it gets is signed
- * like Slack's, and every Web API call it makes lands in the emulator's recorded state.
+ * The real bot, in-process, against the Slack emulator: in HTTP mode (default) every request it gets is
+ * signed like Slack's; with `mode: "socket"` it connects over Socket Mode (SLACK_APP_TOKEN, no signing
+ * secret) and gets envelopes instead. Every Web API call it makes lands in the emulator's recorded state.
  */
 export const PEOPLE = {
   admin: "U0ALICE",
@@ -36,12 +37,18 @@ export const SURFACE_ENV = {
 };
 
 export async function startTestBot(
-  options: { env?: Record<string, string>; emulator?: SlackEmulatorOptions; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>;
+    emulator?: SlackEmulatorOptions;
+    clock?: Clock;
+    mode?: "http" | "socket";
+  } = {},
 ) {
   const emulator = await SlackEmulator.start(options.emulator);
+  const socket = options.mode === "socket";
   const env = {
     SLACK_BOT_TOKEN: emulator.botToken,
-    SLACK_SIGNING_SECRET: emulator.signingSecret,
+    ...(socket ? { SLACK_APP_TOKEN: emulator.appToken } : { SLACK_SIGNING_SECRET: emulator.signingSecret }),
     SLACK_API_URL: emulator.apiUrl,
     PORT: "0",
     STORE_URL: "memory://",
@@ -63,7 +70,8 @@ export async function startTestBot(
     await emulator.close();
     throw error;
   }
-  emulator.requestUrl = `http://127.0.0.1:${bot.port}/slack/events`;
+  // Socket Mode: startBot resolved after the hello, so deliveries already go over the socket.
+  if (!socket) emulator.requestUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   return {
     emulator,
     bot,

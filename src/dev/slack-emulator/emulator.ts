@@ -14,6 +14,7 @@ import {
   type ViewInput,
 } from "./inbound.js";
 import { applyMessageResponse, type ResponseTarget } from "./responses.js";
+import { SocketModeHub } from "./socket-mode.js";
 import { type ChannelRecord, Workspace } from "./state.js";
 import type {
   BotSpec,
@@ -26,6 +27,9 @@ import type {
   RecordedCall,
   RecordedDelivery,
   ResponseUrlPost,
+  SocketAck,
+  SocketConnectionInfo,
+  SocketEnvelopeType,
   StoredFile,
   StoredMessage,
   StoredView,
@@ -39,6 +43,8 @@ export interface SlackEmulatorOptions {
   team?: Partial<TeamSpec>;
   bot?: Partial<BotSpec>;
   botToken?: string;
+  /** The app-level token (xapp-) apps.connections.open accepts, for Socket Mode. */
+  appToken?: string;
   signingSecret?: string;
   /** The deprecated `token` field Slack still puts in payloads. */
   verificationToken?: string;
@@ -49,6 +55,8 @@ export interface SlackEmulatorOptions {
   requestUrl?: string;
   /** How long Slack waits for an ack; default 3000 ms. */
   ackTimeoutMs?: number;
+  /** How deliveries reach the bot; default "auto" (see SlackEmulator.transport). */
+  transport?: DeliveryTransport;
   /**
    * Slack's clock (ms) for message ts, response_url and trigger_id expiry. Request signatures always use
    * real time, because the bot checks them against its own clock.
@@ -84,6 +92,20 @@ export interface EventResult extends DeliveryResult {
   eventId: string;
   envelope: JsonObject;
 }
+
+/**
+ * "http" POSTs signed requests to requestUrl; "socket" sends Socket Mode envelopes to a connected client;
+ * "auto" uses Socket Mode while a client is connected and HTTP otherwise.
+ */
+export type DeliveryTransport = "auto" | "http" | "socket";
+
+/** The Web API method a Socket Mode client calls (with the app-level token) for its WebSocket URL. */
+export const CONNECTIONS_OPEN = "apps.connections.open";
+
+const ENVELOPE_TYPES: Record<string, SocketEnvelopeType> = {
+  slash_command: "slash_commands",
+  event_callback: "events_api",
+};
 
 /** Pseudo-method naming the file upload URL, for faults and recorded calls. */
 export const UPLOAD_URL_TARGET = "upload_url";
@@ -161,7 +183,9 @@ function send(
 
 /**
  * A local stand-in for Slack on 127.0.0.1: the Web API under /api/<method>, file upload URLs and
- * response_urls, plus signed deliveries of slash commands, clicks, view submissions and events to the bot.
+ * response_urls, plus deliveries of slash commands, clicks, view submissions and events to the bot:
+ * signed HTTP POSTs to requestUrl, or Socket Mode envelopes once the bot has connected with the app
+ * token (apps.connections.open hands out ws:// URLs on this same server; see `transport`).
  */
 export class SlackEmulator {
   /** Base URL, e.g. http://127.0.0.1:54321. */
@@ -169,13 +193,17 @@ export class SlackEmulator {
   /** For WebClient's `slackApiUrl` (with the trailing slash it expects). */
   readonly apiUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly signingSecret: string;
   readonly verificationToken: string;
   readonly team: TeamSpec;
   readonly bot: BotSpec;
   requestUrl: string | undefined;
+  /** How deliveries reach the bot; a delivery's own `requestUrl` option always means HTTP. */
+  transport: DeliveryTransport;
 
   private readonly ws: Workspace;
+  private readonly socketMode: SocketModeHub;
   private readonly recorded: RecordedCall[] = [];
   private readonly faults = new Map<string, Array<{ fault: Fault; remaining: number }>>();
   private readonly responseUrls = new Map<string, ResponseUrlRecord>();
@@ -195,6 +223,7 @@ export class SlackEmulator {
     this.url = url;
     this.apiUrl = `${url}/api/`;
     this.botToken = options.botToken ?? "xoxb-0000000000-emulator-bot-token";
+    this.appToken = options.appToken ?? "xapp-1-A0CRASHTEST-0000000000-emulator-app-token";
     this.signingSecret = options.signingSecret ?? "emulator-signing-secret";
     this.verificationToken = options.verificationToken ?? "emulator-verification-token";
     this.team = { id: "T0EMULATOR", domain: "crashtest-dev", name: "Crashtest Dev", ...options.team };
@@ -206,6 +235,7 @@ export class SlackEmulator {
       ...options.bot,
     };
     this.requestUrl = options.requestUrl;
+    this.transport = options.transport ?? "auto";
     this.ackTimeoutMs = options.ackTimeoutMs ?? 3000;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
@@ -220,6 +250,12 @@ export class SlackEmulator {
       this.now,
     );
     this.ws.onChange = (change) => this.emit(change);
+    this.socketMode = new SocketModeHub({
+      appId: this.bot.appId,
+      now: this.now,
+      logger: this.logger,
+      onEvent: (event) => this.emit(event),
+    });
   }
 
   /**
@@ -258,12 +294,14 @@ export class SlackEmulator {
         else res.destroy();
       });
     });
+    server.on("upgrade", (req, socket, head) => emulator.socketMode.upgrade(req, socket, head));
     return emulator;
   }
 
   /** Closes every connection, cancels delayed answers and deliveries in flight. */
   async close(): Promise<void> {
     this.closing.abort();
+    this.socketMode.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -365,7 +403,13 @@ export class SlackEmulator {
     const token = bearer ?? (typeof args.token === "string" ? args.token : undefined);
     delete args.token;
     const handler = webApiHandler(method);
-    const base = { method, args, ...(token !== undefined ? { token } : {}), unknown: handler === undefined };
+    const connectionsOpen = method === CONNECTIONS_OPEN;
+    const base = {
+      method,
+      args,
+      ...(token !== undefined ? { token } : {}),
+      unknown: handler === undefined && !connectionsOpen,
+    };
 
     const fault = await this.faultResponse(method);
     if (fault) {
@@ -373,8 +417,11 @@ export class SlackEmulator {
       return send(res, fault.status, fault.body, fault.headers);
     }
     let response: JsonObject;
-    if (!handler) response = { ok: false, error: "unknown_method", req_method: method };
+    if (connectionsOpen) response = this.connectionsOpen(token);
+    else if (!handler) response = { ok: false, error: "unknown_method", req_method: method };
     else if (token === undefined || token === "") response = { ok: false, error: "not_authed" };
+    // Slack refuses app-level tokens outside apps.connections.* (and bot tokens there).
+    else if (token === this.appToken) response = { ok: false, error: "not_allowed_token_type" };
     else if (token !== this.botToken) response = { ok: false, error: "invalid_auth" };
     else {
       try {
@@ -386,6 +433,14 @@ export class SlackEmulator {
     }
     this.record({ ...base, status: 200, response });
     send(res, 200, response);
+  }
+
+  /** apps.connections.open: a one-time ws:// URL on this server, for the app-level token only. */
+  private connectionsOpen(token: string | undefined): JsonObject {
+    if (token === undefined || token === "") return { ok: false, error: "not_authed" };
+    if (token === this.appToken) return { ok: true, url: this.socketMode.issueUrl(this.url) };
+    if (/^xox[bpa]-/.test(token)) return { ok: false, error: "not_allowed_token_type" };
+    return { ok: false, error: "invalid_auth" };
   }
 
   /** Accepts the raw bytes, or the first file part of a multipart body (what WebClient sends). */
@@ -467,24 +522,45 @@ export class SlackEmulator {
     options: DeliveryOptions,
     what: { type: string; payload: JsonObject },
   ): Promise<DeliveryResult> {
+    const socket = this.usesSocket(options);
     const url = options.requestUrl ?? this.requestUrl;
-    if (url === undefined) throw new Error("SlackEmulator: set requestUrl (the bot's endpoint) first");
-    const log = (entry: Omit<RecordedDelivery, "type" | "payload" | "at">) => {
-      const delivery: RecordedDelivery = { ...what, ...entry, at: this.now() };
+    if (!socket && url === undefined)
+      throw new Error(
+        "SlackEmulator: set requestUrl (the bot's endpoint) first, or connect over Socket Mode",
+      );
+    const transport = socket ? "socket" : "http";
+    const log = (entry: Omit<RecordedDelivery, "type" | "payload" | "at" | "transport">) => {
+      const delivery: RecordedDelivery = { ...what, ...entry, transport, at: this.now() };
       this.deliveryLog.push(delivery);
       this.emit({ kind: "delivery", delivery: structuredClone(delivery) });
     };
     try {
-      const result = await deliver({
-        url,
-        contentType,
-        body,
-        signingSecret: this.signingSecret,
-        options,
-        timeoutMs: this.ackTimeoutMs,
-        signal: this.closing.signal,
+      const result = socket
+        ? await this.socketMode.deliver({
+            type: ENVELOPE_TYPES[what.type] ?? "interactive",
+            payload: what.payload,
+            options,
+            timeoutMs: this.ackTimeoutMs,
+            signal: this.closing.signal,
+          })
+        : {
+            ...(await deliver({
+              url: url ?? "",
+              contentType,
+              body,
+              signingSecret: this.signingSecret,
+              options,
+              timeoutMs: this.ackTimeoutMs,
+              signal: this.closing.signal,
+            })),
+            transport: "http" as const,
+          };
+      log({
+        status: result.status,
+        timedOut: result.timedOut,
+        body: result.body,
+        ...(result.envelopeId !== undefined ? { envelopeId: result.envelopeId } : {}),
       });
-      log({ status: result.status, timedOut: result.timedOut, body: result.body });
       return result;
     } catch (error) {
       log({
@@ -495,6 +571,51 @@ export class SlackEmulator {
       });
       throw error;
     }
+  }
+
+  private usesSocket(options: DeliveryOptions): boolean {
+    if (options.requestUrl !== undefined) return false;
+    return this.transport === "socket" || (this.transport === "auto" && this.socketMode.connected);
+  }
+
+  // ---- Socket Mode ----
+
+  /** True while a Socket Mode client is connected (it got its hello). */
+  get socketConnected(): boolean {
+    return this.socketMode.connected;
+  }
+
+  /** Resolves once a Socket Mode client is connected; rejects after timeoutMs (default ackTimeoutMs). */
+  waitForSocket(timeoutMs = this.ackTimeoutMs): Promise<void> {
+    return this.socketMode.waitForConnection(timeoutMs, this.closing.signal);
+  }
+
+  /** Every Socket Mode connection so far, open or closed, oldest first. */
+  socketConnections(): SocketConnectionInfo[] {
+    return this.socketMode.connectionsInfo();
+  }
+
+  /** Every message the bot sent back over Socket Mode (acks with their response payloads), in order. */
+  socketAcks(): SocketAck[] {
+    return this.socketMode.acks();
+  }
+
+  /**
+   * Sends Slack's `{"type":"disconnect","reason":...}` to every open connection, as Slack does before it
+   * recycles one (`refresh_requested`, `warning`, `too_many_websockets`). Returns how many got it.
+   */
+  requestSocketDisconnect(reason = "refresh_requested"): number {
+    return this.socketMode.requestDisconnect(reason);
+  }
+
+  /** Drops every Socket Mode connection without a close frame, like a network failure. */
+  dropSockets(): number {
+    return this.socketMode.drop();
+  }
+
+  /** Sends a WebSocket ping on every open connection, as Slack's servers do periodically. */
+  pingSockets(): void {
+    this.socketMode.ping();
   }
 
   private channelOrThrow(ref: string): ChannelRecord {
@@ -784,7 +905,8 @@ export class SlackEmulator {
     }
     const cleared = view.view.clear_on_close === true;
     for (const open of cleared ? this.ws.viewStack(view) : [view]) this.ws.closeView(open);
-    if (view.view.notify_on_close !== true || this.requestUrl === undefined) return undefined;
+    const reachable = this.requestUrl !== undefined || this.usesSocket(input);
+    if (view.view.notify_on_close !== true || !reachable) return undefined;
     const payload: JsonObject = {
       type: "view_closed",
       team: { id: this.team.id, domain: this.team.domain },

@@ -3,7 +3,11 @@ import { isObject } from "./block-kit.js";
 import { slackSignatureHeaders } from "./signing.js";
 import type { JsonObject } from "./types.js";
 
-/** How a request to the bot is signed and marked, to prove the bot rejects what Slack would never send. */
+/**
+ * How a request to the bot is signed and marked, to prove the bot rejects what Slack would never send.
+ * Over Socket Mode there is no signature: `signature`/`timestampSec` are ignored, `retryNum`/`retryReason`
+ * become the envelope's `retry_attempt`/`retry_reason`, and `requestUrl` forces an HTTP delivery.
+ */
 export interface DeliveryOptions {
   /** "forged" signs with a wrong secret; "omitted" sends neither signature header. Default "valid". */
   signature?: "valid" | "forged" | "omitted";
@@ -26,7 +30,12 @@ export interface DeliveryResult {
   elapsedMs: number;
   /** Slack stops waiting for the ack after 3 s (ackTimeoutMs). */
   timedOut: boolean;
+  /** For HTTP the signed request; for Socket Mode no headers and the envelope as sent over the socket. */
   sent: { headers: Record<string, string>; body: string };
+  /** How the emulator delivered it: a signed HTTP POST to the request URL, or a Socket Mode envelope. */
+  transport?: "http" | "socket";
+  /** The Socket Mode envelope_id the ack answered. */
+  envelopeId?: string;
 }
 
 function parseJson(text: string): unknown {

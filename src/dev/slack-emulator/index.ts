@@ -1,4 +1,6 @@
 export {
+  CONNECTIONS_OPEN,
+  type DeliveryTransport,
   type EventResult,
   type InteractionResult,
   SlackEmulator,

@@ -171,7 +171,44 @@ export interface RecordedDelivery {
   body: string;
   /** Why the request failed outright (connection refused, aborted). */
   error?: string;
+  /** "socket" for a Socket Mode envelope; "http" (or absent) for a signed HTTP POST. */
+  transport?: "http" | "socket";
+  envelopeId?: string;
   at: number;
+}
+
+/** The `type` of a Socket Mode envelope. */
+export type SocketEnvelopeType = "slash_commands" | "interactive" | "events_api";
+
+/** One message the bot sent back over a Socket Mode connection: an ack with its optional response payload. */
+export interface SocketAck {
+  envelopeId: string;
+  connectionId: string;
+  /** The envelope's type; absent when the envelope_id was never sent. */
+  type?: SocketEnvelopeType;
+  /** The ack's response payload (Bolt sends `{}` for an empty ack). */
+  payload?: JsonObject;
+  /** Came after the emulator stopped waiting (ackTimeoutMs): Slack shows the user an error by then. */
+  late: boolean;
+  /** A second ack for the same envelope. */
+  duplicate: boolean;
+  /** No envelope with this ID was sent. */
+  unknown: boolean;
+  at: number;
+}
+
+export interface SocketConnectionInfo {
+  id: string;
+  openedAt: number;
+  open: boolean;
+  closedAt?: number;
+  /** The close code the client sent; 1006 when the connection dropped without a close frame. */
+  closeCode?: number;
+  closeReason?: string;
+  /** WebSocket pings received from the client (each answered with a pong). */
+  pings: number;
+  /** Envelopes sent on this connection. */
+  envelopes: number;
 }
 
 /**
@@ -192,4 +229,7 @@ export type EmulatorChange =
   /** Every Web API call (and upload URL post), also those that failed or changed nothing. */
   | { kind: "api_call"; method: string; ok: boolean; error?: string }
   /** A delivery to the bot finished (acked, refused or timed out). */
-  | { kind: "delivery"; delivery: RecordedDelivery };
+  | { kind: "delivery"; delivery: RecordedDelivery }
+  /** A Socket Mode client connected (after hello) or its connection closed. */
+  | { kind: "socket_connected"; connectionId: string }
+  | { kind: "socket_closed"; connectionId: string; code: number; reason: string };
