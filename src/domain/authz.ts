@@ -53,7 +53,8 @@ export class Authorizer {
   ) {}
 
   private async holds(userId: string, entries: readonly string[]): Promise<boolean> {
-    if (entries.includes(userId)) return true;
+    // A group ID names its members, never a user with that ID.
+    if (!isGroup(userId) && entries.includes(userId)) return true;
     for (const entry of entries.filter(isGroup)) {
       if ((await this.groupMembers(entry)).includes(userId)) return true;
     }

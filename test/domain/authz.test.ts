@@ -19,6 +19,7 @@ test("roles grant cumulative capabilities; group membership counts", async () =>
   assert.equal(await authz.can("UAPPROVER", "delete_project"), false);
   assert.equal(await authz.can("UADMIN", "audit"), true);
   assert.equal(await authz.can("USTRANGER", "view"), false);
+  assert.equal(await authz.can("S0SECTEAM", "approve_scan"), false, "a group ID is not a user");
 });
 
 test("denials say who can help; with no roles configured they say how to configure them", async () => {
