@@ -30,7 +30,7 @@ import { link, projectCreate, projectDelete, projects } from "./slack/commands/p
 import { report, scanStart, scanStatus, scanStop } from "./slack/commands/scan.js";
 import { CommandTable } from "./slack/commands/table.js";
 import type { ScanWatching, SurfaceDeps } from "./slack/deps.js";
-import { auditFailure } from "./slack/flows.js";
+import { auditFailure, reconcileScans } from "./slack/flows.js";
 import { registerHome } from "./slack/home.js";
 import { SlackMessenger } from "./slack/messenger.js";
 import { SlackNotifier } from "./slack/notifier.js";
@@ -46,6 +46,7 @@ import {
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 const GROUP_CACHE_MS = 5 * 60_000;
+const HEALTH_TIMEOUT_MS = 2000;
 const README_HINT = 'See README.md ("Configuration") and .env.example.';
 
 export interface Bot {
@@ -136,6 +137,7 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
       await watcher.watch(scan);
     },
     attach: (input) => watcher.attach(input.scanId, input.projectId, input.channel, input.user),
+    isWatched: async (scanId) => (await watcher.getWatch(scanId)) !== undefined,
   };
   return {
     watcher,
@@ -198,11 +200,20 @@ export async function startBot(
       logLevel: config.logLevel,
       clientOptions: overrides.clientOptions,
       health: async () => {
+        // A store that hangs (network cut) must still give a prompt 503, not a hanging health check.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), HEALTH_TIMEOUT_MS);
+        });
         try {
-          await store.ping();
-          return { ok: true, checks: { store: "ok" } };
+          const outcome = await Promise.race([store.ping().then(() => "ok" as const), timeout]);
+          return outcome === "ok"
+            ? { ok: true, checks: { store: "ok" } }
+            : { ok: false, checks: { store: "timeout" } };
         } catch {
           return { ok: false, checks: { store: "unreachable" } };
+        } finally {
+          clearTimeout(timer);
         }
       },
     });
@@ -315,6 +326,8 @@ export async function startBot(
 
     await watcher.start();
     closers.push(() => watcher.stop());
+    // A crash between starting a scan and watching it must not orphan the scan.
+    tasks.run("reconcile scans", () => reconcileScans(deps));
     const scheduler = startScheduler(jobs, { store, logger });
     closers.push(() => scheduler.stop());
 
@@ -384,9 +397,15 @@ async function main(): Promise<void> {
   if (config.slack.mode === "unconfigured") {
     fail(`Slack is not configured: set ${config.slack.missing.join(" and ")}. ${README_HINT}`);
   }
+  const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  // A library promise that rejects unhandled (Bolt's receiver on a malformed but signed body) must not
+  // take the bot down: every piece of state lives in the store, so log it loudly and keep serving.
+  process.on("unhandledRejection", (reason) => {
+    logger.error("unhandled promise rejection; the bot keeps running", { error: reason });
+  });
   let bot: Bot;
   try {
-    bot = await startBot(config, config.slack);
+    bot = await startBot(config, config.slack, { logger });
   } catch (error) {
     fail(
       error instanceof AppError

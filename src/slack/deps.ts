@@ -10,6 +10,8 @@ import type { SlackMessenger } from "./messenger.js";
 /** What the watcher offers the Slack surface: start watching a scan that has a card, or attach to one. */
 export interface ScanWatching {
   watch(scan: ScanRecord): Promise<void>;
+  /** Whether the watcher has a record for the scan (running, ended or given up). */
+  isWatched(scanId: string): Promise<boolean>;
   /** Starts watching a scan the bot did not start; returns its record and current status. */
   attach(input: { scanId: string; projectId: string; channel: string; user: string }): Promise<{
     scan: ScanRecord;

@@ -1,7 +1,9 @@
+import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
 import type { ApprovalRequest, ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
+import type { MessageMetadata } from "./messenger.js";
 
 /** A link to a message, for "see the card" replies. */
 export function messageLink(channel: string, ts: string): string {
@@ -25,7 +27,9 @@ export async function announceScan(
   const note = alreadyRunning
     ? "A scan was already running for this project; the bot attached to it."
     : undefined;
-  const card = await deps.messenger.post(scan.channel, scanCard(scan, note));
+  const card = await deps.messenger.post(scan.channel, scanCard(scan, note), {
+    metadata: cardMetadata(scan),
+  });
   const posted: ScanRecord = { ...scan, card };
   await deps.scans.saveScan(posted);
   await deps.watcher.watch(posted);
@@ -33,6 +37,48 @@ export async function announceScan(
     ? `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* was already running; the bot is now watching it.`
     : `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* started.`;
   return { scan: posted, reply: message(text, [section(text)]) };
+}
+
+/** Marks a scan card so that start-up reconciliation can find it (see reconcileScans). */
+function cardMetadata(scan: ScanRecord): MessageMetadata {
+  return { event_type: "crashtest_scan_card", event_payload: { scan_id: scan.scanId } };
+}
+
+/**
+ * At start-up: every running scan the bot started gets its card and its watch, even if the bot died
+ * between starting the scan and watching it. A card that was posted before the crash is found again
+ * by its metadata instead of being posted twice.
+ */
+export async function reconcileScans(deps: SurfaceDeps): Promise<void> {
+  for (const scan of await deps.scans.listScans()) {
+    if (TERMINAL_SCAN_STATES.has(scan.state) || (await deps.watcher.isWatched(scan.scanId))) continue;
+    // One replica per scan does the repair.
+    if (!(await deps.store.add("scan-reconcile", scan.scanId, { at: deps.clock.now() }, 5 * 60_000)))
+      continue;
+    try {
+      if (scan.card) {
+        await deps.watcher.watch(scan);
+        continue;
+      }
+      const card = await deps.messenger.findByMetadata(scan.channel, cardMetadata(scan));
+      if (card) {
+        const found = { ...scan, card };
+        await deps.scans.saveScan(found);
+        await deps.watcher.watch(found);
+      } else {
+        await announceScan(deps, scan, false);
+      }
+      deps.logger.info("reconciled an unwatched scan", {
+        scanId: scan.scanId,
+        cardFound: card !== undefined,
+      });
+    } catch (error) {
+      deps.logger.error("could not reconcile scan; `/crashtest scan status` re-attaches it", {
+        scanId: scan.scanId,
+        error,
+      });
+    }
+  }
 }
 
 export async function postApprovalCard(

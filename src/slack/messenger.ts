@@ -6,6 +6,12 @@ import type { KnownBlock, SlackMessage } from "./blocks/common.js";
 
 type WebClient = webApi.WebClient;
 
+/** Slack message metadata: lets the bot find its own messages again after a crash. */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, string>;
+}
+
 /** Slack errors a person can act on, and what to tell them. */
 const ACTIONABLE: Record<string, string> = {
   not_in_channel: "The bot is not in this channel. Invite it with `/invite @crashtest` and try again.",
@@ -52,7 +58,7 @@ export class SlackMessenger {
   async post(
     channel: string,
     message: SlackMessage,
-    options: { threadTs?: string; broadcast?: boolean } = {},
+    options: { threadTs?: string; broadcast?: boolean; metadata?: MessageMetadata } = {},
   ) {
     const base = {
       channel,
@@ -60,6 +66,7 @@ export class SlackMessenger {
       blocks: message.blocks,
       unfurl_links: false,
       unfurl_media: false,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
     };
     const result = await this.call("chat.postMessage", () =>
       options.threadTs
@@ -71,6 +78,33 @@ export class SlackMessenger {
         : this.client.chat.postMessage(base),
     );
     return { channel: result.channel ?? channel, ts: String(result.ts) } satisfies MessageRef;
+  }
+
+  /**
+   * The newest top-level message of the bot in `channel` whose metadata matches (needs channels:history /
+   * groups:history); looks at the last 600 messages.
+   */
+  async findByMetadata(channel: string, metadata: MessageMetadata): Promise<MessageRef | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 3; page++) {
+      const result = await this.call("conversations.history", () =>
+        this.client.conversations.history({
+          channel,
+          limit: 200,
+          include_all_metadata: true,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const found = result.messages?.find(
+        (m) =>
+          m.metadata?.event_type === metadata.event_type &&
+          JSON.stringify(m.metadata?.event_payload) === JSON.stringify(metadata.event_payload),
+      );
+      if (found?.ts) return { channel, ts: found.ts };
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
   }
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {

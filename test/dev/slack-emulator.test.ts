@@ -367,12 +367,12 @@ test("unknown methods answer unknown_method and are recorded for the test to not
   const { slack, client } = await start(t);
   await client.auth.test();
   await assert.rejects(
-    client.apiCall("conversations.history", { channel: "C0GENERAL" }),
+    client.apiCall("admin.users.list", { channel: "C0GENERAL" }),
     slackError("unknown_method"),
   );
   const unknown = slack.unknownCalls();
   assert.equal(unknown.length, 1);
-  assert.equal(unknown[0]?.method, "conversations.history");
+  assert.equal(unknown[0]?.method, "admin.users.list");
   assert.equal(unknown[0]?.args.channel, "C0GENERAL");
 });
 

@@ -300,6 +300,39 @@ const handlers: Record<string, Handler> = {
     };
   },
 
+  /** Top-level messages, newest first (Slack's order), paged with a cursor like conversations.replies. */
+  "conversations.history": (ws, args) => {
+    const channel = ws.requireChannel(optString(args, "channel"));
+    if (!channel.botIsMember)
+      throw new SlackApiError(channel.isPrivate ? "channel_not_found" : "not_in_channel");
+    const all = ws.channelMessages(channel.id).reverse();
+    const limit = Math.min(Math.max(Number(optString(args, "limit") ?? 100) || 100, 1), 999);
+    const cursor = optString(args, "cursor");
+    const offset =
+      cursor === undefined
+        ? 0
+        : Number(
+            Buffer.from(cursor, "base64")
+              .toString("utf8")
+              .replace(/^next:/, ""),
+          );
+    if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
+    const page = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    const withMetadata = optBool(args, "include_all_metadata");
+    return {
+      messages: page.map((m) => {
+        const shown = ws.toSlackMessage(m);
+        if (!withMetadata) delete shown.metadata;
+        return shown;
+      }),
+      has_more: more,
+      response_metadata: {
+        next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "",
+      },
+    };
+  },
+
   "conversations.open": (ws, args) => {
     const channelRef = optString(args, "channel");
     const users = (optString(args, "users") ?? "").split(",").filter((u) => u !== "");
