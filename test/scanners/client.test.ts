@@ -255,7 +255,7 @@ test("six 429s in a row surface as rate_limited", async (t) => {
   assert.equal(sim.requests.length, 6);
 });
 
-test("a malformed body is reported as unreadable, not retried, and not quoted", async (t) => {
+test("a malformed body is reported as unreadable, retryable later (not within the call), and not quoted", async (t) => {
   const { sim, scanner, log } = await harness(t);
   const project = await scanner.createProject(spec);
   const { scanId } = await scanner.startScan(project.id);
@@ -263,7 +263,8 @@ test("a malformed body is reported as unreadable, not retried, and not quoted", 
   sim.faults.inject("scanStatus", { kind: "malformed" }, 1);
   const error = await rejectsWith(scanner.getScanStatus({ projectId: project.id, scanId }), "unavailable");
   assert.match(error.userMessage, /could not read/);
-  assert.equal(error.retryable, false);
+  // The watcher retries it on a later poll, up to its failure limit.
+  assert.equal(error.retryable, true);
   assert.equal(sim.requests.length, 1);
   assert.ok(!errorText(error).includes("scan_status_retrieved"));
   assert.ok(!log.text().includes("scan_status_retrieved"));

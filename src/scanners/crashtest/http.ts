@@ -354,10 +354,15 @@ export class CrashtestTransport {
     });
   }
 
-  /** An AppError for a 2xx body the bot cannot read; the body itself stays out of logs. */
+  /**
+   * An AppError for a 2xx body the bot cannot read; the body itself stays out of logs. Retryable: a
+   * truncated or garbled answer is usually a passing fault, and the watcher's failure limit still ends
+   * a watch whose scanner keeps answering nonsense.
+   */
   unreadable(operation: string, reason: string): AppError {
     return new AppError("unavailable", `${this.service} sent a response the bot could not read.`, {
       detail: `${operation}: ${this.scrub(reason)}`,
+      retryable: true,
     });
   }
 
