@@ -52,3 +52,12 @@ export function toAppError(error: unknown, fallbackMessage = "Something went wro
   const detail = error instanceof Error ? error.message : String(error);
   return new AppError("internal", fallbackMessage, { cause: error, detail });
 }
+
+/**
+ * What a person typed, for quoting inside a user-facing message: Slack markup (`<@U…>`, `<!channel>`,
+ * `<https://x|y>`) becomes inert look-alikes, and the length is bounded.
+ */
+export function quoted(text: string, max = 100): string {
+  const inert = text.replace(/</g, "‹").replace(/>/g, "›");
+  return inert.length > max ? `${inert.slice(0, max - 1)}…` : inert;
+}

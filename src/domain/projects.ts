@@ -1,4 +1,4 @@
-import { AppError } from "./errors.js";
+import { AppError, quoted } from "./errors.js";
 import type { Clock, KeyValueStore, Project } from "./ports.js";
 import { closest } from "./suggest.js";
 
@@ -92,6 +92,6 @@ export class ProjectRegistry {
         : known.length === 0
           ? " No projects are registered yet: `/crashtest project create <name> <url>` or `/crashtest link <project-id> <name>`."
           : " `/crashtest projects` lists them.";
-    throw new AppError("not_found", `No project "${ref}".${hint}`);
+    throw new AppError("not_found", `No project "${quoted(ref)}".${hint}`);
   }
 }

@@ -70,7 +70,10 @@ describe("projects", () => {
   test("bad input gets an actionable answer with the usage", async () => {
     const bad = await command(PEOPLE.operator, "project create api ftp://api.example.com");
     assert.match(bad.text, /only http:\/\/ and https:\/\//);
-    assert.match(bad.text, /Usage: `\/crashtest project create &lt;name&gt; &lt;url&gt; \[option=value \.\.\.\]`/);
+    assert.match(
+      bad.text,
+      /Usage: `\/crashtest project create &lt;name&gt; &lt;url&gt; \[option=value \.\.\.\]`/,
+    );
     const local = await command(PEOPLE.operator, "project create lab http://127.0.0.1:8080");
     assert.match(local.text, /private, loopback or internal/);
     const option = await command(PEOPLE.operator, "project create api https://api.example.com fast");
@@ -270,7 +273,7 @@ describe("status, reports, audit", () => {
   test("user text is rendered inert", async () => {
     const reply = await command(PEOPLE.operator, "scan start <!channel>");
     assert.ok(!reply.text.includes("<!channel>"));
-    assert.match(reply.text, /&lt;!channel&gt;/);
+    assert.match(reply.text, /‹!channel›/);
   });
 
   test("credentials without Veracode accounts says how to configure them", async () => {

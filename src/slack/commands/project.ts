@@ -1,4 +1,4 @@
-import { AppError } from "../../domain/errors.js";
+import { AppError, quoted } from "../../domain/errors.js";
 import { parseInput, projectName, targetUrl } from "../../domain/inputs.js";
 import type { ProjectRecord } from "../../domain/projects.js";
 import { ACTIONS, projectList } from "../blocks/cards.js";
@@ -18,7 +18,7 @@ function createOptions(words: string[]): Record<string, string> | undefined {
     if (!match?.[1] || !match[2]) {
       throw new AppError(
         "validation",
-        `"${word}" is not an option; write it as name=value.\nUsage: \`${CREATE_USAGE}\``,
+        `"${quoted(word)}" is not an option; write it as name=value.\nUsage: \`${CREATE_USAGE}\``,
       );
     }
     options[match[1].toLowerCase()] = match[2];

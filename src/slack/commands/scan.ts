@@ -1,4 +1,4 @@
-import { AppError } from "../../domain/errors.js";
+import { AppError, quoted } from "../../domain/errors.js";
 import type { ReportFormat } from "../../domain/ports.js";
 import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import { scanCard, stateLabel } from "../blocks/cards.js";
@@ -19,7 +19,7 @@ function required(value: string | undefined, what: string, synopsis: string): st
 function scanId(value: string | undefined, synopsis: string): string {
   const id = required(value, "the scan ID", synopsis);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-    throw new AppError("validation", `"${id}" is not a scan ID.\nUsage: \`${usage(synopsis)}\``);
+    throw new AppError("validation", `"${quoted(id)}" is not a scan ID.\nUsage: \`${usage(synopsis)}\``);
   }
   return id;
 }
@@ -117,7 +117,10 @@ function reportFormat(requested: string | undefined, available: readonly ReportF
     requested.toLowerCase() === "xml" && !available.includes("xml") ? "junit" : requested.toLowerCase();
   const match = available.find((f) => f === wanted);
   if (!match) {
-    throw new AppError("validation", `"${requested}" is not a report format here. Choose one of ${list}.`);
+    throw new AppError(
+      "validation",
+      `"${quoted(requested)}" is not a report format here. Choose one of ${list}.`,
+    );
   }
   return match;
 }
