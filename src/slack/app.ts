@@ -2,6 +2,7 @@ import { Server, type ServerResponse } from "node:http";
 import {
   App,
   type CustomRoute,
+  HTTPModuleFunctions,
   HTTPReceiver,
   type Receiver,
   SocketModeReceiver,
@@ -103,10 +104,22 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       logger: log,
       customRoutes: routes,
       port,
+      // A signed payload that Bolt cannot even route (no user, wrong shapes) is the sender's fault: 400,
+      // not 500, which Slack would retry. Everything else keeps Bolt's handling.
+      processEventErrorHandler: async (args) => {
+        if (args.error instanceof TypeError && !args.response.headersSent) {
+          logger.warn("malformed Slack payload refused", { error: args.error });
+          args.response.writeHead(400);
+          args.response.end();
+          return false;
+        }
+        return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+      },
     });
   }
 
-  const app = new App({ token: slack.botToken, receiver, logger: log, clientOptions });
+  // No conversation store: the bot never reads it, and it costs every request a store round trip.
+  const app = new App({ token: slack.botToken, receiver, logger: log, clientOptions, convoStore: false });
   app.error(async (error) => {
     logger.error("unhandled Slack listener error", { error });
   });
