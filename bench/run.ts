@@ -60,3 +60,4 @@ const rows = [
 console.log(`Crashtest ChatOps bench — node ${process.version}, ${new Date().toISOString()}`);
 console.table(rows);
 await (await import("./watcher.js")).runWatcherBench();
+await (await import("./ack.js")).runAckBench();

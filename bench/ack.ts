@@ -1,0 +1,317 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { Pool } from "undici";
+import { SlackEmulator, slackSignatureHeaders } from "../src/dev/slack-emulator/index.js";
+
+/**
+ * Slash-command ack latency through Bolt's HTTPReceiver, the real bot against a bare Bolt app that
+ * only acks (the floor: same receiver, same machine, same run), at 1, 50 and 200 concurrent signed
+ * requests over keep-alive connections; and cold start to ready of both. Both run as child processes
+ * (`node --import tsx ...`), so the load generator never shares their event loop. The bot answers
+ * `/crashtest help` in the background through response_url, which points at a sink on loopback that
+ * answers "ok" like Slack. Loopback only; fixed request counts; a benchmark: it prints and never fails.
+ */
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const LEVELS = [1, 50, 200];
+const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 2000);
+const WARMUP = Number(process.env.BENCH_ACK_WARMUP ?? 300);
+const COLD_STARTS = Number(process.env.BENCH_ACK_COLD_STARTS ?? 3);
+const READY_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const TARGET_RATIO = 1.2;
+
+// ---- the bare app (run in its own process by the bench) ----
+
+async function runBareApp(): Promise<void> {
+  const signingSecret = process.env.SLACK_SIGNING_SECRET ?? "";
+  const port = Number(process.env.PORT ?? 0);
+  const receiver = new HTTPReceiver({ signingSecret, port, logLevel: LogLevel.ERROR });
+  const app = new App({
+    token: process.env.SLACK_BOT_TOKEN ?? "",
+    receiver,
+    logLevel: LogLevel.ERROR,
+    clientOptions: { slackApiUrl: process.env.SLACK_API_URL ?? "" },
+  });
+  app.command("/crashtest", async ({ ack }) => {
+    await ack();
+  });
+  const server = (await app.start(port)) as unknown as Server;
+  const address = server.address();
+  const bound = typeof address === "object" && address ? address.port : port;
+  process.stdout.write(`${JSON.stringify({ level: "info", msg: "bot ready", port: bound })}\n`);
+}
+
+// ---- processes ----
+
+interface Target {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  readyMs: number;
+}
+
+function spawnTarget(name: string, args: string[], env: Record<string, string>): Promise<Target> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    let stderr = "";
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} not ready within ${READY_TIMEOUT_MS} ms: ${stderr.slice(-1000)}`));
+    }, READY_TIMEOUT_MS);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      // Keep reading (and dropping) the log lines after ready, so the pipe never fills up.
+      if (ready) return;
+      buffer += chunk.toString();
+      for (const line of buffer.split("\n")) {
+        if (!line.includes('"bot ready"')) continue;
+        ready = true;
+        clearTimeout(timer);
+        const port = Number((JSON.parse(line) as { port?: number }).port);
+        resolve({ name, child, port, readyMs: performance.now() - started });
+        return;
+      }
+    });
+    child.once("exit", (code) => {
+      if (ready) return;
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before ready: ${stderr.slice(-1000)}`));
+    });
+  });
+}
+
+async function stopTarget(target: Target): Promise<void> {
+  if (target.child.exitCode !== null || target.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => target.child.once("exit", resolve));
+  target.child.kill("SIGKILL");
+  await exited;
+}
+
+// ---- load ----
+
+interface LevelResult {
+  target: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+const round = (ms: number) => Number(ms.toFixed(2));
+
+async function load(
+  target: Target,
+  pool: Pool,
+  signingSecret: string,
+  sinkUrl: string,
+  concurrency: number,
+  count: number,
+): Promise<LevelResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) return;
+        const body = new URLSearchParams({
+          token: "bench",
+          team_id: "T0EMULATOR",
+          team_domain: "crashtest-dev",
+          channel_id: "C0GENERAL",
+          channel_name: "general",
+          user_id: "U0ALICE",
+          user_name: "alice",
+          command: "/crashtest",
+          text: "help",
+          api_app_id: "A0CRASHTEST",
+          is_enterprise_install: "false",
+          response_url: `${sinkUrl}/response/${i}`,
+          trigger_id: `${i}.1.bench`,
+        }).toString();
+        const sent = performance.now();
+        try {
+          const res = await pool.request({
+            path: "/slack/events",
+            method: "POST",
+            headers: {
+              "content-type": "application/x-www-form-urlencoded",
+              ...slackSignatureHeaders(signingSecret, body),
+            },
+            body,
+            signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          });
+          await res.body.dump();
+          if (res.statusCode !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    target: target.name,
+    concurrency,
+    requests: count,
+    errors,
+    p50: round(percentile(latencies, 50)),
+    p95: round(percentile(latencies, 95)),
+    p99: round(percentile(latencies, 99)),
+    max: round(latencies.at(-1) ?? Number.NaN),
+    perSecond: Math.round(count / seconds),
+  };
+}
+
+/** Answers every response_url post with "ok", as Slack does. */
+async function startSink(): Promise<{ url: string; posts: () => number; close: () => Promise<void> }> {
+  let posts = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      posts++;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    posts: () => posts,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
+
+export async function runAckBench(): Promise<void> {
+  const emulator = await SlackEmulator.start();
+  const sink = await startSink();
+  const dir = await mkdtemp(path.join(tmpdir(), "bench-ack-"));
+  const slackEnv = {
+    SLACK_BOT_TOKEN: emulator.botToken,
+    SLACK_SIGNING_SECRET: emulator.signingSecret,
+    SLACK_API_URL: emulator.apiUrl,
+    PORT: "0",
+  };
+  const botEnv = (run: number) => ({
+    ...slackEnv,
+    STORE_URL: `sqlite://${dir}/bench-${run}.sqlite`,
+    SCANNER: "simulator",
+    ADMIN_USERS: "U0ALICE",
+    LOG_LEVEL: "info",
+  });
+  const targets: Target[] = [];
+  try {
+    // Cold starts: spawn to the "bot ready" line; the last of each is kept for the latency runs.
+    const cold: Record<string, number[]> = { "bare Bolt app": [], bot: [] };
+    let bare: Target | undefined;
+    let bot: Target | undefined;
+    for (let run = 0; run < COLD_STARTS; run++) {
+      bare = await spawnTarget("bare Bolt app", ["bench/ack.ts", "--bare-app"], slackEnv);
+      targets.push(bare);
+      cold["bare Bolt app"]?.push(bare.readyMs);
+      bot = await spawnTarget("bot", ["src/main.ts"], botEnv(run));
+      targets.push(bot);
+      cold.bot?.push(bot.readyMs);
+      if (run < COLD_STARTS - 1) {
+        await stopTarget(bare);
+        await stopTarget(bot);
+      }
+    }
+    if (!bare || !bot) throw new Error("no targets");
+
+    const results: LevelResult[] = [];
+    for (const concurrency of LEVELS) {
+      // Interleaved, so drift on the machine hits both alike. The warm-up round (JIT, auth.test) also opens
+      // the keep-alive connections the measured round reuses, so no connect is measured.
+      for (const target of [bare, bot]) {
+        const pool = new Pool(`http://127.0.0.1:${target.port}`, { connections: concurrency, pipelining: 1 });
+        try {
+          await load(target, pool, emulator.signingSecret, sink.url, concurrency, WARMUP);
+          results.push(await load(target, pool, emulator.signingSecret, sink.url, concurrency, REQUESTS));
+        } finally {
+          await pool.close();
+        }
+      }
+    }
+
+    console.log(
+      `\nSlash-command ack latency (ms) through HTTPReceiver, signed requests over keep-alive, ${REQUESTS} per level after ${WARMUP} warm-up; node ${process.version}, ${process.platform}/${process.arch}`,
+    );
+    console.table(results);
+    const ratios = LEVELS.map((concurrency) => {
+      const floor = results.find((r) => r.target === "bare Bolt app" && r.concurrency === concurrency);
+      const real = results.find((r) => r.target === "bot" && r.concurrency === concurrency);
+      const ratio = floor && real ? real.p99 / floor.p99 : Number.NaN;
+      return {
+        concurrency,
+        "bare p99": floor?.p99,
+        "bot p99": real?.p99,
+        "p99 ratio": Number(ratio.toFixed(2)),
+        [`target <= ${TARGET_RATIO}x`]: ratio <= TARGET_RATIO ? "met" : "NOT met",
+        "p50 ratio": floor && real ? Number((real.p50 / floor.p50).toFixed(2)) : Number.NaN,
+      };
+    });
+    console.log("Bot against the bare app (same receiver, same run):");
+    console.table(ratios);
+    console.log(`Cold start to ready (ms), ${COLD_STARTS} runs each, node --import tsx:`);
+    console.table(
+      Object.entries(cold).map(([name, runs]) => ({
+        target: name,
+        median: Math.round(median(runs)),
+        min: Math.round(Math.min(...runs)),
+        max: Math.round(Math.max(...runs)),
+      })),
+    );
+    console.log(`response_url posts received by the sink (the bot's help answers): ${sink.posts()}`);
+  } finally {
+    for (const target of targets) await stopTarget(target);
+    await sink.close();
+    await emulator.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes("--bare-app")) await runBareApp();
+  else await runAckBench();
+}
