@@ -8,7 +8,7 @@ import {
   requireString,
   SlackApiError,
 } from "./content.js";
-import type { ChannelRecord, Workspace } from "./state.js";
+import type { ChannelRecord, MessageRecord, Workspace } from "./state.js";
 import type { JsonObject, MessageVersion, StoredFile, UserSpec } from "./types.js";
 
 /** Answers one Web API call with the fields after `"ok": true`, or throws SlackApiError. */
@@ -89,6 +89,32 @@ function slackChannel(channel: ChannelRecord): JsonObject {
     is_general: channel.name === "general",
     is_member: channel.botIsMember,
     ...(channel.members ? { num_members: channel.members.size } : {}),
+  };
+}
+
+/** One page of messages with Slack's cursor paging; metadata only with `include_all_metadata`. */
+function messagePage(ws: Workspace, args: JsonObject, all: MessageRecord[], defaultLimit: number) {
+  const limit = Math.min(Math.max(Number(optString(args, "limit") ?? defaultLimit) || defaultLimit, 1), 1000);
+  const cursor = optString(args, "cursor");
+  const offset =
+    cursor === undefined
+      ? 0
+      : Number(
+          Buffer.from(cursor, "base64")
+            .toString("utf8")
+            .replace(/^next:/, ""),
+        );
+  if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
+  const more = offset + limit < all.length;
+  const withMetadata = optBool(args, "include_all_metadata");
+  return {
+    messages: all.slice(offset, offset + limit).map((m) => {
+      const shown = ws.toSlackMessage(m);
+      if (!withMetadata) delete shown.metadata;
+      return shown;
+    }),
+    has_more: more,
+    response_metadata: { next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "" },
   };
 }
 
@@ -273,31 +299,7 @@ const handlers: Record<string, Handler> = {
     const root = message.threadTs === undefined ? message : ws.findMessage(channel.id, message.threadTs);
     if (!root) throw new SlackApiError("thread_not_found");
     const all = [root, ...ws.threadReplies(channel.id, root.ts)];
-    const limit = Math.min(Math.max(Number(optString(args, "limit") ?? 1000) || 1000, 1), 1000);
-    const cursor = optString(args, "cursor");
-    const offset =
-      cursor === undefined
-        ? 0
-        : Number(
-            Buffer.from(cursor, "base64")
-              .toString("utf8")
-              .replace(/^next:/, ""),
-          );
-    if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
-    const page = all.slice(offset, offset + limit);
-    const more = offset + limit < all.length;
-    const withMetadata = optBool(args, "include_all_metadata");
-    return {
-      messages: page.map((m) => {
-        const shown = ws.toSlackMessage(m);
-        if (!withMetadata) delete shown.metadata;
-        return shown;
-      }),
-      has_more: more,
-      response_metadata: {
-        next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "",
-      },
-    };
+    return messagePage(ws, args, all, 1000);
   },
 
   /** Top-level messages, newest first (Slack's order), paged with a cursor like conversations.replies. */
@@ -306,31 +308,7 @@ const handlers: Record<string, Handler> = {
     if (!channel.botIsMember)
       throw new SlackApiError(channel.isPrivate ? "channel_not_found" : "not_in_channel");
     const all = ws.channelMessages(channel.id).reverse();
-    const limit = Math.min(Math.max(Number(optString(args, "limit") ?? 100) || 100, 1), 999);
-    const cursor = optString(args, "cursor");
-    const offset =
-      cursor === undefined
-        ? 0
-        : Number(
-            Buffer.from(cursor, "base64")
-              .toString("utf8")
-              .replace(/^next:/, ""),
-          );
-    if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
-    const page = all.slice(offset, offset + limit);
-    const more = offset + limit < all.length;
-    const withMetadata = optBool(args, "include_all_metadata");
-    return {
-      messages: page.map((m) => {
-        const shown = ws.toSlackMessage(m);
-        if (!withMetadata) delete shown.metadata;
-        return shown;
-      }),
-      has_more: more,
-      response_metadata: {
-        next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "",
-      },
-    };
+    return messagePage(ws, args, all, 100);
   },
 
   "conversations.open": (ws, args) => {
