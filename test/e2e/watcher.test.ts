@@ -14,10 +14,10 @@ import { createCrashtestScanner, startSimulator, summarizeReport } from "../../s
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
 import { cronProblem } from "../../src/scheduler/index.js";
 import { watcherJob } from "../../src/scheduler/watcher-job.js";
-import { scanCard } from "../../src/slack/blocks/cards.js";
 import { EFFECT_EVENT_TYPE, SlackNotifier } from "../../src/slack/notifier.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
+import { startScanWithCard } from "../support/scan-card.js";
 
 /**
  * The watcher end to end, every hop real: the Crashtest adapter over HTTP to the simulator (whose
@@ -119,31 +119,8 @@ async function rig(
         options: { random: () => 0, concurrency: 4, ...overrides },
       });
     },
-    async startScan(name = `shop-${++projects}`) {
-      const project = await scanner.createProject({ name, url: `https://${name}.example.test` });
-      const started = await scanner.startScan(project.id);
-      const scan: ScanRecord = {
-        scanId: started.scanId,
-        projectId: project.id,
-        projectName: name,
-        targetUrl: project.url,
-        backend: scanner.name,
-        requestedBy: "U0ALICE",
-        channel: CHANNEL,
-        state: "queued",
-        startedAt: clock.now(),
-        updatedAt: clock.now(),
-      };
-      const card = scanCard(scan);
-      const posted = await client.chat.postMessage({
-        channel: CHANNEL,
-        text: card.text,
-        blocks: card.blocks,
-      });
-      const withCard = { ...scan, card: { channel: CHANNEL, ts: String(posted.ts) } };
-      await scans.saveScan(withCard);
-      return withCard;
-    },
+    startScan: (name = `shop-${++projects}`) =>
+      startScanWithCard({ scanner, client, scans, clock, channel: CHANNEL, name }),
     statusCalls: (scanId) => byOperation("scanStatus", scanId),
     reportCalls: (scanId) => byOperation("report", scanId),
   };

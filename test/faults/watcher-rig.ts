@@ -6,9 +6,9 @@ import type { WatchRecord } from "../../src/domain/watcher.js";
 import { createScanWatcher } from "../../src/main.js";
 import { createCrashtestScanner, startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
-import { scanCard } from "../../src/slack/blocks/cards.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
+import { startScanWithCard } from "../support/scan-card.js";
 import { auditThread, CHANNEL, type ThreadAudit } from "./rig.js";
 
 /**
@@ -107,32 +107,17 @@ export async function watcherRig(options: WatcherRigOptions = {}) {
     wired,
     transportWaits,
     /** A scan started at the scanner, its card posted, handed to the watcher (as `scan start` does). */
-    async startScan(): Promise<ScanRecord & { card: { channel: string; ts: string } }> {
-      const name = `shop-${++projects}`;
-      const project = await scanner.createProject({ name, url: `https://${name}.example.com` });
-      const started = await scanner.startScan(project.id);
-      const scan: ScanRecord = {
-        scanId: started.scanId,
-        projectId: project.id,
-        projectName: name,
-        targetUrl: project.url,
-        backend: scanner.name,
-        requestedBy: "U0ALICE",
+    async startScan() {
+      const scan = await startScanWithCard({
+        scanner,
+        client,
+        scans,
+        clock,
         channel: CHANNEL,
-        state: "queued",
-        startedAt: clock.now(),
-        updatedAt: clock.now(),
-      };
-      const content = scanCard(scan);
-      const posted = await client.chat.postMessage({
-        channel: CHANNEL,
-        text: content.text,
-        blocks: content.blocks,
+        name: `shop-${++projects}`,
       });
-      const withCard = { ...scan, card: { channel: CHANNEL, ts: String(posted.ts) } };
-      await scans.saveScan(withCard);
-      await wired.watching.watch(withCard);
-      return withCard;
+      await wired.watching.watch(scan);
+      return scan;
     },
     /** One cron slot: 15 s later, the job's run(). */
     async tick() {
