@@ -1,11 +1,11 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { AppError } from "../domain/errors.js";
 import type { Decision } from "../domain/scans.js";
-import { ACTIONS, approvalCard, scanCard } from "./blocks/cards.js";
+import { ACTIONS, approvalCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
-import { announceScan, auditFailure } from "./flows.js";
+import { announceScan, auditFailure, stopScan } from "./flows.js";
 
 interface Click {
   user: string;
@@ -90,11 +90,7 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
   on(ACTIONS.deny, "scan.deny", decide("deny"));
 
   on(ACTIONS.stop, "scan.stop", async (click) => {
-    const scan = await deps.scans.stop(click.value, click.user, click.channel);
-    if (scan.card) {
-      await deps.messenger.update(scan.card, scanCard(scan));
-      await deps.messenger.note(scan.card, `:octagonal_sign: Stop requested by <@${click.user}>.`);
-    }
+    await stopScan(deps, click.value, click.user, click.channel);
   });
 
   on(ACTIONS.deleteProject, "project.delete", async (click) => {

@@ -81,6 +81,21 @@ export async function reconcileScans(deps: SurfaceDeps): Promise<void> {
   }
 }
 
+/** `scan stop` and the Stop button: stop once, then show who asked on the card and in its thread. */
+export async function stopScan(
+  deps: SurfaceDeps,
+  scanId: string,
+  user: string,
+  channel?: string,
+): Promise<ScanRecord> {
+  const scan = await deps.scans.stop(scanId, user, channel);
+  if (scan.card) {
+    await deps.messenger.update(scan.card, scanCard(scan));
+    await deps.messenger.note(scan.card, `:octagonal_sign: Stop requested by <@${user}>.`);
+  }
+  return scan;
+}
+
 export async function postApprovalCard(
   deps: SurfaceDeps,
   request: ApprovalRequest,

@@ -1,10 +1,10 @@
 import { AppError, quoted } from "../../domain/errors.js";
 import type { ReportFormat } from "../../domain/ports.js";
 import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
-import { scanCard, stateLabel } from "../blocks/cards.js";
+import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
-import { announceScan, messageLink, postApprovalCard } from "../flows.js";
+import { announceScan, messageLink, postApprovalCard, stopScan } from "../flows.js";
 import type { CommandSpec } from "./table.js";
 
 const usage = (spec: string) => `/crashtest ${spec}`;
@@ -57,11 +57,7 @@ export const scanStop: CommandSpec<SurfaceDeps> = {
   summary: "Stop a running scan.",
   async run({ args, userId, channelId, reply }, deps) {
     const id = scanId(args[0], "scan stop <scan-id>");
-    const scan = await deps.scans.stop(id, userId, channelId);
-    if (scan.card) {
-      await deps.messenger.update(scan.card, scanCard(scan));
-      await deps.messenger.note(scan.card, `:octagonal_sign: Stop requested by <@${userId}>.`);
-    }
+    await stopScan(deps, id, userId, channelId);
     await reply(
       message(`Stopping scan ${id}`, [
         section(`Stopping scan ${escapeText(id)}. The card shows when it has stopped.`),
