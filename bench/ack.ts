@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import { Pool } from "undici";
-import { SlackEmulator, slackSignatureHeaders } from "../src/dev/slack-emulator/index.js";
+import { SlackEmulator, slackSignatureHeaders } from "../dev/slack-emulator/index.js";
 
 /**
  * Slash-command ack latency through Bolt's HTTPReceiver, the real bot against a bare Bolt app that

@@ -351,48 +351,19 @@ export async function startBot(
   }
 }
 
-/**
- * Without Slack credentials outside production, `npm start` opens the local console (Slack emulator +
- * this bot). src/dev is not in the production build, so the module name is not a literal.
- */
-async function runLocalConsole(): Promise<number> {
-  const consoleModule: string = "./dev/console/index.js";
-  let runConsole: (options: Record<string, unknown>) => Promise<number>;
-  try {
-    ({ runConsole } = (await import(consoleModule)) as { runConsole: typeof runConsole });
-  } catch {
-    fail(
-      `Slack is not configured and the local console is not in this build: run it from source (npm run console). ${README_HINT}`,
-    );
-  }
-  const stop = new AbortController();
-  process.once("SIGTERM", () => stop.abort());
-  process.once("SIGINT", () => stop.abort());
-  // startBot is passed in: the console must not import this module while its top-level await runs.
-  return runConsole({
-    env: process.env,
-    input: process.stdin,
-    output: process.stdout,
-    signal: stop.signal,
-    startBot,
-  });
-}
-
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
-async function main(): Promise<void> {
+/** Runs the bot as a service until SIGTERM or SIGINT. */
+export async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
-  }
-  if (config.slack.mode === "unconfigured" && !config.production) {
-    process.exit(await runLocalConsole());
   }
   if (config.slack.mode === "unconfigured") {
     fail(`Slack is not configured: set ${config.slack.missing.join(" and ")}. ${README_HINT}`);

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { test } from "node:test";
-import { SlackEmulator } from "../src/dev/slack-emulator/index.js";
+import { SlackEmulator } from "../dev/slack-emulator/index.js";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -96,7 +96,7 @@ test("npm start without Slack credentials opens the local console; a scripted se
   const { tmpdir } = await import("node:os");
   const dir = await mkdtemp(`${tmpdir()}/chatops-console-`);
   try {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? "",

@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
 import { retryPolicies, WebClient } from "@slack/web-api";
-import { type EmulatorChange, SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { type EmulatorChange, SlackEmulator } from "../../dev/slack-emulator/index.js";
 import { silent } from "../support/silent.js";
 
 const plain = (text: string) => ({ type: "plain_text" as const, text });

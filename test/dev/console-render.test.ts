@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseCommand, splitArgs } from "../../src/dev/console/commands.js";
-import { consoleEnv, consoleRoles, DEFAULT_CONSOLE_ROLES } from "../../src/dev/console/index.js";
+import { parseCommand, splitArgs } from "../../dev/console/commands.js";
+import { consoleEnv, consoleRoles, DEFAULT_CONSOLE_ROLES } from "../../dev/console/index.js";
 import {
   interactiveElements,
   mrkdwnToText,
@@ -9,8 +9,8 @@ import {
   renderMessage,
   renderView,
   unescapeMrkdwn,
-} from "../../src/dev/console/render.js";
-import { escapeCommandText } from "../../src/dev/console/session.js";
+} from "../../dev/console/render.js";
+import { escapeCommandText } from "../../dev/console/session.js";
 
 const dir = {
   users: { U0ALICE: "alice", U0BOB: "bob" },

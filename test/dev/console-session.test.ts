@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { retryPolicies, WebClient } from "@slack/web-api";
-import { ConsoleSession } from "../../src/dev/console/session.js";
-import { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { ConsoleSession } from "../../dev/console/session.js";
+import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import { silent } from "../support/silent.js";
 
 const plain = (text: string) => ({ type: "plain_text" as const, text });

@@ -7,8 +7,8 @@ import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import { test } from "node:test";
 import { retryPolicies, WebClient } from "@slack/web-api";
-import { type ConsoleOptions, type ConsoleReady, runConsole } from "../../src/dev/console/index.js";
-import type { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { type ConsoleOptions, type ConsoleReady, runConsole } from "../../dev/console/index.js";
+import type { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import { silent } from "../support/silent.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -320,10 +320,10 @@ test("NODE_ENV=production refuses to start the console", async () => {
   assert.match(chunks.join(""), /development tool/);
 });
 
-test("src/dev/console/main.ts runs a piped script with no Slack credentials and exits 0", async (t) => {
+test("dev/console/main.ts runs a piped script with no Slack credentials and exits 0", async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), "console-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/dev/console/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "dev/console/main.ts"], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? "",

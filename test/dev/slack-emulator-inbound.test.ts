@@ -9,7 +9,7 @@ import {
   type JsonObject,
   SlackEmulator,
   type SlackEmulatorOptions,
-} from "../../src/dev/slack-emulator/index.js";
+} from "../../dev/slack-emulator/index.js";
 import { closeServer, listenLocal, readBody } from "../support/http.js";
 import { silent } from "../support/silent.js";
 

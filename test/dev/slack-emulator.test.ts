@@ -5,7 +5,7 @@ import {
   SlackEmulator,
   type SlackEmulatorOptions,
   UPLOAD_URL_TARGET,
-} from "../../src/dev/slack-emulator/index.js";
+} from "../../dev/slack-emulator/index.js";
 import { silent } from "../support/silent.js";
 
 const TS = /^\d{10}\.\d{6}$/;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, test } from "node:test";
 import { webApi } from "@slack/bolt";
-import { SlackEmulator, type StoredMessage } from "../../src/dev/slack-emulator/index.js";
+import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { AppError } from "../../src/domain/errors.js";
 import type { Clock, KeyValueStore, Logger } from "../../src/domain/ports.js";
 import type { ScanRecord } from "../../src/domain/scans.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { type EmulatorChange, UPLOAD_URL_TARGET } from "../../src/dev/slack-emulator/index.js";
+import { type EmulatorChange, UPLOAD_URL_TARGET } from "../../dev/slack-emulator/index.js";
 import { eventually, PEOPLE } from "../support/bot.js";
 import { redisServerAvailable, startOwnRedis } from "./redis.js";
 import {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SlackEmulator, type StoredMessage } from "../../src/dev/slack-emulator/index.js";
+import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
 import { EFFECT_EVENT_TYPE, reportUploadName } from "../../src/slack/notifier.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
-import { UPLOAD_URL_TARGET } from "../../src/dev/slack-emulator/index.js";
+import { UPLOAD_URL_TARGET } from "../../dev/slack-emulator/index.js";
 import { CHANNEL, completeFor } from "./rig.js";
 import { watcherRig } from "./watcher-rig.js";
 

@@ -1,5 +1,5 @@
 import { webApi } from "@slack/bolt";
-import { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { Clock } from "../../src/domain/ports.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
 import type { WatchRecord } from "../../src/domain/watcher.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { Pool } from "undici";
-import { slackSignatureHeaders } from "../../src/dev/slack-emulator/index.js";
+import { slackSignatureHeaders } from "../../dev/slack-emulator/index.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
 import { startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MESSAGE_MAX_BLOCKS, validateBlocks } from "../../src/dev/slack-emulator/block-kit.js";
+import { MESSAGE_MAX_BLOCKS, validateBlocks } from "../../dev/slack-emulator/block-kit.js";
 import type { Finding, FindingsSummary, Severity } from "../../src/domain/ports.js";
 import { SEVERITIES } from "../../src/domain/ports.js";
 import type { KnownBlock } from "../../src/slack/blocks/common.js";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { webApi } from "@slack/bolt";
-import { MESSAGE_MAX_BLOCKS, validateBlocks } from "../../src/dev/slack-emulator/block-kit.js";
-import { SlackEmulator } from "../../src/dev/slack-emulator/index.js";
+import { MESSAGE_MAX_BLOCKS, validateBlocks } from "../../dev/slack-emulator/block-kit.js";
+import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { AppError } from "../../src/domain/errors.js";
 import type { Report } from "../../src/domain/ports.js";
 import type { MessageRef, ScanRecord } from "../../src/domain/scans.js";

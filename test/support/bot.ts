@@ -1,6 +1,6 @@
 import { webApi } from "@slack/bolt";
+import { SlackEmulator, type SlackEmulatorOptions } from "../../dev/slack-emulator/index.js";
 import { loadConfig } from "../../src/config.js";
-import { SlackEmulator, type SlackEmulatorOptions } from "../../src/dev/slack-emulator/index.js";
 import type { Clock } from "../../src/domain/ports.js";
 import { type Bot, startBot } from "../../src/main.js";
 import { captureLogger } from "./logs.js";

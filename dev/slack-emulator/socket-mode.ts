@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "../../domain/ports.js";
+import type { Logger } from "../../src/domain/ports.js";
 import { isObject } from "./block-kit.js";
 import type { DeliveryOptions, DeliveryResult } from "./inbound.js";
 import type {

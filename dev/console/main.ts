@@ -1,6 +1,6 @@
 /**
  * `npm run console`: the bot against a local Slack emulator, driven from this terminal (or a script on
- * stdin). Development only: src/dev is not part of the production build.
+ * stdin). Development only: dev/ is not part of the production build.
  */
 import { runConsole } from "./index.js";
 

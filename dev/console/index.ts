@@ -1,12 +1,12 @@
 import { clearLine, createInterface, cursorTo } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { webApi } from "@slack/bolt";
-import { type Config, ConfigError, type Env, loadConfig } from "../../config.js";
-import { AppError } from "../../domain/errors.js";
-import type { LogLevel } from "../../domain/ports.js";
-import { createLogger } from "../../logger.js";
-import type { Bot, startBot } from "../../main.js";
-import { describeStoreUrl } from "../../store/index.js";
+import { type Config, ConfigError, type Env, loadConfig } from "../../src/config.js";
+import { AppError } from "../../src/domain/errors.js";
+import type { LogLevel } from "../../src/domain/ports.js";
+import { createLogger } from "../../src/logger.js";
+import type { Bot, startBot } from "../../src/main.js";
+import { describeStoreUrl } from "../../src/store/index.js";
 import { SlackEmulator, type SlackEmulatorOptions } from "../slack-emulator/index.js";
 import { ConsoleSession } from "./session.js";
 
@@ -52,7 +52,7 @@ export interface ConsoleOptions {
   output: Writable;
   /** Ends the session as `quit` does (e.g. on SIGTERM). */
   signal?: AbortSignal;
-  /** The bot's start function; defaults to the one in src/main.ts (pass it when main.ts calls the console). */
+  /** The bot's start function; defaults to the one in src/main.ts. */
   startBot?: typeof startBot;
   /** Emulator settings (users, channels, ack timeout). */
   emulator?: SlackEmulatorOptions;
@@ -167,7 +167,7 @@ export async function runConsole(options: ConsoleOptions): Promise<number> {
     say("The console is a development tool and does not run with NODE_ENV=production.");
     return 1;
   }
-  const start = options.startBot ?? (await import("../../main.js")).startBot;
+  const start = options.startBot ?? (await import("../../src/main.js")).startBot;
   const quietMs = options.quietMs ?? 150;
   const settleMaxMs = options.settleMaxMs ?? 5000;
 

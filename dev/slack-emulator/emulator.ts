@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "../../domain/ports.js";
+import type { Logger } from "../../src/domain/ports.js";
 import { actionIds, findElement, inputSlots, isObject, validateView } from "./block-kit.js";
 import { decodeJsonFields, SlackApiError } from "./content.js";
 import {
