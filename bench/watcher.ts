@@ -130,6 +130,9 @@ class BenchScanner implements Scanner {
   async createProject(): Promise<Project> {
     throw new Error("not used");
   }
+  async getProject(): Promise<never> {
+    throw new Error("not used");
+  }
   async deleteProject(): Promise<void> {}
   async stopScan(): Promise<void> {}
   async close(): Promise<void> {}

@@ -89,6 +89,8 @@ export interface Scanner {
   readonly name: string;
   readonly reportFormats: readonly ReportFormat[];
   createProject(spec: ProjectSpec): Promise<Project>;
+  /** The project as the scanner knows it; AppError("not_found") when it has no such project. */
+  getProject(projectId: string): Promise<Project>;
   deleteProject(projectId: string): Promise<void>;
   startScan(projectId: string): Promise<StartScanResult>;
   stopScan(ref: ScanRef): Promise<void>;

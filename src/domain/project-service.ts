@@ -1,10 +1,16 @@
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
-import { AppError } from "./errors.js";
+import { AppError, quoted } from "./errors.js";
 import type { Scanner } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 import type { ScanService } from "./scans.js";
+
+/**
+ * Scanner IDs: Crashtest's are integers, DAST Essentials' are UUIDs. A name shaped like one could be
+ * mistaken for another project's ID wherever a command takes "name or ID".
+ */
+const ID_SHAPED = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 /** Creating, linking and deleting scan targets, with the checks a security team expects. */
 export class ProjectService {
@@ -25,6 +31,7 @@ export class ProjectService {
   ): Promise<ProjectRecord> {
     const { authz, projects, scanner, audit } = this.deps;
     await authz.require(user, "create_project", channel);
+    await this.checkName(input.name);
     await projects.reserveName(input.name);
     try {
       const created = await scanner.createProject({
@@ -53,12 +60,35 @@ export class ProjectService {
   async link(user: string, channel: string, projectId: string, name: string): Promise<ProjectRecord> {
     const { authz, projects, scanner, audit } = this.deps;
     await authz.require(user, "link_project", channel);
+    await this.checkName(name);
+    let found: { url: string };
+    try {
+      found = await scanner.getProject(projectId);
+    } catch (error) {
+      if (error instanceof AppError && error.kind === "not_found") {
+        throw new AppError(
+          "not_found",
+          `The scanner has no project with ID ${quoted(projectId)}; copy the ID from the scanner's project page.`,
+          { cause: error, detail: `link: ${scanner.name} has no project ${projectId}` },
+        );
+      }
+      throw error;
+    }
     const record = await projects.save(
-      { id: projectId, name, url: "" },
+      { id: projectId, name, url: found.url },
       { backend: scanner.name, createdBy: user, linked: true, reserved: false },
     );
     await audit.record({ user, action: "project.link", target: `${name} (${projectId})`, outcome: "ok" });
     return record;
+  }
+
+  private async checkName(name: string): Promise<void> {
+    if (ID_SHAPED.test(name) || (await this.deps.projects.get(name))) {
+      throw new AppError(
+        "validation",
+        `"${quoted(name)}" looks like a scanner project ID and could be taken for another project; choose a name that is not a number, a UUID or a known project ID.`,
+      );
+    }
   }
 
   /** Checks a delete is allowed and returns the project, so the caller can ask for confirmation. */

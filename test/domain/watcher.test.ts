@@ -93,6 +93,9 @@ class FakeScanner implements Scanner {
   async createProject(): Promise<Project> {
     throw new Error("not used");
   }
+  async getProject(): Promise<Project> {
+    throw new Error("not used");
+  }
   async deleteProject(): Promise<void> {}
   async startScan(): Promise<never> {
     throw new Error("not used");

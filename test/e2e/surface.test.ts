@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { SimulatedScanner } from "../../src/scanners/simulator/scanner.js";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import {
   eventually,
@@ -55,6 +56,7 @@ async function click(user: string, messageTs: string, actionId: string, value?: 
   return { seen, sent };
 }
 
+const simulator = () => (t.bot.scanner as SimulatedScanner).simulator;
 const cards = (pattern: RegExp) => t.emulator.channelMessages(CHANNEL).filter((m) => pattern.test(m.text));
 const startCalls = () => t.emulator.calls("chat.postMessage").length;
 
@@ -107,17 +109,46 @@ describe("projects", () => {
   });
 
   test("link registers an existing project; delete asks for confirmation and needs an admin", async () => {
-    const linked = await command(PEOPLE.admin, "link 9999 legacy-site");
+    const id = simulator().addProject({ name: "legacy", url: "https://legacy.example.com" });
+    const linked = await command(PEOPLE.admin, `link ${id} legacy-site`);
     assert.match(linked.text, /now known as \*legacy-site\*/);
     const ask = await command(PEOPLE.admin, "project delete legacy-site");
     assert.match(ask.text, /Delete \*legacy-site\*\?/);
     const operatorList = await command(PEOPLE.operator, "projects");
-    const denied = await click(PEOPLE.operator, operatorList.ts, ACTIONS.deleteProject, "9999");
+    assert.match(
+      operatorList.text,
+      /legacy-site.*\n?.*https:\/\/legacy\.example\.com/,
+      "the real target is shown",
+    );
+    const denied = await click(PEOPLE.operator, operatorList.ts, ACTIONS.deleteProject, id);
     assert.match(await answer(PEOPLE.operator, denied.seen), /not allowed to delete projects/);
     await click(PEOPLE.admin, ask.ts, ACTIONS.deleteProject);
     const gone = await command(PEOPLE.admin, "projects");
     await eventually(async () => !(await command(PEOPLE.admin, "projects")).text.includes("legacy-site"));
     assert.ok(gone);
+  });
+});
+
+describe("projects are bound to what the scanner has (issue 12)", () => {
+  test("link checks with the scanner that the project exists", async () => {
+    const before = (await command(PEOPLE.admin, "projects")).text;
+    const missing = await command(PEOPLE.admin, "link 424242 ghost");
+    assert.match(missing.text, /scanner has no project with ID 424242/);
+    assert.doesNotMatch((await command(PEOPLE.admin, "projects")).text, /ghost/);
+    assert.ok(before);
+  });
+
+  test("names that look like scanner IDs are refused at create and link", async () => {
+    const numeric = await command(PEOPLE.operator, "project create 4711 https://n.example.com");
+    assert.match(numeric.text, /looks like a scanner project ID/);
+    const uuid = await command(
+      PEOPLE.operator,
+      "project create 0b6e1a52-4a8f-4c3e-9d3a-2f1e6b7c8d9e https://u.example.com",
+    );
+    assert.match(uuid.text, /looks like a scanner project ID/);
+    const id = simulator().addProject({ name: "other", url: "https://other.example.com" });
+    const linked = await command(PEOPLE.admin, `link ${id} 101`);
+    assert.match(linked.text, /looks like a scanner project ID/);
   });
 });
 

@@ -63,6 +63,14 @@ test("runs a project through create, scan, status, reports and delete", async (t
   assert.ok(paths.includes("DELETE /teams/1/projects/101"));
 });
 
+test("getProject reads a project the scanner has; an unknown one is not_found", async (t) => {
+  const { sim, scanner } = await harness(t);
+  const project = await scanner.createProject(spec);
+  assert.deepEqual(await scanner.getProject(project.id), { id: project.id, ...spec });
+  await rejectsWith(scanner.getProject("999999"), "not_found");
+  assert.ok(sim.requests.some((r) => `${r.method} ${r.path}` === `GET /teams/1/projects/${project.id}`));
+});
+
 test("sends the key in the API_KEY header only, and Content-Length: 0 on body-less POSTs", async (t) => {
   const { sim, scanner } = await harness(t);
   const project = await scanner.createProject(spec);

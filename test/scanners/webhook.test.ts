@@ -105,6 +105,17 @@ test("runs a webhook project: start, status by data.status.status_code, JUnit re
   );
 });
 
+test("getProject answers configured webhook projects from configuration, others are not_found", async (t) => {
+  const { sim, scanner } = await webhookHarness(t);
+  assert.deepEqual(await scanner.getProject("webhook:shop"), {
+    id: "webhook:shop",
+    name: "shop",
+    url: "https://shop.example.test",
+  });
+  await rejectsWith(scanner.getProject("webhook:nope"), "not_found");
+  assert.equal(sim.requests.length, 0, "nothing is sent: the webhook API cannot read projects");
+});
+
 test("'Scan is already running' without an ID is a conflict", async (t) => {
   const { scanner } = await webhookHarness(t);
   await scanner.startScan("webhook:shop");

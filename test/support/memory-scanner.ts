@@ -38,6 +38,13 @@ export class MemoryScanner implements Scanner {
     return project;
   }
 
+  async getProject(projectId: string): Promise<Project> {
+    this.take(`getProject ${projectId}`);
+    const project = this.projects.get(projectId);
+    if (!project) throw new AppError("not_found", `Project ${projectId} not found`);
+    return project;
+  }
+
   async deleteProject(projectId: string): Promise<void> {
     this.take(`deleteProject ${projectId}`);
     if (!this.projects.delete(projectId)) throw new AppError("not_found", `Project ${projectId} not found`);

@@ -96,6 +96,19 @@ export class CrashtestRestBackend implements ScannerBackend {
     return { id, name: data.name ?? spec.name, url: data.url ?? spec.url };
   }
 
+  async getProject(projectId: string): Promise<Project> {
+    const { raw, context } = await this.call(
+      "getProject",
+      { projectId: checkId("project", projectId) },
+      `project ${projectId}`,
+      "idempotent",
+    );
+    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+    // Undocumented like the create response: read it with the same lenient schema.
+    const { data } = parseJsonBody(this.transport, "getProject", raw, CreateBody);
+    return { id: projectId, name: data.name ?? "", url: data.url ?? "" };
+  }
+
   async deleteProject(projectId: string): Promise<void> {
     const { raw, context } = await this.call(
       "deleteProject",

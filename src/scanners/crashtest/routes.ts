@@ -12,6 +12,7 @@ import { AppError } from "../../domain/errors.js";
 
 export const OPERATIONS = [
   "createProject",
+  "getProject",
   "deleteProject",
   "startScan",
   "stopScan",
@@ -33,6 +34,7 @@ export type RouteTable = Readonly<Record<Operation, Route>>;
 /** Placeholders each operation may use; the client always knows these values. */
 export const PLACEHOLDERS: Readonly<Record<Operation, readonly string[]>> = {
   createProject: ["teamId"],
+  getProject: ["teamId", "projectId"],
   deleteProject: ["teamId", "projectId"],
   startScan: ["teamId", "projectId"],
   stopScan: ["teamId", "projectId", "scanId"],
@@ -43,6 +45,7 @@ export const PLACEHOLDERS: Readonly<Record<Operation, readonly string[]>> = {
 /** UNVERIFIED defaults (doc A.5). */
 export const DEFAULT_ROUTES: RouteTable = {
   createProject: { method: "POST", path: "/teams/{teamId}/projects" },
+  getProject: { method: "GET", path: "/teams/{teamId}/projects/{projectId}" },
   deleteProject: { method: "DELETE", path: "/teams/{teamId}/projects/{projectId}" },
   startScan: { method: "POST", path: "/teams/{teamId}/projects/{projectId}/scans" },
   stopScan: { method: "DELETE", path: "/teams/{teamId}/projects/{projectId}/scans/{scanId}" },

@@ -95,6 +95,7 @@ export function createCrashtestScanner(options: CrashtestScannerOptions): Crasht
     webhookProjects: webhook?.projects ?? [],
     // async, so a routing error is a rejection like every other failure.
     createProject: async (spec) => primary.createProject(spec),
+    getProject: async (projectId) => backendFor(projectId).getProject(projectId),
     deleteProject: async (projectId) => backendFor(projectId).deleteProject(projectId),
     startScan: async (projectId) => backendFor(projectId).startScan(projectId),
     stopScan: async (ref) => backendFor(ref.projectId).stopScan(ref),

@@ -118,6 +118,13 @@ export class CrashtestWebhookBackend implements ScannerBackend {
     );
   }
 
+  async getProject(projectId: string): Promise<Project> {
+    this.project(projectId);
+    const known = this.projects.find((project) => project.id === projectId);
+    if (!known) throw new AppError("not_found", "No webhook project with that ID is configured.");
+    return known;
+  }
+
   async deleteProject(projectId: string): Promise<void> {
     this.project(projectId);
     throw unsupported("Deleting a project is not supported with a webhook-only project.");

@@ -229,6 +229,22 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     return { id, name: body.name, url: spec.url };
   }
 
+  async getProject(projectId: string): Promise<Project> {
+    const targetId = checkDastId("target", projectId);
+    const call: Call = {
+      operation: "getTarget",
+      route: "GET /targets/{target_id}",
+      method: "GET",
+      path: `/targets/${encodeURIComponent(targetId)}`,
+      subject: `target ${targetId}`,
+      retry: "idempotent",
+    };
+    const response = await this.send(call);
+    if (!isSuccess(response)) throw this.failure(response, call);
+    const target = parseJsonBody(this.transport, "getTarget", response, TargetBody);
+    return { id: targetId, name: target.name ?? "", url: target.url ?? "" };
+  }
+
   async deleteProject(projectId: string): Promise<void> {
     const targetId = checkDastId("target", projectId);
     const call: Call = {

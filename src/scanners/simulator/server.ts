@@ -295,6 +295,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const project = params.projectId === undefined ? undefined : projects.get(params.projectId);
     if (!project) return error(404, "Project not found");
     switch (operation) {
+      case "getProject":
+        return json(200, {
+          message: "project_retrieved",
+          data: { id: Number(project.id), name: project.name, url: project.url },
+        });
       case "deleteProject":
         projects.delete(project.id);
         return json(200, { message: "project_deleted", data: {} });

@@ -244,6 +244,12 @@ export class FakeTcs {
       if (!body) return send(400);
       return this.createTarget(body, send);
     }
+    // GET /targets/{id}
+    if (method === "GET" && parts.length === 2 && parts[0] === "targets") {
+      const target = this.targets.get(parts[1] ?? "");
+      if (!target) return send(404, problem(404, "TARGET_NOT_FOUND", `Target ${parts[1]} not found`));
+      return send(200, target);
+    }
     // DELETE /targets/{id}
     if (method === "DELETE" && parts.length === 2 && parts[0] === "targets") {
       const id = parts[1] ?? "";

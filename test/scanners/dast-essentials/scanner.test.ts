@@ -135,6 +135,15 @@ test("create → start → running → finished → reports → delete, every re
   secretsAbsent(log.text(), keys);
 });
 
+test("getProject reads the target by ID; an unknown one is not_found", async (t) => {
+  const { scanner } = await setup(t);
+  const project = await scanner.createProject(spec);
+  const read = await scanner.getProject(project.id);
+  assert.equal(read.id, project.id);
+  assert.equal(read.name, "shop");
+  await rejectsWith(scanner.getProject("no-such-target"), "not_found");
+});
+
 test("target options: type, scan type, team, API spec URL and description", async (t) => {
   const { fake, scanner } = await setup(t, { targetDefaults: { teamId: "team-7", scanType: "FULL" } });
   const api = await scanner.createProject({
