@@ -23,9 +23,28 @@ import { cronProblem } from "./scheduler/index.js";
 
 export type Env = Record<string, string | undefined>;
 
+/** The one installation the bot serves; unset fields are learned from auth.test/bots.info at start-up. */
+export interface SlackInstallation {
+  teamId?: string;
+  appId?: string;
+}
+
 export type SlackConfig =
-  | { mode: "socket"; botToken: string; appToken: string; signingSecret?: string; apiUrl: string }
-  | { mode: "http"; botToken: string; signingSecret: string; apiUrl: string }
+  | {
+      mode: "socket";
+      botToken: string;
+      appToken: string;
+      signingSecret?: string;
+      apiUrl: string;
+      installation?: SlackInstallation;
+    }
+  | {
+      mode: "http";
+      botToken: string;
+      signingSecret: string;
+      apiUrl: string;
+      installation?: SlackInstallation;
+    }
   | { mode: "unconfigured"; missing: string[]; apiUrl: string };
 
 export interface Config {
@@ -123,6 +142,14 @@ const plain = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   SLACK_API_URL: httpUrl.default(DEFAULT_SLACK_API_URL),
+  SLACK_TEAM_ID: z
+    .string()
+    .regex(/^[TE][A-Z0-9]{2,}$/, "must be a workspace (T…) or organization (E…) ID")
+    .optional(),
+  SLACK_APP_ID: z
+    .string()
+    .regex(/^A[A-Z0-9]{2,}$/, "must be an app ID (A…)")
+    .optional(),
   SCANNER: z.enum(["crashtest", "simulator", "dast-essentials"]).optional(),
   DAST_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   DAST_STOP_ACTION: z.enum(DAST_STOP_ACTIONS, "must be STOP_SAVE or STOP_DELETE").default("STOP_SAVE"),
@@ -240,11 +267,22 @@ export function loadConfig(env: Env): Config {
   const production = (values?.NODE_ENV ?? env.NODE_ENV) === "production";
   const apiUrl = values?.SLACK_API_URL ?? DEFAULT_SLACK_API_URL;
 
+  const installation: SlackInstallation = {
+    ...(values?.SLACK_TEAM_ID ? { teamId: values.SLACK_TEAM_ID } : {}),
+    ...(values?.SLACK_APP_ID ? { appId: values.SLACK_APP_ID } : {}),
+  };
   let slack: SlackConfig;
   if (appToken !== undefined && botToken !== undefined) {
-    slack = { mode: "socket", botToken, appToken, apiUrl, ...(signingSecret ? { signingSecret } : {}) };
+    slack = {
+      mode: "socket",
+      botToken,
+      appToken,
+      apiUrl,
+      installation,
+      ...(signingSecret ? { signingSecret } : {}),
+    };
   } else if (appToken === undefined && botToken !== undefined && signingSecret !== undefined) {
-    slack = { mode: "http", botToken, signingSecret, apiUrl };
+    slack = { mode: "http", botToken, signingSecret, apiUrl, installation };
   } else {
     const missing = [
       ...(botToken === undefined ? ["SLACK_BOT_TOKEN"] : []),

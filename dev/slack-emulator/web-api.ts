@@ -272,6 +272,39 @@ const handlers: Record<string, Handler> = {
 
   "users.info": (ws, args) => ({ user: slackUser(ws, ws.requireUser(optString(args, "user") ?? "")) }),
 
+  /** The bot's own record; auth.test has no app ID, so the bot learns it here (users:read). */
+  "bots.info": (ws, args) => {
+    const { bot } = ws.config;
+    if (optString(args, "bot") !== bot.botId) throw new SlackApiError("bot_not_found");
+    return { bot: { id: bot.botId, app_id: bot.appId, user_id: bot.userId, name: bot.name, deleted: false } };
+  },
+
+  /** Member IDs with cursor paging (channels:read / groups:read); a channel without a member list has everyone. */
+  "conversations.members": (ws, args) => {
+    const channel = ws.requireChannel(optString(args, "channel"));
+    if (channel.isPrivate && !channel.botIsMember) throw new SlackApiError("channel_not_found");
+    const all = channel.members
+      ? [...channel.members]
+      : [...ws.config.users.map((u) => u.id), ws.config.bot.userId];
+    const limit = Math.min(Number(optString(args, "limit") ?? 100) || 100, 1000);
+    const cursor = optString(args, "cursor");
+    const offset = cursor
+      ? Number(
+          Buffer.from(cursor, "base64")
+            .toString("utf8")
+            .replace(/^next:/, ""),
+        )
+      : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new SlackApiError("invalid_cursor");
+    const more = offset + limit < all.length;
+    return {
+      members: all.slice(offset, offset + limit),
+      response_metadata: {
+        next_cursor: more ? Buffer.from(`next:${offset + limit}`).toString("base64") : "",
+      },
+    };
+  },
+
   "usergroups.users.list": (ws, args) => {
     const group = ws.userGroup(requireString(args, "usergroup"));
     if (!group) throw new SlackApiError("no_such_subteam");

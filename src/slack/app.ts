@@ -13,6 +13,7 @@ type WebClientOptions = webApi.WebClientOptions;
 
 import type { SlackConfig } from "../config.js";
 import type { Logger, LogLevel } from "../domain/ports.js";
+import { type Installation, installationGuard, learnInstallation } from "./installation.js";
 import { boltLevel, boltLogger } from "./logger.js";
 
 export type ConfiguredSlack = Exclude<SlackConfig, { mode: "unconfigured" }>;
@@ -123,6 +124,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   app.error(async (error) => {
     logger.error("unhandled Slack listener error", { error });
   });
+  // One workspace, one app: runs before every listener, whatever order they were registered in.
+  let installation: Installation | undefined;
+  app.use(installationGuard(() => installation, logger));
 
   return {
     app,
@@ -133,6 +137,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       const listening = health ? listeningOn(health) : undefined;
       let server: unknown;
       try {
+        // Before the receiver starts, so no request is ever judged against an unknown installation.
+        installation = await learnInstallation(app, slack.installation);
         server = await app.start(port);
         if (health) {
           await listening;
@@ -146,7 +152,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       const address = (server as { address?: () => unknown } | undefined)?.address?.();
       const bound =
         typeof address === "object" && address !== null && "port" in address ? Number(address.port) : port;
-      logger.info("slack app started", { mode: slack.mode, port: bound });
+      logger.info("slack app started", { mode: slack.mode, port: bound, ...installation });
       return bound;
     },
     async stop() {

@@ -1,4 +1,5 @@
 import type { types } from "@slack/bolt";
+import { z } from "zod";
 import { truncate } from "../blocks/common.js";
 
 export const PROJECT_MODAL = "project_create";
@@ -37,10 +38,30 @@ export function projectModal(state: ProjectModalState): types.ModalView {
   };
 }
 
+/** What the bot put in private_metadata; anything else (edited, truncated, another view's) is refused. */
+const metadataSchema = z.strictObject({ channel: z.string().regex(/^[CGD][A-Z0-9]{2,20}$/) });
+
+export function readProjectModalMetadata(raw: unknown): { channel: string } | undefined {
+  if (typeof raw !== "string" || raw.length > 3000) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = metadataSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** One plain_text_input as Slack echoes it; a field of another shape reads as empty. */
+const textInput = z
+  .object({ value: z.object({ value: z.string().max(3000).nullish() }).optional() })
+  .optional();
+const valuesSchema = z.looseObject({ name: textInput, url: textInput });
+
 /** Reads the submitted fields back out of view.state.values. */
-export function readProjectModal(values: Record<string, Record<string, { value?: string | null }>>): {
-  name: string;
-  url: string;
-} {
-  return { name: values.name?.value?.value ?? "", url: values.url?.value?.value ?? "" };
+export function readProjectModal(values: unknown): { name: string; url: string } {
+  const parsed = valuesSchema.safeParse(values);
+  if (!parsed.success) return { name: "", url: "" };
+  return { name: parsed.data.name?.value?.value ?? "", url: parsed.data.url?.value?.value ?? "" };
 }

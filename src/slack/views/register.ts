@@ -5,11 +5,21 @@ import { projectCreatedMessage } from "../commands/project.js";
 import type { SurfaceDeps } from "../deps.js";
 import { errorReply } from "../errors.js";
 import { auditFailure } from "../flows.js";
-import { PROJECT_MODAL, readProjectModal } from "./project-modal.js";
+import { PROJECT_MODAL, readProjectModal, readProjectModalMetadata } from "./project-modal.js";
 
 export function registerViews(app: App, deps: SurfaceDeps): void {
   app.view(PROJECT_MODAL, async ({ ack, body, view }) => {
     const user = body.user.id;
+    const metadata = readProjectModalMetadata(view.private_metadata);
+    if (!metadata) {
+      // Not what the bot wrote: say so in the modal instead of acting on it.
+      await ack({
+        response_action: "errors",
+        errors: { name: "This form is no longer valid. Close it and run /crashtest project create again." },
+      });
+      deps.logger.warn("project modal with invalid private_metadata refused", { user });
+      return;
+    }
     const { name, url } = readProjectModal(view.state.values);
     const parsedName = projectName.safeParse(name);
     const parsedUrl = targetUrl(deps.settings.allowPrivateTargets).safeParse(url);
@@ -22,18 +32,9 @@ export function registerViews(app: App, deps: SurfaceDeps): void {
       return;
     }
     await ack();
-    let channel: string | undefined;
-    try {
-      channel = (JSON.parse(view.private_metadata || "{}") as { channel?: string }).channel;
-    } catch {
-      channel = undefined;
-    }
+    const { channel } = metadata;
     const log = deps.logger.child({ view: PROJECT_MODAL, user, channel });
     deps.tasks.run("project modal", async () => {
-      if (!channel) {
-        log.warn("modal without its channel; cannot answer");
-        return;
-      }
       try {
         const created = await deps.projects.create(user, channel, {
           name: parsedName.data,
