@@ -23,7 +23,7 @@ import {
   type WatchOutput,
   type WatchRecord,
   type WatchSubject,
-} from "../src/domain/watcher.js";
+} from "../src/domain/watch/index.js";
 import { createLogger } from "../src/logger.js";
 import { summarizeReport } from "../src/scanners/findings.js";
 import { buildJsonReport, buildPdfReport } from "../src/scanners/simulator/reports.js";

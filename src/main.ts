@@ -9,7 +9,12 @@ import { ProjectService } from "./domain/project-service.js";
 import { ProjectRegistry } from "./domain/projects.js";
 import { ScanService } from "./domain/scans.js";
 import { BackgroundTasks } from "./domain/tasks.js";
-import { type ProjectLookup, type ScanRecords, ScanWatcher, type WatcherOptions } from "./domain/watcher.js";
+import {
+  type ProjectLookup,
+  type ScanRecords,
+  ScanWatcher,
+  type WatcherOptions,
+} from "./domain/watch/index.js";
 import { createLogger } from "./logger.js";
 import {
   createCrashtestScanner,

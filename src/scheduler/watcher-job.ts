@@ -1,5 +1,5 @@
 import { AppError } from "../domain/errors.js";
-import type { ScanWatcher } from "../domain/watcher.js";
+import type { ScanWatcher } from "../domain/watch/index.js";
 import type { Job } from "./index.js";
 
 /** Job name: replicas agree on each tick's slot through it (store-backed run coordinator). */

@@ -2,7 +2,13 @@ import type { webApi } from "@slack/bolt";
 import { AppError } from "../domain/errors.js";
 import type { Logger, Report, ReportFormat } from "../domain/ports.js";
 import type { MessageRef, ScanRecord } from "../domain/scans.js";
-import type { UploadResult, WatchNotice, WatchOutput, WatchRecord, WatchSubject } from "../domain/watcher.js";
+import type {
+  UploadResult,
+  WatchNotice,
+  WatchOutput,
+  WatchRecord,
+  WatchSubject,
+} from "../domain/watch/index.js";
 import { scanCard, stateLabel } from "./blocks/cards.js";
 import { context, escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { findingsSummaryMessage, findingsUnavailableMessage, reportText } from "./blocks/findings.js";

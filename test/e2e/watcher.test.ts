@@ -8,7 +8,7 @@ import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/inde
 import { AppError } from "../../src/domain/errors.js";
 import type { Clock, KeyValueStore, Logger } from "../../src/domain/ports.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
-import { ScanWatcher, type WatcherOptions, type WatchRecord } from "../../src/domain/watcher.js";
+import { ScanWatcher, type WatcherOptions, type WatchRecord } from "../../src/domain/watch/index.js";
 import { createScanWatcher } from "../../src/main.js";
 import { createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";

@@ -2,7 +2,7 @@ import { webApi } from "@slack/bolt";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { Clock } from "../../src/domain/ports.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
-import type { WatchRecord } from "../../src/domain/watcher.js";
+import type { WatchRecord } from "../../src/domain/watch/index.js";
 import { createScanWatcher } from "../../src/main.js";
 import { createCrashtestScanner, startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";

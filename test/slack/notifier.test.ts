@@ -6,7 +6,7 @@ import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { AppError } from "../../src/domain/errors.js";
 import type { Report } from "../../src/domain/ports.js";
 import type { MessageRef, ScanRecord } from "../../src/domain/scans.js";
-import type { WatchNotice, WatchRecord } from "../../src/domain/watcher.js";
+import type { WatchNotice, WatchRecord } from "../../src/domain/watch/index.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
 import {
   EFFECT_EVENT_TYPE,

@@ -1,0 +1,259 @@
+import { AppError, toAppError } from "../errors.js";
+import type { FindingsSummary, Logger, Report, ReportFormat, Scanner } from "../ports.js";
+import type { ScanRecord } from "../scans.js";
+import type { WatcherOptions } from "./options.js";
+import type { Polling } from "./polling.js";
+import type { ScanRecords, TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
+import {
+  cardSignature,
+  isOpen,
+  planFilesRefused,
+  type ReportPlan,
+  scanFromWatch,
+  type WatchEffect,
+  type WatchRecord,
+  type WatchRecords,
+} from "./record.js";
+
+/**
+ * The effect queue with reconciliation. Open effects are carried out in order; each is saved as
+ * `pending` right before its Slack call and as `done` right after (together with the next one's
+ * `pending`). A `pending` effect found on a later tick (crash, lost response, failed save) is first
+ * looked up in the card's thread (message metadata or file name); it is performed again only when
+ * Slack does not have it. chat.update of the card is idempotent and is simply repeated until the
+ * record says it is shown.
+ */
+
+/** The tick's request allowance ran out; the watch is looked at again on the next tick. */
+export class BudgetExhausted extends Error {
+  constructor() {
+    super("scanner request budget exhausted for this tick");
+  }
+}
+
+/** A report download failed and is retried like a poll; carries the AppError. */
+export class ScannerFailure extends Error {
+  constructor(readonly error: AppError) {
+    super(error.message);
+  }
+}
+
+/** What one tick lends the effect queue: its slot, its request allowance and its counters. */
+export interface EffectRun {
+  slot: number;
+  take(): boolean;
+  report: Pick<TickReport, "reportCalls">;
+}
+
+export interface EffectQueueDeps {
+  scanner: Scanner;
+  output: WatchOutput;
+  scans: ScanRecords;
+  records: WatchRecords;
+  summarize: (report: Report) => FindingsSummary;
+  polling: Polling;
+  plan: ReportPlan;
+  options: WatcherOptions;
+  log: Logger;
+}
+
+function subjectOf(watch: WatchRecord): WatchSubject {
+  return { scanId: watch.scanId, projectId: watch.projectId, projectName: watch.projectName };
+}
+
+export class EffectQueue {
+  constructor(private readonly deps: EffectQueueDeps) {}
+
+  /** Carries out the open effects in order; `pending` ones left by an earlier attempt are looked up first. */
+  async run(watch: WatchRecord, run: EffectRun): Promise<void> {
+    const { output, log } = this.deps;
+    const subject = subjectOf(watch);
+    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch);
+
+    if (watch.effects.some((e) => e.status === "pending")) {
+      const seen = await output.postedEffects(watch.card, subject);
+      for (const effect of watch.effects) {
+        if (effect.status === "pending" && seen.has(effect.id)) {
+          effect.status = "done";
+          log.info("side effect found in the thread after an interruption; not repeated", {
+            scanId: watch.scanId,
+            effect: effect.id,
+          });
+        }
+      }
+    }
+
+    const reports = new Map<ReportFormat, Report | AppError>();
+    planFilesRefused(watch);
+    // files_refused is appended once the last file is settled, so the loop reaches it too.
+    for (let i = 0; i < watch.effects.length; i++) {
+      const effect = watch.effects[i] as WatchEffect;
+      if (!isOpen(effect)) continue;
+      if (effect.kind === "file") {
+        await this.deliverFile(watch, effect, reports, run);
+        planFilesRefused(watch);
+        continue;
+      }
+      const notice = await this.notice(watch, effect, reports, run);
+      await this.markPending(watch, effect);
+      await output.post(watch.card, subject, notice, effect.id);
+      effect.status = "done";
+    }
+    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch);
+  }
+
+  private async deliverFile(
+    watch: WatchRecord,
+    effect: WatchEffect,
+    reports: Map<ReportFormat, Report | AppError>,
+    run: EffectRun,
+  ): Promise<void> {
+    const format = effect.format as ReportFormat;
+    const report = await this.report(watch, format, reports, run);
+    if (report instanceof AppError) {
+      effect.status = "refused";
+      effect.reason = report.userMessage;
+      return;
+    }
+    await this.markPending(watch, effect);
+    const result = await this.deps.output.upload(watch.card, subjectOf(watch), report, effect.id);
+    if (result.ok) {
+      effect.status = "done";
+      return;
+    }
+    effect.status = "refused";
+    effect.reason = result.reason;
+    this.deps.log.warn("report upload refused by Slack; the thread gets the command instead", {
+      scanId: watch.scanId,
+      format,
+      reason: result.reason,
+    });
+  }
+
+  private async notice(
+    watch: WatchRecord,
+    effect: WatchEffect,
+    reports: Map<ReportFormat, Report | AppError>,
+    run: EffectRun,
+  ): Promise<WatchNotice> {
+    switch (effect.kind) {
+      case "state":
+        return {
+          kind: "state",
+          state: effect.state ?? watch.state,
+          ...(effect.rawCode ? { rawCode: effect.rawCode } : {}),
+        };
+      case "final":
+        return {
+          kind: "final",
+          state: effect.state ?? watch.state,
+          ...(effect.rawCode ? { rawCode: effect.rawCode } : {}),
+          reportFormats: watch.effects.filter((e) => e.kind === "file").map((e) => e.format as ReportFormat),
+        };
+      case "summary": {
+        const format = this.deps.plan.summaryFormat as ReportFormat;
+        const report = await this.report(watch, format, reports, run);
+        if (report instanceof AppError) return { kind: "summary_unavailable", reason: report.userMessage };
+        try {
+          return { kind: "summary", summary: this.deps.summarize(report), format };
+        } catch (error) {
+          const appError = toAppError(error, "The report could not be read.");
+          this.deps.log.warn("findings summary failed", { scanId: watch.scanId, error: appError });
+          return { kind: "summary_unavailable", reason: appError.userMessage };
+        }
+      }
+      case "files_refused":
+        return {
+          kind: "files_refused",
+          refused: watch.effects
+            .filter((e) => e.kind === "file" && e.status === "refused")
+            .map((e) => ({ format: e.format as ReportFormat, reason: e.reason ?? "refused" })),
+        };
+      case "watch_failed":
+        return {
+          kind: "watch_failed",
+          reason: effect.reason ?? "unknown error",
+          attempts: effect.attempts ?? 0,
+        };
+      case "gone":
+        return { kind: "gone", reason: effect.reason ?? "" };
+      case "file":
+        throw new Error("file effects are uploads, not notices");
+    }
+  }
+
+  /**
+   * Downloads a report once per tick (the JSON one feeds both the summary and the upload). Transient
+   * failures count against maxRetries like polls; a report the scanner will not give comes back as the
+   * AppError, and the thread gets the `/crashtest report` command instead.
+   */
+  private async report(
+    watch: WatchRecord,
+    format: ReportFormat,
+    cache: Map<ReportFormat, Report | AppError>,
+    run: EffectRun,
+  ): Promise<Report | AppError> {
+    const { log } = this.deps;
+    const cached = cache.get(format);
+    if (cached) return cached;
+    if (!run.take()) throw new BudgetExhausted();
+    run.report.reportCalls++;
+    try {
+      const report = await this.deps.scanner.getReport(
+        { projectId: watch.projectId, scanId: watch.scanId },
+        format,
+      );
+      cache.set(format, report);
+      watch.failures = 0;
+      return report;
+    } catch (error) {
+      const appError = toAppError(error);
+      watch.failures++;
+      watch.lastError = appError.userMessage;
+      if (appError.retryable && watch.failures <= this.deps.options.maxRetries) {
+        watch.nextStatusAt = run.slot + this.deps.polling.backoff(watch.failures, appError.retryAfterMs);
+        log.warn("report download failed; retried later", {
+          scanId: watch.scanId,
+          format,
+          attempt: watch.failures,
+          error: appError,
+        });
+        throw new ScannerFailure(appError);
+      }
+      log.error("report download failed for good", { scanId: watch.scanId, format, error: appError });
+      watch.failures = 0;
+      cache.set(format, appError);
+      return appError;
+    }
+  }
+
+  private async refreshCard(watch: WatchRecord): Promise<void> {
+    const { scans, output, scanner } = this.deps;
+    const known = await scans.getScan(watch.scanId);
+    const scan: ScanRecord = {
+      ...(known ?? scanFromWatch(watch, "", scanner.name)),
+      state: watch.state,
+      ...(watch.rawCode === undefined ? {} : { rawCode: watch.rawCode }),
+      card: watch.card,
+    };
+    if (known && (known.state !== scan.state || known.rawCode !== scan.rawCode)) await scans.saveScan(scan);
+    try {
+      await output.updateCard(watch.card, scan, watch);
+    } catch (error) {
+      const appError = toAppError(error);
+      if (appError.retryable) throw appError;
+      // Deleted card, or a message the app cannot edit: nothing to repeat; the thread still gets replies.
+      this.deps.log.warn("scan card could not be updated; skipped", {
+        scanId: watch.scanId,
+        error: appError,
+      });
+    }
+    watch.cardShows = cardSignature(watch);
+  }
+
+  /** Saved as `pending` before the Slack call; one already pending and not in the thread is done again. */
+  private async markPending(watch: WatchRecord, effect: WatchEffect): Promise<void> {
+    effect.status = "pending";
+    await this.deps.records.save(watch);
+  }
+}

@@ -1,0 +1,123 @@
+import type {
+  Clock,
+  FindingsSummary,
+  KeyValueStore,
+  Logger,
+  Report,
+  ReportFormat,
+  Scanner,
+  ScanState,
+  ScanStatus,
+} from "../ports.js";
+import type { MessageRef, ScanRecord } from "../scans.js";
+import type { WatcherOptions } from "./options.js";
+import type { WatchRecord } from "./record.js";
+
+/** What the watcher needs from the rest of the bot, and what it answers. */
+
+export type WatchNotice =
+  | { kind: "state"; state: ScanState; rawCode?: string }
+  | { kind: "final"; state: ScanState; rawCode?: string; reportFormats: readonly ReportFormat[] }
+  | { kind: "summary"; summary: FindingsSummary; format: ReportFormat }
+  | { kind: "summary_unavailable"; reason: string }
+  | { kind: "files_refused"; refused: ReadonlyArray<{ format: ReportFormat; reason: string }> }
+  | { kind: "watch_failed"; reason: string; attempts: number }
+  | { kind: "gone"; reason: string };
+
+export interface WatchSubject {
+  scanId: string;
+  projectId: string;
+  projectName: string;
+}
+
+export type UploadResult = { ok: true } | { ok: false; reason: string };
+
+/**
+ * The Slack side of the watcher (slack/notifier.ts). Failures are thrown as AppError; `retryable`
+ * false means Slack will not accept it as is (the card update is then skipped; posts are still
+ * retried later). Uploads that Slack refuses for good (e.g. file_uploads_disabled) are answered
+ * with `{ ok: false, reason }` instead of an error.
+ */
+export interface WatchOutput {
+  /** chat.update: idempotent, so never reconciled. */
+  updateCard(card: MessageRef, scan: ScanRecord, watch: WatchRecord): Promise<void>;
+  /** One message in the card's thread, tagged with the effect ID (message metadata). */
+  post(card: MessageRef, subject: WatchSubject, notice: WatchNotice, effectId: string): Promise<void>;
+  /** One report file into the card's thread, under a name derived from (scan ID, format). */
+  upload(card: MessageRef, subject: WatchSubject, report: Report, effectId: string): Promise<UploadResult>;
+  /** IDs of the effects of this scan already visible in the card's thread. */
+  postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>>;
+}
+
+/** ScanService satisfies this: the scan records the rest of the bot reads. */
+export interface ScanRecords {
+  getScan(scanId: string): Promise<ScanRecord | undefined>;
+  saveScan(scan: ScanRecord): Promise<void>;
+}
+
+/** Project names for attach; ProjectRegistry satisfies it. */
+export interface ProjectLookup {
+  get(projectId: string): Promise<{ name: string; url: string } | undefined>;
+}
+
+/** Authorizer satisfies it. */
+export interface AttachAuthorizer {
+  require(userId: string, capability: "report", channelId?: string): Promise<void>;
+}
+
+export interface WatcherDeps {
+  scanner: Scanner;
+  store: KeyValueStore;
+  clock: Clock;
+  logger: Logger;
+  output: WatchOutput;
+  scans: ScanRecords;
+  /** scanners/findings.ts summarizeReport. */
+  summarize: (report: Report) => FindingsSummary;
+  projects?: ProjectLookup;
+  authz?: AttachAuthorizer;
+  options?: Partial<WatcherOptions>;
+}
+
+export interface TickReport {
+  /** True when another tick of this instance was still running. */
+  skipped: boolean;
+  due: number;
+  processed: number;
+  statusCalls: number;
+  reportCalls: number;
+  stateChanges: number;
+  /** Watches another instance held the claim for. */
+  contended: number;
+  slackFailures: number;
+  errors: number;
+  budgetExhausted: boolean;
+  active: number;
+}
+
+export function emptyReport(active: number): TickReport {
+  return {
+    skipped: false,
+    due: 0,
+    processed: 0,
+    statusCalls: 0,
+    reportCalls: 0,
+    stateChanges: 0,
+    contended: 0,
+    slackFailures: 0,
+    errors: 0,
+    budgetExhausted: false,
+    active,
+  };
+}
+
+export interface AttachResult {
+  scan: ScanRecord;
+  status: ScanStatus;
+  /**
+   * The watch, when the scan is (now) watched. Absent when the scan has no card yet (the caller posts
+   * it and calls watch()) or ended before the bot knew it.
+   */
+  watch?: WatchRecord;
+  alreadyWatched: boolean;
+}

@@ -1,0 +1,214 @@
+import type { Clock, KeyValueStore, ReportFormat, ScanState } from "../ports.js";
+import type { MessageRef, ScanRecord } from "../scans.js";
+
+/**
+ * The watch record and its effects log. Every Slack side effect of a watch has a deterministic ID
+ * (`state:running`, `final`, `summary`, `file:pdf`, ...). It is recorded as `planned` together with the
+ * poll result that caused it, switched to `pending` (saved) right before it is performed and to `done`
+ * after (effects.ts). The planning functions here only append to the log; they call nothing.
+ */
+
+export type WatchPhase = "polling" | "reporting" | "ended";
+
+/** Why a watch ended: the scan's own terminal state, or the watcher giving up / the scan vanishing. */
+export type WatchOutcome = "finished" | "stopped" | "failed" | "watch_failed" | "not_found";
+
+export type EffectKind = "state" | "final" | "summary" | "file" | "files_refused" | "watch_failed" | "gone";
+
+export type EffectStatus = "planned" | "pending" | "done" | "refused";
+
+export interface WatchEffect {
+  /** Deterministic within the scan; also what Slack message metadata / file names are matched on. */
+  id: string;
+  kind: EffectKind;
+  status: EffectStatus;
+  /** The state announced (state, final). */
+  state?: ScanState;
+  rawCode?: string;
+  /** The report format (file). */
+  format?: ReportFormat;
+  /** Why a file could not be delivered, or why the watch gave up. */
+  reason?: string;
+  /** Failed attempts before the watch gave up (watch_failed). */
+  attempts?: number;
+}
+
+export interface WatchRecord {
+  scanId: string;
+  projectId: string;
+  projectName: string;
+  /** The scan card; replies go into its thread. */
+  card: MessageRef;
+  /** Last state the scanner reported. */
+  state: ScanState;
+  rawCode?: string;
+  phase: WatchPhase;
+  outcome?: WatchOutcome;
+  /** When the next tick should look at this watch (status poll or pending effects). */
+  nextPollAt: number;
+  /** Earliest next status check: polls stay at least the poll interval apart. */
+  nextStatusAt: number;
+  lastPolledAt?: number;
+  /** Consecutive failed scanner calls (transient ones are retried up to maxRetries). */
+  failures: number;
+  lastError?: string;
+  /** Consecutive failed Slack attempts; the effect is retried on a later tick, never dropped. */
+  slackFailures: number;
+  /** Signature of what the card shows; the card is edited when it differs from the record. */
+  cardShows: string;
+  /** Every Slack side effect, in the order it is performed. */
+  effects: WatchEffect[];
+  watchedBy: string;
+  createdAt: number;
+  updatedAt: number;
+  endedAt?: number;
+  /** How often the watch was (re-)attached after ending badly. */
+  attaches: number;
+}
+
+export const WATCHES = "watches";
+
+/** The watch records in the store: one per scan, keyed by scan ID. */
+export class WatchRecords {
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly clock: Clock,
+  ) {}
+
+  get(scanId: string): Promise<WatchRecord | undefined> {
+    return this.store.get<WatchRecord>(WATCHES, scanId);
+  }
+
+  set(watch: WatchRecord, ttlMs?: number): Promise<void> {
+    return this.store.set(WATCHES, watch.scanId, watch, ttlMs);
+  }
+
+  /** Saves a changed record, stamped with the time of the change. */
+  save(watch: WatchRecord, ttlMs?: number): Promise<void> {
+    watch.updatedAt = this.clock.now();
+    return this.set(watch, ttlMs);
+  }
+
+  entries(): Promise<Array<[string, WatchRecord]>> {
+    return this.store.entries<WatchRecord>(WATCHES);
+  }
+}
+
+/** The scan record as the watch knows it, for a scan the scan records do not have (yet). */
+export function scanFromWatch(watch: WatchRecord, user: string, backend: string): ScanRecord {
+  return {
+    scanId: watch.scanId,
+    projectId: watch.projectId,
+    projectName: watch.projectName,
+    targetUrl: "",
+    backend,
+    requestedBy: user,
+    channel: watch.card.channel,
+    card: watch.card,
+    state: watch.state,
+    ...(watch.rawCode === undefined ? {} : { rawCode: watch.rawCode }),
+    startedAt: watch.createdAt,
+    updatedAt: watch.updatedAt,
+  };
+}
+
+/** What the end of a finished scan delivers: report files, and the format the summary is read from. */
+export interface ReportPlan {
+  formats: readonly ReportFormat[];
+  summaryFormat: ReportFormat | undefined;
+}
+
+const OPEN: ReadonlySet<EffectStatus> = new Set(["planned", "pending"]);
+
+export function isOpen(effect: WatchEffect): boolean {
+  return OPEN.has(effect.status);
+}
+
+function uniqueId(watch: WatchRecord, base: string): string {
+  if (!watch.effects.some((e) => e.id === base)) return base;
+  for (let n = 2; ; n++) {
+    const id = `${base}#${n}`;
+    if (!watch.effects.some((e) => e.id === id)) return id;
+  }
+}
+
+/**
+ * What the card should show for this record: the state, and whether the watch gave up or the scan
+ * vanished. The card is edited when this differs from cardShows (a new raw code alone is no reason).
+ */
+export function cardSignature(watch: Pick<WatchRecord, "state" | "outcome">): string {
+  const note = watch.outcome === "watch_failed" || watch.outcome === "not_found" ? watch.outcome : "";
+  return `${watch.state}|${note}`;
+}
+
+/** Open effects, or a card that does not show the record yet. */
+export function hasOpenEffects(watch: WatchRecord): boolean {
+  return watch.effects.some(isOpen) || cardSignature(watch) !== watch.cardShows;
+}
+
+export function planState(watch: WatchRecord, state: ScanState, rawCode: string | undefined): void {
+  watch.state = state;
+  watch.rawCode = rawCode;
+  watch.effects.push({
+    id: uniqueId(watch, `state:${state}`),
+    kind: "state",
+    status: "planned",
+    state,
+    ...(rawCode === undefined ? {} : { rawCode }),
+  });
+}
+
+/** The end of the scan: final state (broadcast), findings summary and report files. */
+export function planTerminal(
+  watch: WatchRecord,
+  state: ScanState,
+  rawCode: string | undefined,
+  plan: ReportPlan,
+): void {
+  watch.state = state;
+  watch.rawCode = rawCode;
+  watch.phase = "reporting";
+  watch.outcome = state as WatchOutcome;
+  const add = (effect: WatchEffect) => {
+    if (!watch.effects.some((e) => e.id === effect.id)) watch.effects.push(effect);
+  };
+  const reports = state === "finished" ? plan.formats : [];
+  add({
+    id: "final",
+    kind: "final",
+    status: "planned",
+    state,
+    ...(rawCode === undefined ? {} : { rawCode }),
+  });
+  if (state === "finished" && plan.summaryFormat) add({ id: "summary", kind: "summary", status: "planned" });
+  for (const format of reports) add({ id: `file:${format}`, kind: "file", status: "planned", format });
+}
+
+/** The scanner no longer knows the scan: the watch ends with one notice. */
+export function planGone(watch: WatchRecord, reason: string): void {
+  watch.phase = "reporting";
+  watch.outcome = "not_found";
+  watch.effects.push({ id: uniqueId(watch, "gone"), kind: "gone", status: "planned", reason });
+}
+
+/** The watcher gives up on a scan it cannot poll: one notice with the reason. */
+export function planWatchFailed(watch: WatchRecord, reason: string, attempts: number): void {
+  watch.phase = "reporting";
+  watch.outcome = "watch_failed";
+  watch.effects.push({
+    id: uniqueId(watch, "watch_failed"),
+    kind: "watch_failed",
+    status: "planned",
+    reason,
+    attempts,
+  });
+}
+
+/** Once every file is settled and one was refused, one notice lists the report commands instead. */
+export function planFilesRefused(watch: WatchRecord): void {
+  const files = watch.effects.filter((e) => e.kind === "file");
+  if (files.length === 0 || files.some(isOpen)) return;
+  if (!files.some((e) => e.status === "refused")) return;
+  if (watch.effects.some((e) => e.kind === "files_refused")) return;
+  watch.effects.push({ id: "files_refused", kind: "files_refused", status: "planned" });
+}

@@ -1,0 +1,234 @@
+import type { AppError } from "../errors.js";
+import { isAppError, toAppError } from "../errors.js";
+import type { Clock, Logger, Scanner, ScanStatus } from "../ports.js";
+import { type BudgetLedger, type RequestBudget, TickAllowance } from "./budget.js";
+import type { PollClaims } from "./claims.js";
+import type { DueSchedule } from "./due-index.js";
+import { BudgetExhausted, type EffectQueue, ScannerFailure } from "./effects.js";
+import type { WatcherOptions } from "./options.js";
+import type { Polling } from "./polling.js";
+import { emptyReport, type TickReport } from "./ports.js";
+import { hasOpenEffects, type WatchRecord, type WatchRecords } from "./record.js";
+
+interface TickContext {
+  /** When the tick started, and the tick slot it belongs to (start rounded down to the tick grid). */
+  start: number;
+  slot: number;
+  allowance: TickAllowance;
+  deadline: number;
+  report: TickReport;
+  /** Watches to look at again on a later tick (never re-popped within this one). */
+  later: Array<[string, number]>;
+}
+
+export interface TickDeps {
+  clock: Clock;
+  scanner: Scanner;
+  records: WatchRecords;
+  schedule: DueSchedule;
+  claims: PollClaims;
+  budget: RequestBudget;
+  ledger: BudgetLedger;
+  polling: Polling;
+  effects: EffectQueue;
+  options: WatcherOptions;
+  log: Logger;
+}
+
+/**
+ * One scheduler tick: pops the due watches and processes them with bounded concurrency within the
+ * request budget, each under its poll claim, re-read from the store. Never throws; problems are
+ * logged and retried on a later tick.
+ */
+export class Ticker {
+  constructor(private readonly deps: TickDeps) {}
+
+  async run(): Promise<TickReport> {
+    const { clock, schedule, budget, ledger, options: o, log } = this.deps;
+    const index = schedule.index;
+    const start = clock.now();
+    const report = emptyReport(index.size);
+    try {
+      await schedule.sync(start);
+    } catch (error) {
+      log.error("watch index could not be loaded; tick skipped", { error });
+      report.errors++;
+      return report;
+    }
+    await ledger.load(budget);
+    const ctx: TickContext = {
+      start,
+      slot: Math.floor(start / o.tickMs) * o.tickMs,
+      allowance: new TickAllowance(budget, clock, o.tickMs),
+      deadline: start + o.tickMs,
+      report,
+      later: [],
+    };
+    report.due = index.countDue(start);
+    const worker = async () => {
+      for (;;) {
+        if (ctx.allowance.exhausted || clock.now() > ctx.deadline) return;
+        const item = index.popDue(start);
+        if (!item) return;
+        await this.handle(item, ctx);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    for (const [id, at] of ctx.later) index.set(id, at);
+    report.budgetExhausted = ctx.allowance.exhausted;
+    report.active = index.size;
+    if (report.statusCalls + report.reportCalls > 0) await ledger.save(budget, clock.now());
+    if (report.errors > 0 || report.slackFailures > 0 || ctx.allowance.exhausted) {
+      log.info("watch tick", { ...report });
+    } else {
+      log.debug("watch tick", { ...report });
+    }
+    return report;
+  }
+
+  /** Claims (scanId, nextPollAt), re-reads the record and works on it; always releases the claim. */
+  private async handle(item: { id: string; at: number }, ctx: TickContext): Promise<void> {
+    const { clock, records, claims, schedule, log } = this.deps;
+    let key = item.at;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let claim: string | undefined;
+      let next: number | undefined;
+      try {
+        claim = await claims.claim(`${item.id}:${key}`);
+        if (claim === undefined) {
+          ctx.report.contended++;
+          // Another instance works on it; look again next tick (its new nextPollAt is read then).
+          ctx.later.push([item.id, key + 1]);
+          return;
+        }
+        const watch = await records.get(item.id);
+        if (!watch || watch.phase === "ended") {
+          schedule.index.delete(item.id);
+          return;
+        }
+        if (watch.nextPollAt !== key) {
+          // Moved on elsewhere; if it is due under its new key, claim that one right away.
+          if (watch.nextPollAt <= clock.now() && attempt === 0) {
+            next = watch.nextPollAt;
+          } else {
+            schedule.index.set(item.id, watch.nextPollAt);
+            return;
+          }
+        } else {
+          ctx.report.processed++;
+          await this.process(watch, ctx);
+          return;
+        }
+      } catch (error) {
+        ctx.report.errors++;
+        log.error("watch processing failed; retried on a later tick", { scanId: item.id, error });
+        // The record in the store is unchanged or carries `pending` effects; the claim is released below.
+        ctx.later.push([item.id, key]);
+        return;
+      } finally {
+        if (claim !== undefined) await claims.release(claim);
+      }
+      if (next === undefined) return;
+      key = next;
+    }
+  }
+
+  /** One watch, claim held, record fresh from the store. */
+  private async process(watch: WatchRecord, ctx: TickContext): Promise<void> {
+    const { clock, scanner, polling, effects, options, log } = this.deps;
+    const claimedKey = watch.nextPollAt;
+    const now = clock.now();
+
+    // 1. Status poll, at most once per interval (counted in tick slots, see Polling.onStatus).
+    if (watch.phase === "polling" && ctx.start >= watch.nextStatusAt) {
+      if (!ctx.allowance.take()) {
+        ctx.later.push([watch.scanId, claimedKey]);
+        return;
+      }
+      ctx.report.statusCalls++;
+      let status: ScanStatus | undefined;
+      let failure: AppError | undefined;
+      try {
+        status = await scanner.getScanStatus({ projectId: watch.projectId, scanId: watch.scanId });
+      } catch (error) {
+        failure = toAppError(error);
+      }
+      watch.lastPolledAt = now;
+      if (status) {
+        if (polling.onStatus(watch, status, ctx.slot)) ctx.report.stateChanges++;
+      } else if (failure) polling.onScanError(watch, failure, ctx.slot);
+      if (!hasOpenEffects(watch) && watch.phase === "polling") {
+        // The common case: nothing changed, nothing to post. One write.
+        await this.reschedule(watch, claimedKey, now);
+        return;
+      }
+      // The new state and the effects it causes are saved with the first effect's `pending` mark,
+      // before anything that is not idempotent is done (only chat.update of the card comes earlier).
+    }
+
+    // 2. Slack side effects.
+    let retryAt: number | undefined;
+    try {
+      await effects.run(watch, {
+        slot: ctx.slot,
+        take: () => ctx.allowance.take(),
+        report: ctx.report,
+      });
+      watch.slackFailures = 0;
+    } catch (error) {
+      if (error instanceof BudgetExhausted) {
+        retryAt = now + 1;
+      } else if (error instanceof ScannerFailure) {
+        retryAt = watch.nextStatusAt;
+      } else if (!isAppError(error) || error.kind === "store") {
+        // Not Slack: the record in the store keeps its `pending` effects; handle() logs and retries.
+        throw error;
+      } else {
+        const appError = toAppError(error);
+        watch.slackFailures++;
+        ctx.report.slackFailures++;
+        const wait = Math.min(options.slackRetryMs * 2 ** (watch.slackFailures - 1), options.maxBackoffMs);
+        retryAt = now + wait;
+        (appError.retryable ? log.warn : log.error).call(
+          log,
+          "slack side effect failed; retried on a later tick",
+          {
+            scanId: watch.scanId,
+            attempt: watch.slackFailures,
+            retryInMs: wait,
+            retryable: appError.retryable,
+            error: appError,
+          },
+        );
+      }
+    }
+    await this.reschedule(watch, claimedKey, now, retryAt);
+  }
+
+  private async reschedule(
+    watch: WatchRecord,
+    claimedKey: number,
+    now: number,
+    retryAt?: number,
+  ): Promise<void> {
+    const { records, schedule, options, log } = this.deps;
+    const open = hasOpenEffects(watch);
+    if (watch.phase === "reporting" && !open && retryAt === undefined) {
+      watch.phase = "ended";
+      watch.endedAt = now;
+      await records.save(watch, options.endedRetentionMs);
+      schedule.index.delete(watch.scanId);
+      log.info("watch ended", { scanId: watch.scanId, outcome: watch.outcome });
+      return;
+    }
+    let next: number;
+    if (watch.phase === "polling")
+      next = retryAt === undefined ? watch.nextStatusAt : Math.min(retryAt, watch.nextStatusAt);
+    else next = retryAt ?? now + 1;
+    if (watch.phase === "polling" && open && retryAt === undefined) next = now + 1;
+    // Strictly later than the claimed key, so the next claim is a new one.
+    watch.nextPollAt = Math.max(next, claimedKey + 1);
+    await records.save(watch);
+    schedule.index.set(watch.scanId, watch.nextPollAt);
+  }
+}
