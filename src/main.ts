@@ -70,7 +70,12 @@ export interface BotOverrides {
   env?: Env;
 }
 
-async function createScanner(config: Config, logger: Logger, accounts: VeracodeAccount[]): Promise<Scanner> {
+async function createScanner(
+  config: Config,
+  logger: Logger,
+  accounts: VeracodeAccount[],
+  store: KeyValueStore,
+): Promise<Scanner> {
   if (config.scanner === "dast-essentials") {
     const { dast } = config;
     return createDastEssentialsScanner({
@@ -87,7 +92,8 @@ async function createScanner(config: Config, logger: Logger, accounts: VeracodeA
   }
   if (config.scanner === "simulator") {
     logger.warn("using the built-in scanner simulator: no real scans run", { timing: config.simulator });
-    return createSimulatedScanner({ logger, timing: config.simulator });
+    // Its projects and scans live in the bot's store, so both survive (or vanish with) a restart together.
+    return createSimulatedScanner({ logger, timing: config.simulator, store });
   }
   return createCrashtestScanner({
     logger,
@@ -194,7 +200,7 @@ export async function startBot(
   };
 
   try {
-    const scanner = await createScanner(config, logger, accounts);
+    const scanner = await createScanner(config, logger, accounts, store);
     closers.push(() => scanner.close());
     const tasks = new BackgroundTasks(logger);
 

@@ -101,7 +101,7 @@ test("npm start without Slack credentials opens the local console; a scripted se
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
-        STORE_URL: `sqlite://${dir}/console.sqlite`,
+        CONSOLE_STORE_URL: `sqlite://${dir}/console.sqlite`,
       },
       stdio: ["pipe", "pipe", "pipe"],
     });

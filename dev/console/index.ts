@@ -27,6 +27,13 @@ const ROLE_NAMES: Record<keyof typeof DEFAULT_CONSOLE_ROLES, string> = {
   OPERATOR_USERS: "operator",
 };
 
+/**
+ * The console's own store: demo projects and simulated scans never mix with a real run's records
+ * (STORE_URL, from the environment or `.env`, is the real bot's). CONSOLE_STORE_URL moves it.
+ */
+export const CONSOLE_STORE_URL = "sqlite://data/console.sqlite";
+const STORE_SETTINGS = ["STORE_URL", "STORE_URL_FILE"];
+
 /** Settings that would point the bot at the real Slack; the console always replaces them. */
 const SLACK_SETTINGS = [
   "SLACK_BOT_TOKEN",
@@ -69,15 +76,16 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /**
- * The environment the bot runs with in the console: Slack settings point at the emulator, PORT is picked
- * freely, and the roles default to DEFAULT_CONSOLE_ROLES where the environment does not set them.
+ * The environment the bot runs with in the console: Slack settings point at the emulator, the store is
+ * the console's own (CONSOLE_STORE_URL), PORT is picked freely, and the roles default to
+ * DEFAULT_CONSOLE_ROLES where the environment does not set them.
  */
 export function consoleEnv(
   env: Env,
   slack: { botToken: string; signingSecret: string; apiUrl: string },
 ): Env {
   const out: Env = { ...env };
-  for (const name of SLACK_SETTINGS) delete out[name];
+  for (const name of [...SLACK_SETTINGS, ...STORE_SETTINGS]) delete out[name];
   for (const [name, value] of Object.entries(DEFAULT_CONSOLE_ROLES)) {
     if (nonEmpty(out[name]) === undefined) out[name] = value;
   }
@@ -86,6 +94,7 @@ export function consoleEnv(
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: slack.signingSecret,
     SLACK_API_URL: slack.apiUrl,
+    STORE_URL: nonEmpty(env.CONSOLE_STORE_URL) ?? CONSOLE_STORE_URL,
     PORT: "0",
   };
 }
@@ -121,7 +130,7 @@ function banner(
   emulator: SlackEmulator,
   session: ConsoleSession,
   roles: Map<string, string[]>,
-  ignoredSlack: boolean,
+  ignored: string[],
 ): string {
   const people = emulator.users().filter((u) => !u.isBot && !u.deleted);
   const width = Math.max(...people.map((u) => u.name.length)) + 1;
@@ -144,7 +153,7 @@ function banner(
   const notes = Array.isArray(warnings) ? warnings.map((w) => `  Note:     ${String(w)}`) : [];
   return [
     "Crashtest ChatOps console: LOCAL ONLY. Slack is emulated on this machine; nothing reaches Slack.",
-    ...(ignoredSlack ? ["  (The SLACK_* settings in the environment are ignored here.)"] : []),
+    ...(ignored.length > 0 ? [`  (${ignored.join(" and ")} in the environment are ignored here.)`] : []),
     `  Bot:      running in-process in HTTP mode on port ${bot.port}`,
     `  Store:    ${describeStoreUrl(config.storeUrl)}`,
     `  Scanner:  ${scanner}`,
@@ -209,8 +218,13 @@ export async function runConsole(options: ConsoleOptions): Promise<number> {
     quietMs,
     settleMaxMs,
   });
-  const ignoredSlack = SLACK_SETTINGS.some((name) => nonEmpty(env[name]) !== undefined);
-  say(banner(config, bot, emulator, session, roles, ignoredSlack));
+  const ignored = [
+    ...(SLACK_SETTINGS.some((name) => nonEmpty(env[name]) !== undefined) ? ["the SLACK_* settings"] : []),
+    ...(STORE_SETTINGS.some((name) => nonEmpty(env[name]) !== undefined)
+      ? ["STORE_URL (CONSOLE_STORE_URL sets the console's store)"]
+      : []),
+  ];
+  say(banner(config, bot, emulator, session, roles, ignored));
 
   const terminal = Boolean((input as { isTTY?: boolean }).isTTY && (output as { isTTY?: boolean }).isTTY);
   const rl = createInterface(terminal ? { input, output, terminal: true } : { input, terminal: false });

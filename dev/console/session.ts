@@ -109,6 +109,7 @@ export class ConsoleSession {
   private readonly choicesByNumber = new Map<number, ChoiceRef>();
   private pending: EmulatorChange[] = [];
   private lastActivity = 0;
+  private changedSinceTouch = false;
   private confirm: PendingConfirm | undefined;
   private homeRequested = false;
   private homeShown = false;
@@ -124,6 +125,12 @@ export class ConsoleSession {
     this.settleMaxMs = options.settleMaxMs;
     this.unsubscribe = this.emulator.onChange((change) => {
       this.lastActivity = Date.now();
+      // Deliveries, sockets and the bot's successful reads (users.info, ...) are not an answer to see.
+      const unseen =
+        change.kind === "delivery" ||
+        change.kind.startsWith("socket_") ||
+        (change.kind === "api_call" && change.ok);
+      if (!unseen) this.changedSinceTouch = true;
       this.pending.push(change);
       this.onActivity?.();
     });
@@ -320,13 +327,22 @@ export class ConsoleSession {
 
   // ---- changes ----
 
-  /** Waits until the emulator has been quiet for quietMs (at most settleMaxMs), then prints the changes. */
-  async settle(): Promise<void> {
+  /**
+   * Waits until the emulator has been quiet for quietMs (at most settleMaxMs), then prints the changes.
+   * With `answered`, quiet only counts once something changed since the last touch(): a command is always
+   * answered, and a slow answer (a busy machine) must not fall behind the next line of a script.
+   */
+  async settle(options: { answered?: boolean } = {}): Promise<void> {
     const started = Date.now();
     for (;;) {
       const idle = this.quietFor;
       const left = this.settleMaxMs - (Date.now() - started);
-      if (idle >= this.quietMs || left <= 0) break;
+      if (left <= 0) break;
+      if (options.answered && !this.changedSinceTouch) {
+        await sleep(Math.min(this.quietMs, left) + 1);
+        continue;
+      }
+      if (idle >= this.quietMs) break;
       await sleep(Math.min(this.quietMs - idle, left) + 1);
     }
     this.flush();
@@ -335,6 +351,7 @@ export class ConsoleSession {
   /** Marks the start of an action, so settle() waits a full quiet period after it. */
   private touch(): void {
     this.lastActivity = Date.now();
+    this.changedSinceTouch = false;
   }
 
   /** Prints every change since the last flush; several edits of one message show once, as it is now. */
@@ -571,7 +588,7 @@ export class ConsoleSession {
     } else if (result.ackError) {
       this.print(`Slack refused the app's immediate answer (${result.ackError})`);
     }
-    await this.settle();
+    await this.settle({ answered: !result.timedOut && result.status === 200 && !result.ackError });
   }
 
   private switchUser(who: string | undefined): void {
@@ -793,7 +810,7 @@ export class ConsoleSession {
     if (result.timedOut) this.print("Slack would show a warning: the app did not respond within 3 s.");
     else if (result.status !== 200)
       this.print(`Slack would show a warning: the app answered HTTP ${result.status}.`);
-    await this.settle();
+    await this.settle({ answered: !result.timedOut && result.status === 200 });
   }
 
   // ---- modals ----

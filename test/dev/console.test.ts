@@ -39,7 +39,7 @@ async function script(
   let emulator: SlackEmulator | undefined;
   const { seed, ...rest } = options;
   const code = await runConsole({
-    env: { STORE_URL: "memory://" },
+    env: { CONSOLE_STORE_URL: "memory://" },
     input: Readable.from(lines.map((line) => `${line}\n`)),
     output,
     ...rest,
@@ -328,7 +328,7 @@ test("dev/console/main.ts runs a piped script with no Slack credentials and exit
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
-      STORE_URL: `sqlite://${path.join(dir, "chatops.sqlite")}`,
+      CONSOLE_STORE_URL: `sqlite://${path.join(dir, "console.sqlite")}`,
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -344,10 +344,40 @@ test("dev/console/main.ts runs a piped script with no Slack credentials and exit
   const [code] = await once(child, "exit");
   assert.equal(code, 0, stderr);
   assert.match(stdout, /LOCAL ONLY/);
-  assert.match(stdout, /Store: +sqlite:\/\/.*chatops\.sqlite/);
+  assert.match(stdout, /Store: +sqlite:\/\/.*console\.sqlite/);
   assert.match(
     stdout,
     /alice@#general> \/crashtest help\n── #general · only visible to you\n {3}== Crashtest ChatOps ==/,
   );
   assert.match(stdout, /Bye\./);
+});
+
+test("a second console session on the same data dir creates and scans again: the simulator remembers", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "console-twice-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const env = {
+    CONSOLE_STORE_URL: `sqlite://${path.join(dir, "console.sqlite")}`,
+    REQUIRE_APPROVAL: "false",
+  };
+  const first = await script(
+    ["/crashtest project create web-shop https://shop.example.com", "/crashtest scan start web-shop", "quit"],
+    { env },
+  );
+  assert.equal(first.code, 0);
+  assert.match(first.text, /Project \*web-shop\* created \(ID `101`\)/);
+  assert.match(first.text, /Scan 390 of \*web-shop\* started/);
+
+  const second = await script(
+    [
+      "/crashtest project create blog https://blog.example.com",
+      "/crashtest scan start blog",
+      "/crashtest scan status 390",
+    ],
+    { env },
+  );
+  assert.equal(second.code, 0);
+  assert.match(second.text, /Project \*blog\* created \(ID `102`\)/);
+  assert.match(second.text, /Scan 391 of \*blog\* started/);
+  assert.doesNotMatch(second.text, /does not know|already running|already registered/);
+  assert.doesNotMatch(second.text, /not found/i, "scan 390 is still known to the simulator");
 });

@@ -180,3 +180,91 @@ test("keeps only the newest requests beyond maxRecorded", async (t) => {
     ["/b", "/c"],
   );
 });
+
+test("projects, scans and ID counters survive a restart when the simulator has a state store", async () => {
+  let saved: unknown;
+  let saves = 0;
+  const state = {
+    load: async () => saved,
+    save: async (value: unknown) => {
+      saves += 1;
+      saved = structuredClone(value);
+    },
+  };
+  const first = await startSimulator({ clock: frozenClock, apiKey: "sim-key-0123456789", state });
+  const post = async (sim: { url: string }, path: string, body?: unknown) => {
+    const response = await fetch(`${sim.url}${path}`, {
+      method: "POST",
+      headers: { API_KEY: "sim-key-0123456789", "content-type": "application/json" },
+      body: body === undefined ? "" : JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      json: async () => (await response.json()) as { data: { id?: number; scan_id?: number } },
+    };
+  };
+  const created = await post(first, "/teams/1/projects", { name: "shop", url: "https://shop.example.com" });
+  assert.equal((await created.json()).data.id, 101);
+  const started = await post(first, "/teams/1/projects/101/scans");
+  assert.equal((await started.json()).data.scan_id, 390);
+  assert.ok(saves >= 2, "every change is saved before it is answered");
+  await first.close();
+
+  const second = await startSimulator({ clock: frozenClock, apiKey: "sim-key-0123456789", state });
+  try {
+    const again = await post(second, "/teams/1/projects/101/scans");
+    assert.equal(again.status, 409, "scan 390 is still running after the restart");
+    assert.equal((await again.json()).data.scan_id, 390);
+    const next = await post(second, "/teams/1/projects", { name: "blog", url: "https://blog.example.com" });
+    assert.equal((await next.json()).data.id, 102, "the project counter goes on");
+    const status = await fetch(`${second.url}/teams/1/projects/101/scans/390/status`, {
+      headers: { API_KEY: "sim-key-0123456789" },
+    });
+    assert.equal(status.status, 200, "the old scan is known");
+    second.clock.advance(60_000);
+    const blogScan = await post(second, "/teams/1/projects/102/scans");
+    assert.equal((await blogScan.json()).data.scan_id, 391, "the scan counter goes on");
+  } finally {
+    await second.close();
+  }
+});
+
+test("an unreadable saved simulator state stops start-up with an actionable message", async () => {
+  await assert.rejects(
+    startSimulator({ state: { load: async () => ({ nextProjectId: "x" }), save: async () => {} } }),
+    (error: unknown) =>
+      error instanceof AppError && error.kind === "config" && /saved state is unreadable/.test(error.message),
+  );
+});
+
+test("the simulated scanner keeps its state in the bot's store: a second start knows the first's projects", async (t) => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { openStore } = await import("../../src/store/index.js");
+  const dir = await mkdtemp(`${tmpdir()}/simulator-state-`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const url = `sqlite://${dir}/store.sqlite`;
+  const log = captureLogger();
+
+  const store1 = await openStore({ url });
+  const one = await createSimulatedScanner({ logger: log.logger, store: store1, webhookProjects: ["hook"] });
+  const project = await one.createProject({ name: "demo", url: "https://demo.example.test" });
+  const scan = await one.startScan(project.id);
+  const secret = one.simulator.findProject("hook")?.webhookSecret;
+  await one.close();
+  await store1.close();
+
+  const store2 = await openStore({ url });
+  const two = await createSimulatedScanner({ logger: log.logger, store: store2, webhookProjects: ["hook"] });
+  try {
+    assert.equal((await two.getScanStatus({ projectId: project.id, scanId: scan.scanId })).state, "queued");
+    const again = await two.startScan(project.id);
+    assert.deepEqual([again.alreadyRunning, again.scanId], [true, scan.scanId]);
+    const other = await two.createProject({ name: "other", url: "https://other.example.test" });
+    assert.notEqual(other.id, project.id);
+    assert.equal(two.simulator.findProject("hook")?.webhookSecret, secret, "the webhook project is reused");
+  } finally {
+    await two.close();
+    await store2.close();
+  }
+});

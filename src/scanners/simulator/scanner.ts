@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "../../domain/ports.js";
+import type { KeyValueStore, Logger } from "../../domain/ports.js";
 import type { RouteTable } from "../crashtest/routes.js";
 import { type CrashtestScanner, createCrashtestScanner } from "../crashtest/scanner.js";
 import { type SimulatorHandle, type SimulatorTiming, startSimulator } from "./server.js";
@@ -11,7 +11,12 @@ export interface SimulatedScannerOptions {
   /** Project names to pre-create in the simulator and drive through webhook mode. */
   webhookProjects?: readonly string[];
   routes?: Partial<RouteTable>;
+  /** The bot's store: the simulator keeps its projects, scans and ID counters there, beside the bot's records. */
+  store?: KeyValueStore;
 }
+
+const STATE_NAMESPACE = "simulator";
+const STATE_KEY = "state";
 
 export interface SimulatedScanner extends CrashtestScanner {
   readonly simulator: SimulatorHandle;
@@ -22,14 +27,26 @@ export interface SimulatedScanner extends CrashtestScanner {
  * it, so demos exercise the real client code path. close() stops both.
  */
 export async function createSimulatedScanner(options: SimulatedScannerOptions): Promise<SimulatedScanner> {
+  const { store } = options;
   const simulator = await startSimulator({
     ...(options.timing === undefined ? {} : { timing: options.timing }),
     ...(options.routes === undefined ? {} : { routes: options.routes }),
+    ...(store === undefined
+      ? {}
+      : {
+          state: {
+            load: () => store.get(STATE_NAMESPACE, STATE_KEY),
+            save: (state) => store.set(STATE_NAMESPACE, STATE_KEY, state),
+          },
+        }),
   });
   const webhooks = (options.webhookProjects ?? []).map((name) => {
-    const secret = randomUUID();
-    simulator.addProject({ name, url: `https://${name}.example.test`, webhookSecret: secret });
-    return { name, secret, url: `https://${name}.example.test` };
+    const url = `https://${name}.example.test`;
+    // A webhook project saved by an earlier run keeps its secret (and so its scans).
+    const known = simulator.findProject(name)?.webhookSecret;
+    const secret = known ?? randomUUID();
+    if (known === undefined) simulator.addProject({ name, url, webhookSecret: secret });
+    return { name, secret, url };
   });
   const scanner = createCrashtestScanner({
     name: "simulator",

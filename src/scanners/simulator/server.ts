@@ -107,7 +107,45 @@ export interface SimulatorOptions {
   clock?: Clock;
   /** Oldest entries are dropped beyond this (a demo runs for hours). Default 10 000. */
   maxRecorded?: number;
+  /**
+   * Where projects, scans and ID counters survive a restart (the bot's store keeps the IDs it was given,
+   * so a fresh simulator would hand out 101 and 390 again). Without it the simulator forgets on close.
+   */
+  state?: SimulatorStateStore;
 }
+
+/** What the simulator persists; saved after every change, before the change is answered. */
+export interface SimulatorState {
+  nextProjectId: number;
+  nextScanId: number;
+  projects: SimProject[];
+  scans: SimScan[];
+}
+
+export interface SimulatorStateStore {
+  load(): Promise<unknown>;
+  save(state: SimulatorState): Promise<void>;
+}
+
+/** Ended scans kept beyond this are dropped, oldest first (their reports can no longer be fetched). */
+const MAX_ENDED_SCANS = 1000;
+
+const SavedState = z.object({
+  nextProjectId: z.number().int().positive(),
+  nextScanId: z.number().int().positive(),
+  projects: z.array(
+    z.object({ id: z.string(), name: z.string(), url: z.string(), webhookSecret: z.string().optional() }),
+  ),
+  scans: z.array(
+    z.object({
+      id: z.string(),
+      projectId: z.string(),
+      startedAt: z.number(),
+      outcome: z.enum(["finished", "failed", "stopped"]),
+      ended: z.enum(["stopped", "failed"]).optional(),
+    }),
+  ),
+});
 
 export interface SimulatorHandle {
   url: string;
@@ -122,10 +160,13 @@ export interface SimulatorHandle {
   requests: RecordedRequest[];
   /** Adds a project directly (as if created in the UI); give a secret to enable its webhook. */
   addProject(project: { name: string; url: string; webhookSecret?: string }): string;
+  /** The project of that name, if any (e.g. a webhook project saved by an earlier run). */
+  findProject(name: string): { id: string; name: string; url: string; webhookSecret?: string } | undefined;
   /** Ends a queued or running scan as failed. */
   failScan(scanId: string): void;
   /** Outcome of scans started from now on, once they have run their time. */
   setOutcome(outcome: ScanOutcome): void;
+  /** Stops serving; waits for the last state save. */
   close(): Promise<void>;
 }
 
@@ -212,9 +253,50 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let nextProjectId = 101;
   let nextScanId = 390;
 
+  const saved = options.state === undefined ? undefined : await options.state.load();
+  if (saved !== undefined) {
+    const parsed = SavedState.safeParse(saved);
+    if (!parsed.success) {
+      throw new AppError(
+        "config",
+        `The scanner simulator's saved state is unreadable (${z.prettifyError(parsed.error)}). Remove the store (for the console: data/console.sqlite) to start afresh.`,
+      );
+    }
+    nextProjectId = parsed.data.nextProjectId;
+    nextScanId = parsed.data.nextScanId;
+    for (const project of parsed.data.projects) projects.set(project.id, project);
+    for (const scan of parsed.data.scans) scans.set(scan.id, scan);
+  }
+
+  // Saves run one after another, each with the state as it is then; a change is answered after its save.
+  let dirty = false;
+  let saving: Promise<void> = Promise.resolve();
+  const persist = (): Promise<void> => {
+    const store = options.state;
+    if (store === undefined || !dirty) return saving;
+    dirty = false;
+    saving = saving
+      .catch(() => undefined)
+      .then(() => {
+        const ended = [...scans.values()].filter((scan) => !isActive(scan));
+        for (const scan of ended.slice(0, Math.max(0, ended.length - MAX_ENDED_SCANS))) scans.delete(scan.id);
+        return store.save({
+          nextProjectId,
+          nextScanId,
+          projects: [...projects.values()],
+          scans: [...scans.values()],
+        });
+      });
+    return saving;
+  };
+  const changed = () => {
+    dirty = true;
+  };
+
   const addProject = (project: { name: string; url: string; webhookSecret?: string }): string => {
     const id = String(nextProjectId++);
     projects.set(id, { id, ...project });
+    changed();
     return id;
   };
 
@@ -232,6 +314,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const startScan = (projectId: string): SimScan => {
     const scan: SimScan = { id: String(nextScanId++), projectId, startedAt: now(), outcome: timing.outcome };
     scans.set(scan.id, scan);
+    changed();
     return scan;
   };
 
@@ -302,6 +385,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         });
       case "deleteProject":
         projects.delete(project.id);
+        changed();
         return json(200, { message: "project_deleted", data: {} });
       case "startScan": {
         const running = activeScan(project.id);
@@ -316,6 +400,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         if (!scan) return error(404, "Scan not found");
         if (!isActive(scan)) return error(409, "Scan is not running");
         scan.ended = "stopped";
+        changed();
         return json(200, { message: "scan_stopped", data: {} });
       }
       case "scanStatus": {
@@ -437,6 +522,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const reply = (OPERATIONS as readonly string[]).includes(operation)
       ? handleRest(operation as Operation, params, req, body)
       : handleWebhook(operation as WebhookOperation, params, body);
+    try {
+      await persist();
+    } catch {
+      return send(res, error(503, "Simulator state could not be saved"));
+    }
     send(res, reply);
   };
 
@@ -471,10 +561,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       clear: () => faults.clear(),
     },
     requests,
-    addProject,
+    addProject: (project) => {
+      const id = addProject(project);
+      void persist().catch(() => undefined);
+      return id;
+    },
+    findProject: (name) => {
+      const project = [...projects.values()].find((p) => p.name === name);
+      return project === undefined ? undefined : { ...project };
+    },
     failScan: (scanId) => {
       const scan = scans.get(scanId);
-      if (scan && isActive(scan)) scan.ended = "failed";
+      if (scan && isActive(scan)) {
+        scan.ended = "failed";
+        changed();
+        void persist().catch(() => undefined);
+      }
     },
     setOutcome: (outcome) => {
       timing.outcome = outcome;
@@ -482,6 +584,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await persist().catch(() => undefined);
     },
   };
 }
