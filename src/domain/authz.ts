@@ -73,6 +73,11 @@ export class Authorizer {
     return (await this.rolesOf(userId)).some((role) => GRANTS[role].has(capability));
   }
 
+  /** Who to ask for access: the configured admins (users and user groups). */
+  adminContacts(): readonly string[] {
+    return this.roles.admins;
+  }
+
   channelAllowed(channelId: string): boolean {
     return this.roles.allowedChannels.length === 0 || this.roles.allowedChannels.includes(channelId);
   }

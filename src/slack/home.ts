@@ -1,22 +1,119 @@
-import type { App } from "@slack/bolt";
+import type { App, BlockAction } from "@slack/bolt";
 import { readCredentialStatuses } from "../domain/credential-guard.js";
-import { homeView } from "./blocks/home.js";
+import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
+import { ACTIONS } from "./blocks/cards.js";
+import {
+  type Decidable,
+  HOME_BLOCK_PREFIX,
+  type HomeApproval,
+  homeView,
+  noAccessView,
+} from "./blocks/home.js";
 import type { SurfaceDeps } from "./deps.js";
 
-/** Refreshes the App Home tab each time someone opens it. */
+/** Channel members change rarely; a short cache keeps a busy Home off conversations.members' rate limit. */
+const MEMBERS_TTL_MS = 60_000;
+/** After a click on the Home's own buttons, how long to wait for the decision before redrawing. */
+const REDRAW_WAIT_MS = 5_000;
+
+/**
+ * Who may see what came from a channel: its members (conversations.members, channels:read /
+ * groups:read). A channel the bot cannot read counts as having no members: fail closed.
+ */
+function channelMembership(deps: SurfaceDeps) {
+  const cache = new Map<string, { at: number; members: ReadonlySet<string> }>();
+  return async (channel: string, user: string): Promise<boolean> => {
+    const now = deps.clock.now();
+    let hit = cache.get(channel);
+    if (!hit || now - hit.at >= MEMBERS_TTL_MS) {
+      let members: ReadonlySet<string>;
+      try {
+        members = new Set(await deps.messenger.channelMembers(channel));
+      } catch (error) {
+        deps.logger.warn("channel members unreadable; its scans stay hidden from non-admins", {
+          channel,
+          error,
+        });
+        members = new Set();
+      }
+      hit = { at: now, members };
+      cache.set(channel, hit);
+    }
+    return hit.members.has(user);
+  };
+}
+
+/**
+ * Refreshes the App Home tab each time someone opens it, showing only what that person may see:
+ * nothing but "ask an admin" without view rights; otherwise scans and approvals from channels they are
+ * in (admins: all), live ones only (a scan with no card or no watch, a request with no card is stale).
+ */
 export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured: () => boolean): void {
+  const isMember = channelMembership(deps);
+
+  const render = async (user: string) => {
+    const now = deps.clock.now();
+    if (!(await deps.authz.can(user, "view"))) {
+      return noAccessView(deps.authz.adminContacts(), now);
+    }
+    const roles = await deps.authz.rolesOf(user);
+    const admin = roles.includes("admin");
+    const canApprove = await deps.authz.can(user, "approve_scan");
+    const visible = async (channel: string) =>
+      deps.authz.channelAllowed(channel) && (admin || (await isMember(channel, user)));
+
+    const scans = [];
+    for (const scan of await deps.scans.listScans()) {
+      if (!scan.card) continue;
+      if (!TERMINAL_SCAN_STATES.has(scan.state) && !(await deps.watcher.isWatched(scan.scanId))) continue;
+      if (await visible(scan.channel)) scans.push(scan);
+    }
+    const approvals: HomeApproval[] = [];
+    for (const request of await deps.scans.pendingApprovals()) {
+      if (!request.card || !(await visible(request.channel))) continue;
+      const decidable: Decidable = request.requestedBy === user ? "withdraw" : canApprove ? "decide" : "none";
+      approvals.push({ request, decidable });
+    }
+    return homeView({
+      scans,
+      approvals,
+      credentials: credentialsConfigured() ? await readCredentialStatuses(deps.store, now) : undefined,
+      now,
+    });
+  };
+
+  const publish = (user: string) =>
+    deps.tasks.run("app home", async () => {
+      await deps.messenger.publishHome(user, await render(user));
+    });
+
   app.event("app_home_opened", async ({ event }) => {
     if (event.tab !== "home") return;
-    const user = event.user;
-    deps.tasks.run("app home", async () => {
-      const now = deps.clock.now();
-      const view = homeView({
-        scans: await deps.scans.listScans(),
-        approvals: await deps.scans.pendingApprovals(),
-        credentials: credentialsConfigured() ? await readCredentialStatuses(deps.store, now) : undefined,
-        now,
-      });
-      await deps.messenger.publishHome(user, view);
-    });
+    publish(event.user);
   });
+
+  // The Home's Approve/Deny buttons reuse the cards' action IDs, so the card listener (registerActions)
+  // acks, authorizes and decides exactly as for a card click. This listener only redraws the clicker's
+  // Home once the request is no longer pending (or after a bounded wait), so the buttons do not linger.
+  for (const actionId of [ACTIONS.approve, ACTIONS.deny]) {
+    app.action<BlockAction>(
+      { action_id: actionId, block_id: new RegExp(`^${HOME_BLOCK_PREFIX}`) },
+      async ({ body, action }) => {
+        const requestId = "value" in action && typeof action.value === "string" ? action.value : "";
+        const user = body.user.id;
+        deps.tasks.run("app home redraw", async () => {
+          const deadline = deps.clock.now() + REDRAW_WAIT_MS;
+          const started = Date.now();
+          while (Date.now() - started < REDRAW_WAIT_MS && deps.clock.now() <= deadline) {
+            const request = /^[A-Za-z0-9:_-]{1,100}$/.test(requestId)
+              ? await deps.scans.getApproval(requestId)
+              : undefined;
+            if (request?.status !== "pending") break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          await deps.messenger.publishHome(user, await render(user));
+        });
+      },
+    );
+  }
 }

@@ -151,6 +151,22 @@ export class SlackMessenger {
     await this.call("views.publish", () => this.client.views.publish({ user_id: user, view }));
   }
 
+  /** Members of a channel, for who may see what came from it (channels:read / groups:read). */
+  async channelMembers(channel: string): Promise<string[]> {
+    const members: string[] = [];
+    let cursor: string | undefined;
+    // Bounded: 50 pages of 1000 is more members than any channel the bot serves.
+    for (let page = 0; page < 50; page++) {
+      const result = await this.call("conversations.members", () =>
+        this.client.conversations.members({ channel, limit: 1000, ...(cursor ? { cursor } : {}) }),
+      );
+      members.push(...(result.members ?? []));
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) break;
+    }
+    return members;
+  }
+
   /** Members of a user group, for role checks (needs usergroups:read). */
   async groupMembers(groupId: string): Promise<string[]> {
     const result = await this.call("usergroups.users.list", () =>

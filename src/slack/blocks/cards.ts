@@ -40,7 +40,7 @@ export function slackDate(ms: number): string {
   return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, "Z")}>`;
 }
 
-function button(
+export function button(
   text: string,
   actionId: string,
   value: string,
