@@ -4,10 +4,18 @@ import { AuditTrail } from "./domain/audit.js";
 import { Authorizer } from "./domain/authz.js";
 import { runCredentialCheck } from "./domain/credential-guard.js";
 import { AppError } from "./domain/errors.js";
-import { type Clock, type KeyValueStore, type Logger, type Scanner, systemClock } from "./domain/ports.js";
+import {
+  type Clock,
+  type HostResolver,
+  type KeyValueStore,
+  type Logger,
+  type Scanner,
+  systemClock,
+} from "./domain/ports.js";
 import { ProjectService } from "./domain/project-service.js";
 import { ProjectRegistry } from "./domain/projects.js";
 import { ScanService } from "./domain/scans.js";
+import { TargetGuard } from "./domain/targets.js";
 import { BackgroundTasks } from "./domain/tasks.js";
 import {
   type ProjectLookup,
@@ -16,6 +24,7 @@ import {
   type WatcherOptions,
 } from "./domain/watch/index.js";
 import { createLogger } from "./logger.js";
+import { createDnsResolver } from "./net/resolver.js";
 import {
   createCrashtestScanner,
   createDastEssentialsScanner,
@@ -68,6 +77,8 @@ export interface BotOverrides {
   clock?: Clock;
   /** Where Veracode settings are read (defaults to process.env). */
   env?: Env;
+  /** How target host names are looked up (defaults to DNS). */
+  resolver?: HostResolver;
 }
 
 async function createScanner(
@@ -235,6 +246,10 @@ export async function startBot(
     );
     const registry = new ProjectRegistry(store, clock);
     const auditTrail = new AuditTrail(store, clock);
+    const targets = new TargetGuard({
+      resolver: overrides.resolver ?? createDnsResolver(),
+      allowPrivate: config.allowPrivateTargets,
+    });
     const scans = new ScanService({
       scanner,
       store,
@@ -243,6 +258,7 @@ export async function startBot(
       projects: registry,
       audit: auditTrail,
       policy: { requireApproval: config.approvals.required, approvalTtlMs: config.approvals.ttlMs },
+      targets,
     });
     const projectService = new ProjectService({
       scanner,
@@ -250,6 +266,7 @@ export async function startBot(
       projects: registry,
       scans,
       audit: auditTrail,
+      targets,
     });
     const watcher = createScanWatcher({
       scanner,

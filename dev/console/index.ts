@@ -3,7 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { webApi } from "@slack/bolt";
 import { type Config, ConfigError, type Env, loadConfig } from "../../src/config.js";
 import { AppError } from "../../src/domain/errors.js";
-import type { LogLevel } from "../../src/domain/ports.js";
+import type { HostResolver, LogLevel } from "../../src/domain/ports.js";
 import { createLogger } from "../../src/logger.js";
 import type { Bot, startBot } from "../../src/main.js";
 import { describeStoreUrl } from "../../src/store/index.js";
@@ -35,6 +35,12 @@ export const CONSOLE_STORE_URL = "sqlite://data/console.sqlite";
 const STORE_SETTINGS = ["STORE_URL", "STORE_URL_FILE"];
 
 /** Settings that would point the bot at the real Slack; the console always replaces them. */
+/**
+ * The console never asks DNS (it must work offline, and the simulator reaches no site): every host name
+ * points to one public address. Private addresses and internal names typed in a URL are still refused.
+ */
+const CONSOLE_DNS: HostResolver = { resolve: async () => ["93.184.215.14"] };
+
 const SLACK_SETTINGS = [
   "SLACK_BOT_TOKEN",
   "SLACK_BOT_TOKEN_FILE",
@@ -196,6 +202,7 @@ export async function runConsole(options: ConsoleOptions): Promise<number> {
     bot = await start(config, config.slack, {
       logger,
       clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
+      resolver: CONSOLE_DNS,
     });
   } catch (error) {
     await emulator.close();

@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import { z } from "zod";
+import { isPrivateHost } from "./addresses.js";
 import { AppError } from "./errors.js";
 
 /** Validation of what people type, with messages that say how to fix it. */
@@ -14,37 +14,22 @@ export const projectName = z
     "use letters, digits, '.', '_' and '-' (no spaces), starting with a letter or digit",
   );
 
-function ipv4Private(ip: string): boolean {
-  const [a = 0, b = 0] = ip.split(".").map(Number);
-  return (
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    a >= 224
-  );
+/** Host, optional port and path, nothing that could be markup: what a URL typed without its scheme looks like. */
+const SCHEMELESS = /^[a-z0-9][a-z0-9.-]*(:\d{1,5})?([/?][^\s<>|`]*)?$/i;
+
+/** `shop.example.com` is a URL without its scheme: suggest the https one, so the fix is a copy away. */
+function schemeHint(value: string): string | undefined {
+  if (value.length > 1000) return undefined;
+  const match = SCHEMELESS.exec(value);
+  if (!match) return undefined;
+  // `shop.example.com/x` or `host:8080`: a bare word such as `shop` stays "not a URL".
+  const host = value.split(/[:/?]/, 1)[0] ?? "";
+  return host.includes(".") || match[1] ? `https://${value}` : undefined;
 }
 
-function ipv6Private(ip: string): boolean {
-  const lower = ip.toLowerCase();
-  if (lower === "::1" || lower === "::") return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (mapped?.[1]) return ipv4Private(mapped[1]);
-  return /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
-}
-
-/** Loopback, private, link-local and internal names: scanning them from a cloud scanner is a mistake or an attack. */
-export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  const kind = isIP(host);
-  if (kind === 4) return ipv4Private(host);
-  if (kind === 6) return ipv6Private(host);
-  return (
-    host === "localhost" || !host.includes(".") || /\.(localhost|local|internal|lan|home\.arpa)$/.test(host)
-  );
+export function privateTargetMessage(host: string, address?: string): string {
+  const where = address ? `${host} points to ${address}, which is` : `${host} is`;
+  return `${where} a private, loopback or internal address; the scanner runs on the internet and cannot reach it (ALLOW_PRIVATE_TARGETS=true lifts this check)`;
 }
 
 export function targetUrl(allowPrivate: boolean) {
@@ -55,6 +40,11 @@ export function targetUrl(allowPrivate: boolean) {
     .transform((value, ctx) => {
       // Slack wraps typed links as <https://x|label>; take the URL part.
       const unwrapped = /^<([^|>]+)(\|[^>]*)?>$/.exec(value)?.[1] ?? value;
+      const hint = schemeHint(unwrapped);
+      if (hint) {
+        ctx.addIssue({ code: "custom", message: `the URL needs its scheme (did you mean ${hint}?)` });
+        return z.NEVER;
+      }
       let url: URL;
       try {
         url = new URL(unwrapped);
@@ -84,10 +74,7 @@ export function targetUrl(allowPrivate: boolean) {
         return z.NEVER;
       }
       if (!allowPrivate && isPrivateHost(url.hostname)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `${url.hostname} is a private, loopback or internal address; the scanner runs on the internet and cannot reach it (ALLOW_PRIVATE_TARGETS=true lifts this check)`,
-        });
+        ctx.addIssue({ code: "custom", message: privateTargetMessage(url.hostname) });
         return z.NEVER;
       }
       url.hash = "";

@@ -1,6 +1,6 @@
 /**
- * What the domain needs from the outside world. Adapters in scanners/, store/, slack/, veracode/ and
- * scheduler/ implement these; domain code imports nothing else.
+ * What the domain needs from the outside world. Adapters in scanners/, store/, slack/, veracode/,
+ * scheduler/ and net/ implement these; domain code imports nothing else.
  */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -35,6 +35,14 @@ export interface KeyValueStore {
   /** Verifies the backend answers; used at start-up and by the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * DNS, as the bot sees it: every A and AAAA address a host name has right now. An empty list means the
+ * name has no such record; a failed lookup throws AppError("unavailable").
+ */
+export interface HostResolver {
+  resolve(hostname: string): Promise<string[]>;
 }
 
 // ---- Scanner port ----

@@ -5,6 +5,7 @@ import type { Scanner } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 import type { ScanService } from "./scans.js";
+import type { TargetGuard } from "./targets.js";
 
 /**
  * Scanner IDs: Crashtest's are integers, DAST Essentials' are UUIDs. A name shaped like one could be
@@ -21,6 +22,7 @@ export class ProjectService {
       projects: ProjectRegistry;
       scans: ScanService;
       audit: AuditTrail;
+      targets: TargetGuard;
     },
   ) {}
 
@@ -29,15 +31,16 @@ export class ProjectService {
     channel: string,
     input: { name: string; url: string; options?: Record<string, string> },
   ): Promise<ProjectRecord> {
-    const { authz, projects, scanner, audit } = this.deps;
+    const { authz, projects, scanner, audit, targets } = this.deps;
     await authz.require(user, "create_project", channel);
     await this.checkName(input.name);
+    const spec = await targets.checkProject(input);
     await projects.reserveName(input.name);
     try {
       const created = await scanner.createProject({
-        name: input.name,
-        url: input.url,
-        ...(input.options ? { options: input.options } : {}),
+        name: spec.name,
+        url: spec.url,
+        ...(spec.options ? { options: spec.options } : {}),
       });
       const record = await projects.save(
         { ...created, name: input.name },

@@ -5,6 +5,7 @@ import { AppError } from "./errors.js";
 import type { Clock, KeyValueStore, Scanner, ScanState } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
+import type { TargetGuard } from "./targets.js";
 
 /** Where a message lives in Slack, so later updates edit it instead of posting anew. */
 export interface MessageRef {
@@ -78,6 +79,7 @@ export class ScanService {
       projects: ProjectRegistry;
       audit: AuditTrail;
       policy: ScanPolicy;
+      targets: TargetGuard;
     },
   ) {}
 
@@ -211,7 +213,9 @@ export class ScanService {
     project: ProjectRecord,
     who: { requestedBy: string; approvedBy?: string; channel: string },
   ): Promise<{ scan: ScanRecord; alreadyRunning: boolean }> {
-    const { scanner, clock, audit } = this.deps;
+    const { scanner, clock, audit, targets } = this.deps;
+    // DNS may point elsewhere than when the project was created. Linked projects have no URL here.
+    if (project.url) await targets.check(project.url);
     const result = await scanner.startScan(project.id);
     const existing = await this.getScan(result.scanId);
     await audit.record({

@@ -7,7 +7,9 @@ import type { KeyValueStore } from "../../src/domain/ports.js";
 import { ProjectService } from "../../src/domain/project-service.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
 import { ScanService } from "../../src/domain/scans.js";
+import { TargetGuard } from "../../src/domain/targets.js";
 import { openStore } from "../../src/store/index.js";
+import { FakeResolver } from "../support/dns.js";
 import { MemoryScanner } from "../support/memory-scanner.js";
 
 const HOUR = 3600_000;
@@ -26,6 +28,7 @@ function build(requireApproval: boolean) {
   );
   const registry = new ProjectRegistry(store, clock);
   audit = new AuditTrail(store, clock);
+  const targets = new TargetGuard({ resolver: new FakeResolver(), allowPrivate: false });
   scans = new ScanService({
     scanner,
     store,
@@ -34,8 +37,9 @@ function build(requireApproval: boolean) {
     projects: registry,
     audit,
     policy: { requireApproval, approvalTtlMs: 24 * HOUR },
+    targets,
   });
-  projects = new ProjectService({ scanner, authz, projects: registry, scans, audit });
+  projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
 }
 
 const kindOf = async (promise: Promise<unknown>) => {

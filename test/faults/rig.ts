@@ -62,6 +62,8 @@ export async function processRig(
     SCAN_POLL_INTERVAL_SECONDS: "2",
     SCAN_WATCH_TICK_SECONDS: String(TICK_MS / 1000),
     REQUIRE_APPROVAL: "false",
+    // A child process cannot be given a fake resolver, and tests never ask real DNS.
+    ALLOW_PRIVATE_TARGETS: "true",
     LOG_LEVEL: "info",
     ...SURFACE_ENV,
     ...options.env,

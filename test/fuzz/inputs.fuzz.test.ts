@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { isPrivateHost } from "../../src/domain/addresses.js";
 import { AppError } from "../../src/domain/errors.js";
-import { isPrivateHost, parseInput, projectName, targetUrl } from "../../src/domain/inputs.js";
+import { parseInput, projectName, targetUrl } from "../../src/domain/inputs.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
 import { escapeText, LIMITS, truncate } from "../../src/slack/blocks/common.js";
 import { CommandTable, splitArgs } from "../../src/slack/commands/table.js";

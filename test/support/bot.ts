@@ -1,8 +1,9 @@
 import { webApi } from "@slack/bolt";
 import { SlackEmulator, type SlackEmulatorOptions } from "../../dev/slack-emulator/index.js";
 import { loadConfig } from "../../src/config.js";
-import type { Clock } from "../../src/domain/ports.js";
+import type { Clock, HostResolver } from "../../src/domain/ports.js";
 import { type Bot, startBot } from "../../src/main.js";
+import { FakeResolver } from "./dns.js";
 import { captureLogger } from "./logs.js";
 
 /**
@@ -42,6 +43,8 @@ export async function startTestBot(
     emulator?: SlackEmulatorOptions;
     clock?: Clock;
     mode?: "http" | "socket";
+    /** DNS for target host names; by default every name points to a public address. */
+    resolver?: HostResolver;
   } = {},
 ) {
   const emulator = await SlackEmulator.start(options.emulator);
@@ -64,6 +67,7 @@ export async function startTestBot(
       logger: logs.logger,
       clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
       env,
+      resolver: options.resolver ?? new FakeResolver(),
       ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (error) {
