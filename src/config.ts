@@ -1,24 +1,33 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import { homedir } from "node:os";
+import { DEFAULT_SLACK_API_URL, plain } from "./config-schema.js";
 import { AppError } from "./domain/errors.js";
 import type { LogLevel, ReportFormat } from "./domain/ports.js";
 import {
-  DAST_STOP_ACTIONS,
+  type DAST_STOP_ACTIONS,
   parseDastScanType,
   parseDastTargetType,
   parseDastTeamId,
   parseRouteOverrides,
   parseWebhookProjects,
   type RouteTable,
-  readSimulatorTiming,
   type SimulatorTiming,
+  selectDastAccount,
   type WebhookProject,
 } from "./scanners/index.js";
 import { cronProblem } from "./scheduler/index.js";
+import { storeSecrets } from "./store/url.js";
+import {
+  loadVeracodeAccounts,
+  parseWatchUserIds,
+  stripVeracodePrefix,
+  type VeracodeAccount,
+} from "./veracode/index.js";
 
 /**
- * All configuration comes from the environment, is validated once at start-up, and is reported as one
- * error listing every problem by variable name (never by value). Secrets may come from NAME_FILE.
+ * All configuration comes from the environment, read here and nowhere else, validated once at start-up
+ * and reported as one error listing every problem by variable name (never by value), each saying what
+ * to set. Secrets may come from NAME_FILE.
  */
 
 export type Env = Record<string, string | undefined>;
@@ -71,6 +80,8 @@ export interface Config {
     scanType?: ReturnType<typeof parseDastScanType>;
     teamId?: string;
   };
+  /** Veracode API accounts (environment, _FILE or credentials file) and the users watched through the first. */
+  veracode: { accounts: VeracodeAccount[]; watchUserIds: string[] };
   roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
   approvals: { required: boolean; ttlMs: number };
   allowPrivateTargets: boolean;
@@ -87,6 +98,11 @@ export interface Config {
   secrets: string[];
 }
 
+export interface LoadConfigOptions {
+  /** The bot as a service needs Slack: missing Slack settings are then problems like any other. */
+  requireSlack?: boolean;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(
@@ -96,7 +112,7 @@ export class ConfigError extends Error {
   }
 }
 
-const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
+const DEFAULT_STORE_URL = "sqlite://data/chatops.sqlite";
 
 const nonEmpty = (value: string | undefined) =>
   value === undefined || value.trim() === "" ? undefined : value;
@@ -109,97 +125,14 @@ function readSecret(env: Env, name: string, problems: string[]): string | undefi
   if (file === undefined) return undefined;
   try {
     const content = readFileSync(file, "utf8").trim();
-    if (content === "") problems.push(`${name}_FILE: the file ${file} is empty`);
+    if (content === "") problems.push(`${name}_FILE names the empty file ${file}; put the value in it`);
     return content || undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
-    problems.push(`${name}_FILE: cannot read ${file} (${code})`);
+    problems.push(`${name}_FILE names ${file}, which cannot be read (${code})`);
     return undefined;
   }
 }
-
-const httpUrl = z
-  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
-  .transform((value) => value.replace(/\/*$/, "/"));
-
-function idList(pattern: RegExp, what: string) {
-  return z
-    .string()
-    .default("")
-    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
-    .pipe(z.array(z.string().regex(pattern, `must be a comma-separated list of ${what}`)));
-}
-
-function bool(fallback: boolean) {
-  return z
-    .enum(["true", "false", "1", "0", "yes", "no"], "must be true or false")
-    .default(fallback ? "true" : "false")
-    .transform((value) => value === "true" || value === "1" || value === "yes");
-}
-
-const plain = z.object({
-  NODE_ENV: z.string().default("development"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  SLACK_API_URL: httpUrl.default(DEFAULT_SLACK_API_URL),
-  SLACK_TEAM_ID: z
-    .string()
-    .regex(/^[TE][A-Z0-9]{2,}$/, "must be a workspace (T…) or organization (E…) ID")
-    .optional(),
-  SLACK_APP_ID: z
-    .string()
-    .regex(/^A[A-Z0-9]{2,}$/, "must be an app ID (A…)")
-    .optional(),
-  SCANNER: z.enum(["crashtest", "simulator", "dast-essentials"]).optional(),
-  DAST_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-  DAST_STOP_ACTION: z.enum(DAST_STOP_ACTIONS, "must be STOP_SAVE or STOP_DELETE").default("STOP_SAVE"),
-  DAST_VERACODE_ACCOUNT: z.string().optional(),
-  CRASHTEST_API_URL: httpUrl.default("https://api.crashtest.cloud/"),
-  CRASHTEST_TEAM_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be the numeric team ID from crashtest.cloud")
-    .optional(),
-  ADMIN_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
-  APPROVER_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
-  OPERATOR_USERS: idList(/^[UWS][A-Z0-9]{2,}$/, "Slack user IDs (U…/W…) or user group IDs (S…)"),
-  ALLOWED_CHANNELS: idList(/^[CGD][A-Z0-9]{2,}$/, "Slack channel IDs (C…/G…)"),
-  REQUIRE_APPROVAL: bool(true),
-  APPROVAL_TTL_HOURS: z.coerce.number().positive().max(720).default(24),
-  ALLOW_PRIVATE_TARGETS: bool(false),
-  SCAN_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
-  SCANNER_MAX_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(120),
-  SCAN_WATCH_TICK_SECONDS: z.coerce
-    .number()
-    .int()
-    .refine((n) => [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].includes(n), "must divide a minute evenly (1–30 s)")
-    .default(15),
-  REPORT_FORMATS: z
-    .string()
-    .default("pdf,json")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((f) => f.trim().toLowerCase())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(["pdf", "xml", "json", "junit", "csv"], "use pdf, xml, json, junit or csv")).min(1)),
-  ALERT_CHANNEL: z
-    .string()
-    .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C…/G…)")
-    .optional(),
-  CREDENTIAL_CHECK_CRON: z.string().default("0 9 * * *"),
-  CREDENTIAL_CHECK_TIMEZONE: z
-    .string()
-    .default("UTC")
-    .refine((zone) => {
-      try {
-        new Intl.DateTimeFormat("en", { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    }, "must be an IANA time zone such as UTC or Europe/Berlin"),
-});
 
 /** Runs a parser that reports problems as AppError("config"), collecting its message. */
 function attempt<T>(problems: string[], parse: () => T, fallback: T): T {
@@ -214,15 +147,26 @@ function attempt<T>(problems: string[], parse: () => T, fallback: T): T {
   }
 }
 
-const slackToken = (prefix: string) => (value: string) => value.startsWith(prefix);
+const SLACK_HINTS: Record<string, string> = {
+  SLACK_BOT_TOKEN:
+    "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from your Slack app's OAuth & Permissions page",
+  mode: "SLACK_APP_TOKEN (Socket Mode, an xapp-… token with connections:write) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information) is not set",
+};
 
-export function loadConfig(env: Env): Config {
+/** The bot as a service: the process environment, with Slack required. */
+export function serviceConfig(): Config {
+  return loadConfig(process.env, { requireSlack: true });
+}
+
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const cleaned = Object.fromEntries(Object.keys(plain.shape).map((key) => [key, nonEmpty(env[key])]));
   const parsed = plain.safeParse(cleaned);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])}: ${issue.message}`);
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])} ${issue.message}`);
   }
+  const values = parsed.success ? parsed.data : undefined;
+  const raw = (name: keyof typeof plain.shape) => cleaned[name];
 
   const botToken = readSecret(env, "SLACK_BOT_TOKEN", problems);
   const signingSecret = readSecret(env, "SLACK_SIGNING_SECRET", problems);
@@ -230,12 +174,11 @@ export function loadConfig(env: Env): Config {
   const apiKey = readSecret(env, "CRASHTEST_API_KEY", problems);
   const webhooksText = readSecret(env, "CRASHTEST_WEBHOOKS", problems);
   const webhooks = attempt(problems, () => (webhooksText ? parseWebhookProjects(webhooksText) : []), []);
-  const routesText = nonEmpty(env.CRASHTEST_ROUTES);
+  const routesText = raw("CRASHTEST_ROUTES");
   const routes = attempt(problems, () => (routesText ? parseRouteOverrides(routesText) : {}), {});
-  const simulator = attempt(problems, () => readSimulatorTiming(env), undefined);
-  const dastTarget = nonEmpty(env.DAST_TARGET_TYPE);
-  const dastScan = nonEmpty(env.DAST_SCAN_TYPE);
-  const dastTeam = nonEmpty(env.DAST_TEAM_ID);
+  const dastTarget = raw("DAST_TARGET_TYPE");
+  const dastScan = raw("DAST_SCAN_TYPE");
+  const dastTeam = raw("DAST_TEAM_ID");
   const dastTargetType = attempt(
     problems,
     () => dastTarget && parseDastTargetType(dastTarget, "DAST_TARGET_TYPE"),
@@ -251,19 +194,17 @@ export function loadConfig(env: Env): Config {
     () => dastTeam && parseDastTeamId(dastTeam, "DAST_TEAM_ID"),
     undefined,
   );
-  const storeUrl = readSecret(env, "STORE_URL", problems) ?? "sqlite://data/chatops.sqlite";
+  const storeUrl = readSecret(env, "STORE_URL", problems) ?? DEFAULT_STORE_URL;
+  const store = storeSecrets(storeUrl);
+  if (store.problem) problems.push(`STORE_URL ${store.problem}`);
 
-  if (botToken !== undefined && !slackToken("xoxb-")(botToken)) {
-    problems.push("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-");
+  if (botToken !== undefined && !botToken.startsWith("xoxb-")) {
+    problems.push("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions)");
   }
-  if (appToken !== undefined && !slackToken("xapp-")(appToken)) {
-    problems.push("SLACK_APP_TOKEN: must be an app-level token starting with xapp- (with connections:write)");
-  }
-  if (!/^(sqlite|redis|rediss|postgres|postgresql|memory):\/\//i.test(storeUrl)) {
-    problems.push("STORE_URL: must start with sqlite://, redis://, rediss://, postgres:// or memory://");
+  if (appToken !== undefined && !appToken.startsWith("xapp-")) {
+    problems.push("SLACK_APP_TOKEN must be an app-level token starting with xapp- (with connections:write)");
   }
 
-  const values = parsed.success ? parsed.data : undefined;
   const production = (values?.NODE_ENV ?? env.NODE_ENV) === "production";
   const apiUrl = values?.SLACK_API_URL ?? DEFAULT_SLACK_API_URL;
 
@@ -291,49 +232,96 @@ export function loadConfig(env: Env): Config {
         : []),
     ];
     slack = { mode: "unconfigured", missing, apiUrl };
+    if (production || options.requireSlack) {
+      if (botToken === undefined) problems.push(SLACK_HINTS.SLACK_BOT_TOKEN as string);
+      if (appToken === undefined && signingSecret === undefined) problems.push(SLACK_HINTS.mode as string);
+    }
   }
 
   // The simulator must never stand in silently for a real scanner.
   const realScanner = apiKey !== undefined || webhooks.length > 0;
   let scanner = values?.SCANNER;
-  if (scanner === undefined) {
+  if (scanner === undefined && raw("SCANNER") === undefined) {
     if (realScanner) scanner = "crashtest";
     else if (production) {
-      problems.push("SCANNER: set CRASHTEST_API_KEY or CRASHTEST_WEBHOOKS (or SCANNER=simulator for a demo)");
+      problems.push(
+        "SCANNER is not set: set CRASHTEST_API_KEY and CRASHTEST_TEAM_ID (or CRASHTEST_WEBHOOKS), or SCANNER=dast-essentials with Veracode API credentials (or SCANNER=simulator for a demo)",
+      );
     } else scanner = "simulator";
   }
   if (scanner === "crashtest") {
-    if (!realScanner)
-      problems.push("CRASHTEST_API_KEY: required when SCANNER=crashtest (or CRASHTEST_WEBHOOKS)");
-    if (apiKey !== undefined && values && values.CRASHTEST_TEAM_ID === undefined) {
-      problems.push("CRASHTEST_TEAM_ID: required with CRASHTEST_API_KEY");
+    if (!realScanner) {
+      problems.push("CRASHTEST_API_KEY is required when SCANNER=crashtest (or set CRASHTEST_WEBHOOKS)");
+    }
+    if (apiKey !== undefined && raw("CRASHTEST_TEAM_ID") === undefined) {
+      problems.push("CRASHTEST_TEAM_ID is required with CRASHTEST_API_KEY: the team ID from crashtest.cloud");
     }
   }
   if (scanner === "dast-essentials" && apiKey !== undefined) {
-    problems.push("SCANNER: is 'dast-essentials' while CRASHTEST_API_KEY is set; unset one of them");
+    problems.push("SCANNER is 'dast-essentials' while CRASHTEST_API_KEY is set; unset one of them");
   }
   if (scanner === "simulator" && realScanner) {
-    problems.push("SCANNER: is 'simulator' while Crashtest credentials are set; unset one of them");
+    problems.push("SCANNER is 'simulator' while Crashtest credentials are set; unset one of them");
   }
-  const cron = nonEmpty(env.CREDENTIAL_CHECK_CRON);
+  const cron = raw("CREDENTIAL_CHECK_CRON");
   const cronIssue = cron === undefined ? undefined : cronProblem(cron);
-  if (cronIssue) problems.push(`CREDENTIAL_CHECK_CRON: ${cronIssue}`);
+  if (cronIssue) problems.push(`CREDENTIAL_CHECK_CRON is not a valid cron expression (${cronIssue})`);
 
-  if (problems.length > 0 || !values || scanner === undefined || !simulator) throw new ConfigError(problems);
+  // Veracode: accounts from the environment (or _FILE) and the credentials file, all problems at once.
+  const keyId = readSecret(env, "VERACODE_API_KEY_ID", problems);
+  const keySecret = readSecret(env, "VERACODE_API_KEY_SECRET", problems);
+  const profile = raw("VERACODE_API_PROFILE")?.trim();
+  const credentialsFile = raw("VERACODE_CREDENTIALS_FILE")?.trim();
+  const baseUrl = raw("VERACODE_API_URL")?.trim();
+  const veracode = loadVeracodeAccounts({
+    ...(profile ? { profile } : {}),
+    watch: (raw("VERACODE_ACCOUNTS") ?? "")
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
+    ...(keyId ? { keyId } : {}),
+    ...(keySecret ? { keySecret } : {}),
+    ...(credentialsFile ? { credentialsFile } : {}),
+    ...(baseUrl ? { baseUrl } : {}),
+    homeDir: raw("HOME") ?? homedir(),
+  });
+  problems.push(...veracode.problems);
+  const watchUserIds = attempt(problems, () => parseWatchUserIds(raw("VERACODE_WATCH_USER_IDS")), []);
+  const accounts = veracode.accounts;
+  const dastAccount = values?.DAST_VERACODE_ACCOUNT ?? profile ?? "default";
+  if (scanner === "dast-essentials" && veracode.problems.length === 0) {
+    attempt(problems, () => selectDastAccount(accounts, dastAccount), undefined);
+  }
+  if (accounts.length > 0 && raw("ALERT_CHANNEL") === undefined) {
+    problems.push(
+      `ALERT_CHANNEL is required when Veracode accounts are configured (${accounts.map((a) => a.name).join(", ")}): set it to the ID (C…) of the channel that gets credential expiry alerts`,
+    );
+  }
 
-  const warnings: string[] = [];
+  if (problems.length > 0 || !values || scanner === undefined) throw new ConfigError(problems);
+
+  const warnings = [...veracode.warnings];
   if (values.SCAN_POLL_INTERVAL_SECONDS < 120) {
     warnings.push(
       `SCAN_POLL_INTERVAL_SECONDS=${values.SCAN_POLL_INTERVAL_SECONDS} is below the 120 s Veracode asks for; use it only for demos and tests`,
     );
   }
+  if (!values.ADMIN_USERS.length && !values.APPROVER_USERS.length && !values.OPERATOR_USERS.length) {
+    warnings.push(
+      "no roles are configured (ADMIN_USERS, APPROVER_USERS, OPERATOR_USERS are empty): nobody can act; set ADMIN_USERS to your Slack user ID (U…)",
+    );
+  }
 
-  const secrets = [botToken, signingSecret, appToken, apiKey, ...webhooks.map((w) => w.secret)].filter(
-    (s): s is string => s !== undefined,
-  );
-  // A store URL is only secret for its password.
-  const storePassword = /\/\/[^:@/]*:([^@/]+)@/.exec(storeUrl)?.[1];
-  if (storePassword) secrets.push(storePassword);
+  const secrets = [
+    botToken,
+    signingSecret,
+    appToken,
+    apiKey,
+    ...webhooks.map((w) => w.secret),
+    ...store.secrets,
+    // Key IDs and secrets by value, from every source, with and without their region prefix.
+    ...accounts.flatMap((a) => [a.apiKeyId, a.apiKeySecret]).flatMap((s) => [s, stripVeracodePrefix(s)]),
+  ].filter((s): s is string => s !== undefined);
 
   return {
     nodeEnv: values.NODE_ENV,
@@ -350,15 +338,20 @@ export function loadConfig(env: Env): Config {
       routes,
       webhooks,
     },
-    simulator,
+    simulator: {
+      queueSeconds: values.SIMULATOR_QUEUE_SECONDS,
+      runSeconds: values.SIMULATOR_RUN_SECONDS,
+      outcome: values.SIMULATOR_OUTCOME,
+    },
     dast: {
       ...(values.DAST_API_URL ? { apiUrl: values.DAST_API_URL } : {}),
-      account: values.DAST_VERACODE_ACCOUNT ?? nonEmpty(env.VERACODE_API_PROFILE) ?? "default",
+      account: dastAccount,
       stopAction: values.DAST_STOP_ACTION,
       ...(dastTargetType ? { targetType: dastTargetType } : {}),
       ...(dastScanType ? { scanType: dastScanType } : {}),
       ...(dastTeamId ? { teamId: dastTeamId } : {}),
     },
+    veracode: { accounts, watchUserIds },
     roles: {
       admins: values.ADMIN_USERS,
       approvers: values.APPROVER_USERS,

@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { type Config, ConfigError, type Env, loadConfig } from "./config.js";
+import { type Config, ConfigError, serviceConfig } from "./config.js";
 import { AuditTrail } from "./domain/audit.js";
 import { Authorizer } from "./domain/authz.js";
 import { runCredentialCheck } from "./domain/credential-guard.js";
@@ -50,13 +50,7 @@ import { SlackMessenger } from "./slack/messenger.js";
 import { SlackNotifier } from "./slack/notifier.js";
 import { registerViews } from "./slack/views/register.js";
 import { describeStoreUrl, openStore } from "./store/index.js";
-import {
-  loadVeracodeAccounts,
-  parseWatchUserIds,
-  type VeracodeAccount,
-  VeracodeIdentityClient,
-  veracodeCredentialChecks,
-} from "./veracode/index.js";
+import { type VeracodeAccount, VeracodeIdentityClient, veracodeCredentialChecks } from "./veracode/index.js";
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 const GROUP_CACHE_MS = 5 * 60_000;
@@ -75,8 +69,6 @@ export interface BotOverrides {
   logger?: Logger;
   clientOptions?: SlackAppOptions["clientOptions"];
   clock?: Clock;
-  /** Where Veracode settings are read (defaults to process.env). */
-  env?: Env;
   /** How target host names are looked up (defaults to DNS). */
   resolver?: HostResolver;
 }
@@ -192,13 +184,8 @@ export async function startBot(
 ): Promise<Bot> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const clock = overrides.clock ?? systemClock;
-  const env = overrides.env ?? process.env;
   for (const warning of config.warnings) logger.warn(warning);
-
-  const accounts = await loadVeracodeAccounts(env, { logger });
-  if (accounts.length > 0 && !config.credentialCheck.alertChannel) {
-    throw new AppError("config", "ALERT_CHANNEL: required when Veracode accounts are configured");
-  }
+  const { accounts } = config.veracode;
 
   const store = await openStore({
     url: config.storeUrl,
@@ -326,7 +313,7 @@ export async function startBot(
     if (accounts.length > 0 && alertChannel) {
       const identity = new VeracodeIdentityClient({ logger });
       closers.push(() => identity.close());
-      const checks = veracodeCredentialChecks(accounts, identity, parseWatchUserIds(env));
+      const checks = veracodeCredentialChecks(accounts, identity, config.veracode.watchUserIds);
       const check = async () => {
         const result = await runCredentialCheck({
           ...checks,
@@ -388,7 +375,7 @@ function fail(message: string): never {
 export async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = serviceConfig();
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { fakeKeyPair } from "./veracode/fake-veracode.js";
 
 const dir = await mkdtemp(path.join(tmpdir(), "chatops-config-"));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -74,7 +76,7 @@ test("secrets may come from NAME_FILE; an unreadable file is a named problem", a
   assert.equal(config.slack.mode === "http" && config.slack.botToken, bot);
   assert.ok(config.secrets.includes(bot));
   const found = problems({ SLACK_BOT_TOKEN_FILE: path.join(dir, "missing"), SLACK_SIGNING_SECRET: signing });
-  assert.match(found.join("\n"), /^SLACK_BOT_TOKEN_FILE: cannot read .*ENOENT/m);
+  assert.match(found.join("\n"), /^SLACK_BOT_TOKEN_FILE names .*, which cannot be read \(ENOENT\)/m);
 });
 
 test("the variable wins over its _FILE twin", async () => {
@@ -94,9 +96,9 @@ test("scanner choice: the simulator never stands in silently for real credential
   assert.equal(real.scanner, "crashtest");
   assert.ok(real.secrets.includes(key));
   assert.match(problems({ SCANNER: "simulator", CRASHTEST_API_KEY: key }).join(), /SCANNER/);
-  assert.match(problems({ SCANNER: "crashtest" }).join(), /CRASHTEST_API_KEY: required/);
-  assert.match(problems({ CRASHTEST_API_KEY: key }).join(), /CRASHTEST_TEAM_ID: required/);
-  assert.match(problems({ NODE_ENV: "production" }).join(), /SCANNER: set CRASHTEST_API_KEY/);
+  assert.match(problems({ SCANNER: "crashtest" }).join(), /CRASHTEST_API_KEY is required/);
+  assert.match(problems({ CRASHTEST_API_KEY: key }).join(), /CRASHTEST_TEAM_ID is required/);
+  assert.match(problems({ NODE_ENV: "production" }).join(), /SCANNER is not set: set CRASHTEST_API_KEY/);
 });
 
 test("a store password is registered for redaction", () => {
@@ -156,4 +158,207 @@ test("webhook-only Crashtest projects select the real scanner and their secrets 
   assert.ok(!bad.includes(secret));
   assert.match(bad, /CRASHTEST_WEBHOOKS/);
   assert.match(bad, /CRASHTEST_ROUTES/);
+});
+
+test("production with nothing set names every missing piece in one run, each with what to set", () => {
+  const found = problems({ NODE_ENV: "production" }).join("\n");
+  assert.match(found, /^SLACK_BOT_TOKEN is not set: the bot token \(xoxb-…\)/m);
+  assert.match(
+    found,
+    /^SLACK_APP_TOKEN \(Socket Mode.*\) or SLACK_SIGNING_SECRET \(HTTP mode.*\) is not set/m,
+  );
+  assert.match(found, /^SCANNER is not set: set CRASHTEST_API_KEY/m);
+  // DAST Essentials without Veracode credentials, and Veracode credentials without an alert channel.
+  const dast = problems({ NODE_ENV: "production", SCANNER: "dast-essentials", HOME: dir }).join("\n");
+  assert.match(dast, /^SLACK_BOT_TOKEN/m);
+  assert.match(dast, /SCANNER=dast-essentials needs Veracode API credentials/);
+  const keys = fakeKeyPair();
+  const guard = problems({
+    NODE_ENV: "production",
+    SCANNER: "dast-essentials",
+    VERACODE_API_KEY_ID: keys.apiKeyId,
+    VERACODE_API_KEY_SECRET: keys.apiKeySecret,
+  }).join("\n");
+  assert.match(guard, /^SLACK_BOT_TOKEN/m);
+  assert.match(
+    guard,
+    /^ALERT_CHANNEL is required when Veracode accounts are configured \(default\): set it/m,
+  );
+  assert.ok(!guard.includes(keys.secretHex) && !guard.includes(keys.apiId));
+});
+
+test("the bot as a service (requireSlack) reports missing Slack settings as problems outside production too", () => {
+  assert.equal(loadConfig({}).slack.mode, "unconfigured");
+  const found = problems({ REQUIRE_APPROVAL: "perhaps" }).join("\n");
+  assert.doesNotMatch(found, /SLACK_BOT_TOKEN/);
+  try {
+    loadConfig({ REQUIRE_APPROVAL: "perhaps" }, { requireSlack: true });
+    assert.fail("expected a ConfigError");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.problems.join("\n"), /^SLACK_BOT_TOKEN is not set/m);
+    assert.match(error.problems.join("\n"), /^REQUIRE_APPROVAL must be true or false/m);
+  }
+});
+
+test("numbers are explained in words, never in the schema library's terms", () => {
+  assert.deepEqual(problems({ SCAN_POLL_INTERVAL_SECONDS: "soon" }), [
+    "SCAN_POLL_INTERVAL_SECONDS must be a whole number of seconds, got a non-number",
+  ]);
+  assert.deepEqual(problems({ SCAN_POLL_INTERVAL_SECONDS: "0" }), [
+    "SCAN_POLL_INTERVAL_SECONDS must be at least 1 second, got 0",
+  ]);
+  assert.deepEqual(problems({ SCAN_POLL_INTERVAL_SECONDS: "1.5" }), [
+    "SCAN_POLL_INTERVAL_SECONDS must be a whole number of seconds, got a fraction (1.5)",
+  ]);
+  assert.deepEqual(problems({ PORT: "99999" }), ["PORT must be at most 65535, got 99999"]);
+  assert.deepEqual(problems({ APPROVAL_TTL_HOURS: "0" }), [
+    "APPROVAL_TTL_HOURS must be more than 0 hours, got 0",
+  ]);
+  assert.deepEqual(problems({ SCAN_WATCH_TICK_SECONDS: "7" }), [
+    "SCAN_WATCH_TICK_SECONDS must divide a minute evenly: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30",
+  ]);
+  // Garbage in every plain setting: each is named, none in zod's words.
+  const garbage = Object.fromEntries(
+    [
+      "LOG_LEVEL",
+      "PORT",
+      "SLACK_API_URL",
+      "SCANNER",
+      "DAST_API_URL",
+      "DAST_STOP_ACTION",
+      "CRASHTEST_API_URL",
+      "CRASHTEST_TEAM_ID",
+      "SIMULATOR_QUEUE_SECONDS",
+      "SIMULATOR_RUN_SECONDS",
+      "SIMULATOR_OUTCOME",
+      "ADMIN_USERS",
+      "ALLOWED_CHANNELS",
+      "REQUIRE_APPROVAL",
+      "APPROVAL_TTL_HOURS",
+      "ALLOW_PRIVATE_TARGETS",
+      "SCAN_POLL_INTERVAL_SECONDS",
+      "SCANNER_MAX_REQUESTS_PER_MINUTE",
+      "SCAN_WATCH_TICK_SECONDS",
+      "REPORT_FORMATS",
+      "ALERT_CHANNEL",
+      "CREDENTIAL_CHECK_TIMEZONE",
+    ].map((name) => [name, "#?"]),
+  );
+  const found = problems(garbage);
+  for (const name of Object.keys(garbage)) {
+    assert.ok(
+      found.some((p) => p.startsWith(`${name} `)),
+      `${name} is named: ${found.join("\n")}`,
+    );
+  }
+  for (const problem of found) {
+    assert.doesNotMatch(problem, /expected|received|Invalid|Too (small|big)|✖|NaN/, problem);
+  }
+});
+
+test("simulator timing: defaults, fractions, and readable problems", () => {
+  assert.deepEqual(loadConfig({}).simulator, { queueSeconds: 5, runSeconds: 30, outcome: "finished" });
+  assert.deepEqual(
+    loadConfig({ SIMULATOR_QUEUE_SECONDS: "0.5", SIMULATOR_RUN_SECONDS: " 2 ", SIMULATOR_OUTCOME: "failed" })
+      .simulator,
+    { queueSeconds: 0.5, runSeconds: 2, outcome: "failed" },
+  );
+  assert.equal(loadConfig({ SIMULATOR_QUEUE_SECONDS: "", SIMULATOR_OUTCOME: "" }).simulator.queueSeconds, 5);
+  assert.deepEqual(
+    problems({
+      SIMULATOR_QUEUE_SECONDS: "soon",
+      SIMULATOR_RUN_SECONDS: "999999",
+      SIMULATOR_OUTCOME: "exploded",
+    }),
+    [
+      "SIMULATOR_QUEUE_SECONDS must be a number of seconds, got a non-number",
+      "SIMULATOR_RUN_SECONDS must be at most 86400 seconds, got 999999",
+      "SIMULATOR_OUTCOME must be one of finished, failed, stopped",
+    ],
+  );
+  assert.match(problems({ SIMULATOR_RUN_SECONDS: "-1" }).join(), /at least 0 seconds, got -1/);
+});
+
+test("Veracode accounts and watched users come with the configuration; key IDs and secrets are registered by value", async () => {
+  const fromEnv = fakeKeyPair("vera01e");
+  const config = loadConfig({
+    HOME: dir,
+    VERACODE_API_KEY_ID: fromEnv.apiKeyId,
+    VERACODE_API_KEY_SECRET: fromEnv.apiKeySecret,
+    VERACODE_WATCH_USER_IDS: "u-1, u-2",
+    ALERT_CHANNEL: "C0ALERTS",
+  });
+  assert.deepEqual(
+    config.veracode.accounts.map((a) => [a.name, a.region]),
+    [["default", "eu"]],
+  );
+  assert.deepEqual(config.veracode.watchUserIds, ["u-1", "u-2"]);
+  for (const value of [fromEnv.apiKeyId, fromEnv.apiKeySecret, fromEnv.apiId, fromEnv.secretHex]) {
+    assert.ok(config.secrets.includes(value));
+  }
+
+  const fromFiles = fakeKeyPair();
+  await writeFile(path.join(dir, "vid"), fromFiles.apiKeyId);
+  await writeFile(path.join(dir, "vkey"), fromFiles.apiKeySecret);
+  const viaFiles = loadConfig({
+    HOME: dir,
+    VERACODE_API_KEY_ID_FILE: path.join(dir, "vid"),
+    VERACODE_API_KEY_SECRET_FILE: path.join(dir, "vkey"),
+    ALERT_CHANNEL: "C0ALERTS",
+  });
+  assert.ok(
+    viaFiles.secrets.includes(fromFiles.apiKeyId) && viaFiles.secrets.includes(fromFiles.apiKeySecret),
+  );
+
+  const inFile = fakeKeyPair();
+  const credentials = path.join(dir, "credentials.ini");
+  await writeFile(
+    credentials,
+    `[default]\nveracode_api_key_id=${inFile.apiKeyId}\nveracode_api_key_secret=${inFile.apiKeySecret}\n`,
+    { mode: 0o600 },
+  );
+  const viaIni = loadConfig({ VERACODE_CREDENTIALS_FILE: credentials, ALERT_CHANNEL: "C0ALERTS" });
+  assert.ok(viaIni.secrets.includes(inFile.apiKeyId) && viaIni.secrets.includes(inFile.apiKeySecret));
+  assert.match(problems({ VERACODE_WATCH_USER_IDS: "ok,bad/id" }).join(), /VERACODE_WATCH_USER_IDS/);
+});
+
+test("STORE_URL: the password and password-like parameters are secrets, in written and decoded form", () => {
+  const password = "p@ss:w/rd#%?&=é";
+  const encoded = encodeURIComponent(password);
+  const config = loadConfig({
+    STORE_URL: `postgres://bot:${encoded}@db.internal:5432/chatops?sslmode=require&sslpassword=k%2Fey%20pw&application_name=x`,
+  });
+  for (const value of [encoded, password, "k%2Fey%20pw", "k/ey pw"])
+    assert.ok(config.secrets.includes(value), value);
+  assert.ok(!config.secrets.includes("require") && !config.secrets.includes("x"));
+  // An unencoded '@' in the password: the URL parser takes the last '@'; the decoded form is what was typed.
+  const raw = loadConfig({ STORE_URL: "redis://:hunter@2@cache:6379" });
+  assert.ok(raw.secrets.includes("hunter@2"));
+  // A URL that cannot be parsed is a problem that quotes nothing of it.
+  const found = problems({ STORE_URL: "redis://:pa ss@cache:port" }).join();
+  assert.match(found, /^STORE_URL is not a valid URL; percent-encode/);
+  assert.ok(!found.includes("pa ss"));
+});
+
+test("no roles configured is a start-up warning: nobody can act", () => {
+  assert.match(loadConfig({}).warnings.join("\n"), /no roles are configured .*nobody can act/);
+  assert.doesNotMatch(loadConfig({ OPERATOR_USERS: "U0CAROL" }).warnings.join("\n"), /no roles/);
+});
+
+test("src/config.ts is the only source file that reads the environment", () => {
+  const root = new URL("../src/", import.meta.url).pathname;
+  const readers: string[] = [];
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder)) {
+      const full = path.join(folder, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (full.endsWith(".ts") && readFileSync(full, "utf8").includes("process.env")) readers.push(full);
+    }
+  };
+  walk(root);
+  assert.deepEqual(
+    readers.map((file) => path.relative(root, file)),
+    ["config.ts"],
+  );
 });

@@ -41,7 +41,6 @@ export {
   type SimulatedScannerOptions,
 } from "./simulator/scanner.js";
 export {
-  readSimulatorTiming,
   type SimulatorHandle,
   type SimulatorOptions,
   type SimulatorTiming,

@@ -7,31 +7,9 @@ import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
 import type { KeyValueStore } from "../domain/ports.js";
 import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
+import { describeStoreUrl, storeKind } from "./url.js";
 
-export type StoreKind = "memory" | "sqlite" | "redis" | "postgres";
-
-export function storeKind(url: string): StoreKind | undefined {
-  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
-  switch (scheme) {
-    case "memory":
-      return "memory";
-    case "sqlite":
-      return "sqlite";
-    case "redis":
-    case "rediss":
-      return "redis";
-    case "postgres":
-    case "postgresql":
-      return "postgres";
-    default:
-      return undefined;
-  }
-}
-
-/** The URL without its password, for logs and error messages. */
-export function describeStoreUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
+export { describeStoreUrl, type StoreKind, storeKind, storeSecrets } from "./url.js";
 
 const PREFIX = "chatops";
 

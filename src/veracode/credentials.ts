@@ -1,13 +1,12 @@
 /**
  * Where Veracode API credentials come from: environment (or *_FILE secrets) first, then the Veracode
- * credentials file (~/.veracode/credentials). See shared/docs/veracode-api.md §2.
+ * credentials file (~/.veracode/credentials, the INI format Veracode's own tools read:
+ * https://docs.veracode.com/r/API_credentials_file).
  */
-import { readFile, stat } from "node:fs/promises";
-import { homedir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { inspect } from "node:util";
 import { AppError } from "../domain/errors.js";
-import type { Logger } from "../domain/ports.js";
 import {
   parseVeracodeKeyId,
   parseVeracodeSecret,
@@ -89,127 +88,133 @@ function normaliseBaseUrl(value: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
-export interface LoadVeracodeAccountsDeps {
-  logger: Logger;
-  /** Home directory holding .veracode/credentials; defaults to os.homedir(). */
-  homeDir?: string;
+/** Where the accounts come from, as config.ts read them from the environment. */
+export interface VeracodeCredentialSources {
+  /** VERACODE_API_PROFILE, when set: the profile in use (default "default"). */
+  profile?: string;
+  /** VERACODE_ACCOUNTS: the profiles to watch (default: the one in use). */
+  watch?: string[];
+  /** VERACODE_API_KEY_ID / VERACODE_API_KEY_SECRET (or their _FILE twins): replace the profile in use. */
+  keyId?: string;
+  keySecret?: string;
+  /** VERACODE_CREDENTIALS_FILE, when set; else <homeDir>/.veracode/credentials. */
+  credentialsFile?: string;
+  homeDir: string;
+  /** VERACODE_API_URL: base URL override (tests, proxies). */
+  baseUrl?: string;
 }
 
-type Env = Record<string, string | undefined>;
+export interface LoadedVeracodeAccounts {
+  accounts: VeracodeAccount[];
+  /** Each names the variable to set or the file to fix, never a credential. */
+  problems: string[];
+  warnings: string[];
+}
+
 type Profile = Map<string, string>;
 
 const KEY_ID = "veracode_api_key_id";
 const KEY_SECRET = "veracode_api_key_secret";
 
 /**
- * The accounts whose credentials the bot uses and watches. Empty when nothing is configured (the
- * expiry guard is then off). Throws AppError("config") for anything half-configured or malformed.
+ * The accounts whose credentials the bot uses and watches; none when nothing is configured (the expiry
+ * guard is then off). Reads the credentials file synchronously: this runs once, at configuration time.
+ * Every half-configured or malformed account is a problem; the others still load.
  */
-export async function loadVeracodeAccounts(
-  env: Env,
-  deps: LoadVeracodeAccountsDeps,
-): Promise<VeracodeAccount[]> {
-  const inUse = nonEmpty(env.VERACODE_API_PROFILE) ?? "default";
-  const listed = nonEmpty(env.VERACODE_ACCOUNTS)
-    ?.split(",")
-    .map((name) => name.trim())
-    .filter(Boolean);
-  const watched = [...new Set(listed?.length ? listed : [inUse])];
-  const fromEnv = await environmentCredentials(env);
-  const baseUrl = nonEmpty(env.VERACODE_API_URL);
+export function loadVeracodeAccounts(sources: VeracodeCredentialSources): LoadedVeracodeAccounts {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const inUse = sources.profile ?? "default";
+  const watched = [...new Set(sources.watch?.length ? sources.watch : [inUse])];
+  const { keyId, keySecret, baseUrl } = sources;
+  const fromEnv = keyId && keySecret ? { apiKeyId: keyId, apiKeySecret: keySecret } : undefined;
+  // Veracode's library silently ignores half a pair; here it is most likely a deployment mistake.
+  if ((keyId === undefined) !== (keySecret === undefined)) {
+    const [missing, set] = keyId
+      ? ["VERACODE_API_KEY_SECRET", "VERACODE_API_KEY_ID"]
+      : ["VERACODE_API_KEY_ID", "VERACODE_API_KEY_SECRET"];
+    problems.push(`${missing} (or ${missing}_FILE) is not set, but ${set} is: set both or neither`);
+  }
 
   const needFile = watched.filter((name) => !(fromEnv && name === inUse));
-  const explicitFile = nonEmpty(env.VERACODE_CREDENTIALS_FILE);
-  const filePath = explicitFile ?? path.join(deps.homeDir ?? homedir(), ".veracode", "credentials");
+  const filePath = sources.credentialsFile ?? path.join(sources.homeDir, ".veracode", "credentials");
   // Profiles named explicitly must exist; the implicit "default" may be absent (then nothing is configured).
-  const explicitlyNamed = Boolean(listed?.length) || nonEmpty(env.VERACODE_API_PROFILE) !== undefined;
-  const profiles = needFile.length
-    ? await readCredentialsFile(filePath, deps.logger, explicitFile !== undefined || explicitlyNamed)
+  const explicitlyNamed = Boolean(sources.watch?.length) || sources.profile !== undefined;
+  const file = needFile.length
+    ? readCredentialsFile(filePath, sources.credentialsFile !== undefined || explicitlyNamed)
     : undefined;
+  if (file?.problem) problems.push(file.problem);
+  if (file?.warning) warnings.push(file.warning);
 
   const accounts: VeracodeAccount[] = [];
+  const add = (init: VeracodeAccountInit, where: string) => {
+    try {
+      accounts.push(new VeracodeAccount(init));
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      problems.push(`${where}: ${error.userMessage}`);
+    }
+  };
   for (const name of watched) {
     if (fromEnv && name === inUse) {
-      accounts.push(new VeracodeAccount({ name, ...fromEnv, baseUrl }));
+      add(
+        { name, ...fromEnv, ...(baseUrl ? { baseUrl } : {}) },
+        "VERACODE_API_KEY_ID/VERACODE_API_KEY_SECRET",
+      );
       continue;
     }
-    const profile = profiles?.get(name);
+    if (!file?.profiles) continue;
+    const profile = file.profiles.get(name);
     if (!profile) {
-      if (!explicitlyNamed) {
-        if (profiles) deps.logger.info("No [default] profile in the Veracode credentials file", { filePath });
-        continue;
+      if (explicitlyNamed) {
+        const variable = sources.watch?.length ? "VERACODE_ACCOUNTS" : "VERACODE_API_PROFILE";
+        problems.push(
+          `${variable} names the profile [${name}], which ${filePath} does not have: add it or fix the name`,
+        );
       }
-      throw new AppError("config", `The Veracode credentials file has no [${name}] profile.`, {
-        detail: `Profile [${name}] not found in ${filePath}`,
-      });
+      continue;
     }
     const apiKeyId = profile.get(KEY_ID);
     const apiKeySecret = profile.get(KEY_SECRET);
     if (!apiKeyId || !apiKeySecret) {
-      throw new AppError(
-        "config",
-        `Profile [${name}] of the Veracode credentials file needs both ${KEY_ID} and ${KEY_SECRET}.`,
-      );
+      problems.push(`Profile [${name}] of ${filePath} needs both ${KEY_ID} and ${KEY_SECRET}`);
+      continue;
     }
-    accounts.push(new VeracodeAccount({ name, apiKeyId, apiKeySecret, baseUrl }));
+    add(
+      { name, apiKeyId, apiKeySecret, ...(baseUrl ? { baseUrl } : {}) },
+      `Profile [${name}] of ${filePath}`,
+    );
   }
-  return accounts;
+  return { accounts, problems, warnings };
 }
 
-async function environmentCredentials(
-  env: Env,
-): Promise<{ apiKeyId: string; apiKeySecret: string } | undefined> {
-  const apiKeyId = await envOrFile(env, "VERACODE_API_KEY_ID");
-  const apiKeySecret = await envOrFile(env, "VERACODE_API_KEY_SECRET");
-  if (apiKeyId && apiKeySecret) return { apiKeyId, apiKeySecret };
-  // Veracode's library silently ignores half a pair; here it is most likely a deployment mistake.
-  if (apiKeyId || apiKeySecret) {
-    const missing = apiKeyId ? "VERACODE_API_KEY_SECRET" : "VERACODE_API_KEY_ID";
-    throw new AppError("config", `${missing} (or ${missing}_FILE) is not set, but its partner is.`);
-  }
-  return undefined;
-}
-
-async function envOrFile(env: Env, name: string): Promise<string | undefined> {
-  const direct = nonEmpty(env[name]);
-  if (direct) return direct;
-  const file = nonEmpty(env[`${name}_FILE`]);
-  if (!file) return undefined;
-  try {
-    return nonEmpty(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new AppError("config", `Cannot read ${name}_FILE.`, {
-      cause: error,
-      detail: `Cannot read ${file}`,
-    });
-  }
-}
-
-async function readCredentialsFile(
+function readCredentialsFile(
   filePath: string,
-  logger: Logger,
   required: boolean,
-): Promise<Map<string, Profile> | undefined> {
+): { profiles?: Map<string, Profile>; problem?: string; warning?: string } {
   let text: string;
   try {
-    text = await readFile(filePath, "utf8");
+    text = readFileSync(filePath, "utf8");
   } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new AppError("config", "Cannot read the Veracode credentials file.", {
-      cause: error,
-      detail: `Cannot read Veracode credentials file ${filePath}`,
-    });
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    if (!required && code === "ENOENT") return {};
+    return {
+      problem: `The Veracode credentials file ${filePath} cannot be read (${code}): create it or set VERACODE_CREDENTIALS_FILE`,
+    };
   }
+  let warning: string | undefined;
   if (process.platform !== "win32") {
-    const mode = (await stat(filePath)).mode & 0o777;
+    const mode = statSync(filePath).mode & 0o777;
     if (mode & 0o077) {
-      logger.warn("Veracode credentials file is accessible by group or others; restrict it with chmod 600", {
-        filePath,
-        mode: mode.toString(8).padStart(4, "0"),
-      });
+      warning = `The Veracode credentials file ${filePath} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); restrict it with chmod 600`;
     }
   }
-  return parseCredentialsFile(text, filePath);
+  try {
+    return { profiles: parseCredentialsFile(text, filePath), ...(warning ? { warning } : {}) };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { problem: error.userMessage, ...(warning ? { warning } : {}) };
+  }
 }
 
 /**
@@ -218,7 +223,8 @@ async function readCredentialsFile(
  */
 export function parseCredentialsFile(
   text: string,
-  source = "Veracode credentials file",
+  /** The file's path, for messages. */
+  source?: string,
 ): Map<string, Profile> {
   const profiles = new Map<string, Profile>();
   let current: Profile | undefined;
@@ -247,13 +253,9 @@ export function parseCredentialsFile(
   return profiles;
 }
 
-function malformed(source: string, lineNo: number, why: string): AppError {
-  return new AppError("config", `The Veracode credentials file is malformed at line ${lineNo}: ${why}.`, {
-    detail: `${source}: line ${lineNo}: ${why}`,
+function malformed(source: string | undefined, lineNo: number, why: string): AppError {
+  const file = source ? `The Veracode credentials file ${source}` : "The Veracode credentials file";
+  return new AppError("config", `${file} is malformed at line ${lineNo}: ${why}.`, {
+    detail: `${source ?? "Veracode credentials file"}: line ${lineNo}: ${why}`,
   });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
 }

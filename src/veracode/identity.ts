@@ -356,8 +356,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** Comma list of Veracode user IDs whose credentials an admin account watches (VERACODE_WATCH_USER_IDS). */
-export function parseWatchUserIds(env: Record<string, string | undefined>): string[] {
-  const ids = (env.VERACODE_WATCH_USER_IDS ?? "")
+export function parseWatchUserIds(list: string | undefined): string[] {
+  const ids = (list ?? "")
     .split(",")
     .map((id) => id.trim())
     .filter(Boolean);

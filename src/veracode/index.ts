@@ -1,9 +1,10 @@
 export {
-  type LoadVeracodeAccountsDeps,
+  type LoadedVeracodeAccounts,
   loadVeracodeAccounts,
   parseCredentialsFile,
   VeracodeAccount,
   type VeracodeAccountInit,
+  type VeracodeCredentialSources,
 } from "./credentials.js";
 export {
   type ApiCredentialsInfo,

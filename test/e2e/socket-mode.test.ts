@@ -158,7 +158,6 @@ describe("Socket Mode start-up", () => {
         startBot(config, config.slack, {
           logger: logs.logger,
           clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
-          env,
         }),
         /invalid_auth/,
       );

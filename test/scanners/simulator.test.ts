@@ -4,37 +4,9 @@ import { test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
 import { buildPdfReport } from "../../src/scanners/simulator/reports.js";
 import { createSimulatedScanner } from "../../src/scanners/simulator/scanner.js";
-import { readSimulatorTiming, startSimulator } from "../../src/scanners/simulator/server.js";
+import { startSimulator } from "../../src/scanners/simulator/server.js";
 import { captureLogger } from "../support/logs.js";
 import { frozenClock } from "./harness.js";
-
-test("reads the simulator timing from the environment", () => {
-  assert.deepEqual(readSimulatorTiming({}), { queueSeconds: 5, runSeconds: 30, outcome: "finished" });
-  assert.deepEqual(
-    readSimulatorTiming({
-      SIMULATOR_QUEUE_SECONDS: "0.5",
-      SIMULATOR_RUN_SECONDS: " 2 ",
-      SIMULATOR_OUTCOME: "failed",
-    }),
-    { queueSeconds: 0.5, runSeconds: 2, outcome: "failed" },
-  );
-  assert.deepEqual(
-    readSimulatorTiming({ SIMULATOR_QUEUE_SECONDS: "", SIMULATOR_OUTCOME: "" }).queueSeconds,
-    5,
-  );
-  for (const env of [
-    { SIMULATOR_QUEUE_SECONDS: "soon" },
-    { SIMULATOR_RUN_SECONDS: "-1" },
-    { SIMULATOR_RUN_SECONDS: "999999" },
-    { SIMULATOR_OUTCOME: "exploded" },
-  ]) {
-    assert.throws(
-      () => readSimulatorTiming(env),
-      (error: unknown) => error instanceof AppError && error.kind === "config",
-      JSON.stringify(env),
-    );
-  }
-});
 
 test("builds a structurally valid PDF 1.4: xref offsets and stream length are exact", () => {
   const bytes = Buffer.from(

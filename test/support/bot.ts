@@ -66,7 +66,6 @@ export async function startTestBot(
     bot = await startBot(config, config.slack, {
       logger: logs.logger,
       clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
-      env,
       resolver: options.resolver ?? new FakeResolver(),
       ...(options.clock ? { clock: options.clock } : {}),
     });

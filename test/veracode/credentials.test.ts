@@ -4,25 +4,23 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { inspect } from "node:util";
+import { ConfigError, loadConfig } from "../../src/config.js";
 import { AppError } from "../../src/domain/errors.js";
-import { loadVeracodeAccounts, parseCredentialsFile, VeracodeAccount } from "../../src/veracode/index.js";
+import { parseCredentialsFile, VeracodeAccount } from "../../src/veracode/index.js";
 import { captureLogger } from "../support/logs.js";
-import { fakeKeyPair, rawCaptureLogger } from "./fake-veracode.js";
+import { fakeKeyPair } from "./fake-veracode.js";
 
 const global = fakeKeyPair();
 const eu = fakeKeyPair("vera01e");
 
 let home: string;
-let log: ReturnType<typeof rawCaptureLogger>;
 
 beforeEach(async () => {
   home = await mkdtemp(path.join(tmpdir(), "veracode-creds-"));
-  log = rawCaptureLogger();
 });
 
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
-  for (const secret of [global.secretHex, eu.secretHex]) assert.ok(!log.text().includes(secret));
 });
 
 async function writeCredentials(
@@ -36,15 +34,21 @@ async function writeCredentials(
   return file;
 }
 
-const load = (env: Record<string, string | undefined>) =>
-  loadVeracodeAccounts(env, { logger: log.logger, homeDir: home });
+/** Accounts are loaded with the rest of the configuration; HOME locates ~/.veracode/credentials. */
+const configWith = (env: Record<string, string | undefined>) =>
+  loadConfig({ HOME: home, ALERT_CHANNEL: "C0ALERTS", ...env });
+const load = async (env: Record<string, string | undefined>) => configWith(env).veracode.accounts;
 
 function assertConfigError(pattern: RegExp) {
   return (error: unknown) => {
-    assert.ok(error instanceof AppError, String(error));
-    assert.equal(error.kind, "config");
-    assert.match(error.userMessage, pattern);
-    const text = `${error.message} ${error.userMessage} ${error.stack}`;
+    if (error instanceof AppError) {
+      assert.equal(error.kind, "config");
+      assert.match(error.userMessage, pattern);
+    } else {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.match(error.problems.join("\n"), pattern);
+    }
+    const text = `${error.message} ${error.stack}`;
     for (const secret of [global.secretHex, eu.secretHex]) assert.ok(!text.includes(secret), text);
     return true;
   };
@@ -150,7 +154,10 @@ describe("loadVeracodeAccounts", () => {
       profile.map((account) => account.name),
       ["dast"],
     );
-    assert.equal(log.records().filter((record) => record.level === "warn").length, 0);
+    assert.deepEqual(
+      configWith({}).warnings.filter((w) => /Veracode/.test(w)),
+      [],
+    );
   });
 
   test("environment credentials replace the profile in use; other watched profiles come from the file", async () => {
@@ -180,7 +187,7 @@ describe("loadVeracodeAccounts", () => {
     assert.equal((await load({ VERACODE_CREDENTIALS_FILE: file }))[0]?.apiKeyId, global.apiKeyId);
     await assert.rejects(
       load({ VERACODE_CREDENTIALS_FILE: path.join(home, "nope.ini") }),
-      assertConfigError(/Cannot read/),
+      assertConfigError(/nope\.ini cannot be read \(ENOENT\)/),
     );
   });
 
@@ -189,14 +196,15 @@ describe("loadVeracodeAccounts", () => {
       `[default]\nveracode_api_key_id=${global.apiKeyId}\nveracode_api_key_secret=${global.apiKeySecret}\n`,
       0o644,
     );
-    await load({});
-    const warnings = log.records().filter((record) => record.level === "warn");
+    const warnings = configWith({}).warnings.filter((w) => /Veracode/.test(w));
     assert.equal(warnings.length, 1);
-    assert.equal(warnings[0]?.mode, "0644");
-    assert.equal(warnings[0]?.filePath, file);
+    assert.match(warnings[0] ?? "", /mode 0644/);
+    assert.ok(warnings[0]?.includes(file));
     await chmod(file, 0o600);
-    await load({});
-    assert.equal(log.records().filter((record) => record.level === "warn").length, 1);
+    assert.deepEqual(
+      configWith({}).warnings.filter((w) => /Veracode/.test(w)),
+      [],
+    );
   });
 
   test("a malformed file names the line and never echoes its content", async () => {
@@ -226,8 +234,14 @@ describe("loadVeracodeAccounts", () => {
   test("named profiles must exist and be complete; invalid keys are rejected", async () => {
     await writeCredentials(`[default]\nveracode_api_key_id=${global.apiKeyId}\n`);
     await assert.rejects(load({}), assertConfigError(/needs both/));
-    await assert.rejects(load({ VERACODE_ACCOUNTS: "prod" }), assertConfigError(/no \[prod\] profile/));
-    await assert.rejects(load({ VERACODE_API_PROFILE: "prod" }), assertConfigError(/no \[prod\] profile/));
+    await assert.rejects(
+      load({ VERACODE_ACCOUNTS: "prod" }),
+      assertConfigError(/names the profile \[prod\], which .* does not have/),
+    );
+    await assert.rejects(
+      load({ VERACODE_API_PROFILE: "prod" }),
+      assertConfigError(/names the profile \[prod\], which .* does not have/),
+    );
     await writeCredentials(
       `[default]\nveracode_api_key_id=${global.apiKeyId}\nveracode_api_key_secret=not-hex\n`,
     );

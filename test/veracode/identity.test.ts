@@ -283,11 +283,7 @@ describe("VeracodeIdentityClient against the fake Veracode", () => {
     fake.setCredential({ apiId: user.apiId, secretHex: user.secretHex, daysLeft: 2 });
     fake.setUser("u-1", user.apiId);
     const admin = new VeracodeAccount({ name: "admin", ...adminKeys, baseUrl: fake.url });
-    const checks = veracodeCredentialChecks(
-      [admin, account],
-      client,
-      parseWatchUserIds({ VERACODE_WATCH_USER_IDS: " u-1 ," }),
-    );
+    const checks = veracodeCredentialChecks([admin, account], client, parseWatchUserIds(" u-1 ,"));
     assert.deepEqual(
       checks.targets.map((target) => target.label),
       ["admin", "eu-service", "user u-1 (via admin)"],
@@ -297,6 +293,6 @@ describe("VeracodeIdentityClient against the fake Veracode", () => {
       results.map((result) => result.expiresAt),
       [NOW + 100 * DAY, NOW + 7 * DAY, NOW + 2 * DAY],
     );
-    assert.throws(() => parseWatchUserIds({ VERACODE_WATCH_USER_IDS: "ok,bad/id" }), AppError);
+    assert.throws(() => parseWatchUserIds("ok,bad/id"), AppError);
   });
 });

@@ -6,7 +6,7 @@ import { type SimulatorHandle, type SimulatorTiming, startSimulator } from "./se
 
 export interface SimulatedScannerOptions {
   logger: Logger;
-  /** From readSimulatorTiming(process.env). */
+  /** From configuration (SIMULATOR_QUEUE_SECONDS, SIMULATOR_RUN_SECONDS, SIMULATOR_OUTCOME). */
   timing?: Partial<SimulatorTiming>;
   /** Project names to pre-create in the simulator and drive through webhook mode. */
   webhookProjects?: readonly string[];

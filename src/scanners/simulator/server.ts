@@ -34,44 +34,6 @@ export interface SimulatorTiming {
   outcome: ScanOutcome;
 }
 
-const Seconds = (fallback: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === undefined || value === "" ? fallback : Number(value)))
-    .pipe(z.number().min(0).max(86_400));
-
-const TimingEnv = z.object({
-  SIMULATOR_QUEUE_SECONDS: Seconds(5),
-  SIMULATOR_RUN_SECONDS: Seconds(30),
-  SIMULATOR_OUTCOME: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === undefined || value === "" ? "finished" : value))
-    .pipe(z.enum(["finished", "failed", "stopped"])),
-});
-
-/** Reads SIMULATOR_QUEUE_SECONDS (default 5), SIMULATOR_RUN_SECONDS (30), SIMULATOR_OUTCOME (finished). */
-export function readSimulatorTiming(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): SimulatorTiming {
-  const parsed = TimingEnv.safeParse(env);
-  if (!parsed.success) {
-    throw new AppError(
-      "config",
-      `Invalid simulator settings: seconds must be numbers from 0 to 86400 and SIMULATOR_OUTCOME one of finished, failed, stopped.\n${z.prettifyError(parsed.error)}`,
-    );
-  }
-  const data = parsed.data;
-  return {
-    queueSeconds: data.SIMULATOR_QUEUE_SECONDS,
-    runSeconds: data.SIMULATOR_RUN_SECONDS,
-    outcome: data.SIMULATOR_OUTCOME,
-  };
-}
-
 export type SimOperation = Operation | WebhookOperation;
 
 export type Fault =
