@@ -155,8 +155,6 @@ function banner(
     config.scanner === "simulator"
       ? "simulator (built in; no real target is scanned)"
       : `Crashtest API at ${config.crashtest.apiUrl}: scans are REAL and hit real targets`;
-  const warnings = (config as { warnings?: unknown }).warnings;
-  const notes = Array.isArray(warnings) ? warnings.map((w) => `  Note:     ${String(w)}`) : [];
   return [
     "Crashtest ChatOps console: LOCAL ONLY. Slack is emulated on this machine; nothing reaches Slack.",
     ...(ignored.length > 0 ? [`  (${ignored.join(" and ")} in the environment are ignored here.)`] : []),
@@ -165,7 +163,6 @@ function banner(
     `  Scanner:  ${scanner}`,
     ...userLines,
     `  Channels: ${channels} (you are in ${session.channelLabel(session.channel)})`,
-    ...notes,
     "Type a slash command such as /crashtest help, or `help` for console commands; `quit` or Ctrl-D exits.",
     "",
   ].join("\n");

@@ -1,4 +1,4 @@
-import { type AppError, toAppError } from "../domain/errors.js";
+import { type AppError, type ErrorKind, toAppError } from "../domain/errors.js";
 import type { Logger } from "../domain/ports.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 
@@ -15,6 +15,9 @@ const ICON: Record<AppError["kind"], string> = {
   store: ":floppy_disk:",
   internal: ":x:",
 };
+
+/** What the person who typed or clicked can put right; the operator need not see it (debug). */
+const USER_MISTAKES: ReadonlySet<ErrorKind> = new Set(["validation", "permission", "not_found", "conflict"]);
 
 /**
  * User-facing messages can quote what people typed, so everything is escaped except the mentions the
@@ -34,8 +37,21 @@ export function errorReply(
   context: Record<string, unknown> = {},
 ): SlackMessage {
   const appError = toAppError(error);
-  const level = appError.kind === "internal" || appError.kind === "store" ? "error" : "warn";
-  logger[level]("request failed", { ...context, kind: appError.kind, error: appError });
+  const level =
+    appError.kind === "internal" || appError.kind === "store"
+      ? "error"
+      : USER_MISTAKES.has(appError.kind)
+        ? "debug"
+        : "warn";
+  // A stack trace helps with a bug; for anything else the message (and its cause's) says it all.
+  const logged =
+    level === "error"
+      ? appError
+      : {
+          message: appError.message,
+          ...(appError.cause instanceof Error ? { cause: appError.cause.message } : {}),
+        };
+  logger[level]("request failed", { ...context, kind: appError.kind, error: logged });
   const retry = appError.retryable ? " Try again in a minute." : "";
   const text = `${ICON[appError.kind]} ${escapeMarkup(appError.userMessage)}${retry}`;
   return message(text, [section(text)]);

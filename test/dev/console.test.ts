@@ -381,3 +381,16 @@ test("a second console session on the same data dir creates and scans again: the
   assert.doesNotMatch(second.text, /does not know|already running|already registered/);
   assert.doesNotMatch(second.text, /not found/i, "scan 390 is still known to the simulator");
 });
+
+test("quiet by default: a typo gets its reply and no log line; the short-poll warning prints once", async () => {
+  const { code, text } = await script(["/crashtest scan start nosuch", "/crashtest scan stop"], {
+    env: { CONSOLE_STORE_URL: "memory://", SCAN_POLL_INTERVAL_SECONDS: "2" },
+  });
+  assert.equal(code, 0);
+  assert.match(text, /No project "nosuch"/);
+  const afterBanner = text.slice(text.indexOf("alice@#general>"));
+  assert.doesNotMatch(afterBanner, /\[bot /, "no log line between a command and its reply");
+  assert.doesNotMatch(text, /stack| {4}at /);
+  assert.equal(text.match(/below the 120 s/g)?.length, 1, text);
+  assert.doesNotMatch(text, /below Veracode's recommended/);
+});

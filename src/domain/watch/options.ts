@@ -58,7 +58,7 @@ export const RECOMMENDED_MIN_POLL_MS = 120_000;
 
 const SUMMARY_FORMATS: readonly ReportFormat[] = ["json", "junit", "xml"];
 
-/** Defaults filled in and checked; a poll interval under Veracode's minimum is allowed with a warning. */
+/** Defaults filled in and checked; a poll interval under Veracode's minimum is allowed (and noted). */
 export function resolveOptions(given: Partial<WatcherOptions> | undefined, log: Logger): WatcherOptions {
   const o = { ...DEFAULT_WATCHER_OPTIONS, ...given };
   if (!(o.pollIntervalMs >= 1000))
@@ -67,7 +67,8 @@ export function resolveOptions(given: Partial<WatcherOptions> | undefined, log: 
     throw new AppError("config", "SCANNER_MAX_REQUESTS_PER_MINUTE must be at least 1.");
   }
   if (o.pollIntervalMs < RECOMMENDED_MIN_POLL_MS) {
-    log.warn("scan poll interval is below Veracode's recommended 2 minutes between status checks", {
+    // Debug only: config.ts already warns once, naming SCAN_POLL_INTERVAL_SECONDS.
+    log.debug("scan poll interval is below Veracode's recommended 2 minutes between status checks", {
       pollIntervalSeconds: o.pollIntervalMs / 1000,
       recommendedSeconds: RECOMMENDED_MIN_POLL_MS / 1000,
     });
