@@ -45,8 +45,8 @@ import { report, scanStart, scanStatus, scanStop } from "./slack/commands/scan.j
 import { CommandTable } from "./slack/commands/table.js";
 import type { ScanWatching, SurfaceDeps } from "./slack/deps.js";
 import { auditFailure, reconcileScans } from "./slack/flows.js";
+import { SlackGateway } from "./slack/gateway.js";
 import { registerHome } from "./slack/home.js";
-import { SlackMessenger } from "./slack/messenger.js";
 import { SlackNotifier } from "./slack/notifier.js";
 import { registerViews } from "./slack/views/register.js";
 import { describeStoreUrl, openStore } from "./store/index.js";
@@ -114,8 +114,8 @@ export interface CreateScanWatcherDeps {
   store: KeyValueStore;
   clock: Clock;
   logger: Logger;
-  /** SlackMessenger (or anything holding the Bolt app's Web client). */
-  messenger: Pick<SlackMessenger, "client">;
+  /** The Slack gateway over the Bolt app's Web client. */
+  slack: SlackGateway;
   settings: Omit<Config["watcher"], "tickSeconds"> & { tickSeconds?: number };
   projects?: ProjectLookup;
   /** Overrides for tests and tuning. */
@@ -135,7 +135,7 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
     clock: deps.clock,
     logger: deps.logger,
     scans: deps.scans,
-    output: new SlackNotifier({ client: deps.messenger.client, logger: deps.logger }),
+    output: new SlackNotifier({ slack: deps.slack, logger: deps.logger }),
     summarize: (report) => summarizeReport(report, { logger: deps.logger }),
     ...(deps.projects ? { projects: deps.projects } : {}),
     options: {
@@ -226,10 +226,10 @@ export async function startBot(
         }
       },
     });
-    const messenger = new SlackMessenger(slackApp.app.client);
+    const gateway = new SlackGateway(slackApp.app.client);
     const authz = new Authorizer(
       config.roles,
-      cachedGroups((id) => messenger.groupMembers(id)),
+      cachedGroups((id) => gateway.groupMembers(id)),
     );
     const registry = new ProjectRegistry(store, clock);
     const auditTrail = new AuditTrail(store, clock);
@@ -261,7 +261,7 @@ export async function startBot(
       store,
       clock,
       logger,
-      messenger,
+      slack: gateway,
       projects: registry,
       settings: config.watcher,
     });
@@ -273,7 +273,7 @@ export async function startBot(
       authz,
       audit: auditTrail,
       scanner,
-      messenger,
+      slack: gateway,
       store,
       clock,
       logger,
@@ -321,7 +321,7 @@ export async function startBot(
           clock,
           logger,
           notify: async (alert) => {
-            await messenger.post(alertChannel, credentialAlertMessage(alert));
+            await gateway.post(alertChannel, credentialAlertMessage(alert));
           },
         });
         logger.info("credential check done", {

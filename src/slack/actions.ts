@@ -35,7 +35,7 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
             await respond({ response_type: "ephemeral", replace_original: replaceOriginal, ...content });
           } catch (error) {
             log.warn("response_url refused the reply", { error });
-            if (channel) await deps.messenger.ephemeral(channel, user, content);
+            if (channel) await deps.slack.ephemeral(channel, user, content);
           }
         },
       };
@@ -69,13 +69,13 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
       // An expired request still shows buttons: replace them with the expiry note.
       const request = await deps.scans.getApproval(click.value);
       if (request?.card && request.status === "expired")
-        await deps.messenger.update(request.card, approvalCard(request));
+        await deps.slack.update(request.card, approvalCard(request));
       throw error;
     }
     const { request } = result;
     if (request.card) {
-      await deps.messenger.update(request.card, approvalCard(request));
-      await deps.messenger.note(
+      await deps.slack.update(request.card, approvalCard(request));
+      await deps.slack.note(
         request.card,
         `${decision === "approve" ? ":white_check_mark: Approved" : ":no_entry: Denied"} by <@${click.user}>.`,
       );

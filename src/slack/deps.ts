@@ -5,7 +5,7 @@ import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
 import type { ScanRecord, ScanService } from "../domain/scans.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
-import type { SlackMessenger } from "./messenger.js";
+import type { SlackGateway } from "./gateway.js";
 
 /** What the watcher offers the Slack surface: start watching a scan that has a card, or attach to one. */
 export interface ScanWatching {
@@ -27,7 +27,7 @@ export interface SurfaceDeps {
   authz: Authorizer;
   audit: AuditTrail;
   scanner: Scanner;
-  messenger: SlackMessenger;
+  slack: SlackGateway;
   store: KeyValueStore;
   clock: Clock;
   logger: Logger;

@@ -3,7 +3,7 @@ import type { ApprovalRequest, ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
-import type { MessageMetadata } from "./messenger.js";
+import type { MessageMetadata } from "./gateway.js";
 
 /** A link to a message, for "see the card" replies. */
 export function messageLink(channel: string, ts: string): string {
@@ -27,7 +27,7 @@ export async function announceScan(
   const note = alreadyRunning
     ? "A scan was already running for this project; the bot attached to it."
     : undefined;
-  const card = await deps.messenger.post(scan.channel, scanCard(scan, note), {
+  const card = await deps.slack.post(scan.channel, scanCard(scan, note), {
     metadata: cardMetadata(scan),
   });
   const posted: ScanRecord = { ...scan, card };
@@ -60,7 +60,7 @@ export async function reconcileScans(deps: SurfaceDeps): Promise<void> {
         await deps.watcher.watch(scan);
         continue;
       }
-      const card = await deps.messenger.findByMetadata(scan.channel, cardMetadata(scan));
+      const card = await deps.slack.findByMetadata(scan.channel, cardMetadata(scan));
       if (card) {
         const found = { ...scan, card };
         await deps.scans.saveScan(found);
@@ -90,8 +90,8 @@ export async function stopScan(
 ): Promise<ScanRecord> {
   const scan = await deps.scans.stop(scanId, user, channel);
   if (scan.card) {
-    await deps.messenger.update(scan.card, scanCard(scan));
-    await deps.messenger.note(scan.card, `:octagonal_sign: Stop requested by <@${user}>.`);
+    await deps.slack.update(scan.card, scanCard(scan));
+    await deps.slack.note(scan.card, `:octagonal_sign: Stop requested by <@${user}>.`);
   }
   return scan;
 }
@@ -100,7 +100,7 @@ export async function postApprovalCard(
   deps: SurfaceDeps,
   request: ApprovalRequest,
 ): Promise<ApprovalRequest> {
-  const card = await deps.messenger.post(request.channel, approvalCard(request));
+  const card = await deps.slack.post(request.channel, approvalCard(request));
   const saved = { ...request, card };
   await deps.scans.saveApproval(saved);
   return saved;

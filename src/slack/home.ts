@@ -28,7 +28,7 @@ function channelMembership(deps: SurfaceDeps) {
     if (!hit || now - hit.at >= MEMBERS_TTL_MS) {
       let members: ReadonlySet<string>;
       try {
-        members = new Set(await deps.messenger.channelMembers(channel));
+        members = new Set(await deps.slack.channelMembers(channel));
       } catch (error) {
         deps.logger.warn("channel members unreadable; its scans stay hidden from non-admins", {
           channel,
@@ -84,7 +84,7 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
 
   const publish = (user: string) =>
     deps.tasks.run("app home", async () => {
-      await deps.messenger.publishHome(user, await render(user));
+      await deps.slack.publishHome(user, await render(user));
     });
 
   app.event("app_home_opened", async ({ event }) => {
@@ -111,7 +111,7 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
             if (request?.status !== "pending") break;
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
-          await deps.messenger.publishHome(user, await render(user));
+          await deps.slack.publishHome(user, await render(user));
         });
       },
     );

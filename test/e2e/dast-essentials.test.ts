@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { reportFileName } from "../../src/slack/gateway.js";
 import { FakeTcs } from "../scanners/dast-essentials/fake-tcs.js";
 import {
   eventually,
@@ -82,6 +83,16 @@ test("create target, start, card, threaded updates, summary and reports in the t
   assert.match(thread, /Finished/);
   assert.match(thread, /Findings/);
   assert.match(visibleText(t.emulator.message(CHANNEL, card.ts)), /Finished/);
+  // On request, the same report has the same name as the watcher's upload (reconciliation finds it).
+  const requested = await command(PEOPLE.operator, `report ${run.analysis_run_id} junit`);
+  assert.match(requested, /report of scan .* uploaded/);
+  const names = t.emulator.filesIn(CHANNEL, card.ts).map((f) => f.name);
+  assert.equal(names.length, 3);
+  assert.equal(
+    names[2],
+    names.find((name) => name.endsWith(".xml")),
+  );
+  assert.equal(names[2], reportFileName(run.analysis_run_id, "junit"));
   assert.deepEqual(tcs.rejections, [], "every request carried a valid HMAC signature");
   assert.ok(!t.logs.text().includes(keys.apiKeySecret));
 });

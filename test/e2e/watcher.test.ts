@@ -14,6 +14,7 @@ import { createCrashtestScanner, startSimulator, summarizeReport } from "../../s
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
 import { cronProblem } from "../../src/scheduler/index.js";
 import { watcherJob } from "../../src/scheduler/watcher-job.js";
+import { SlackGateway } from "../../src/slack/gateway.js";
 import { EFFECT_EVENT_TYPE, SlackNotifier } from "../../src/slack/notifier.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
@@ -114,7 +115,7 @@ async function rig(
         clock,
         logger,
         scans: scansOf(s),
-        output: new SlackNotifier({ client, logger }),
+        output: new SlackNotifier({ slack: new SlackGateway(client), logger }),
         summarize: (report) => summarizeReport(report),
         options: { random: () => 0, concurrency: 4, ...overrides },
       });
@@ -519,7 +520,7 @@ test("createScanWatcher wires the cron job: every 15 s by default, one name for 
     store: r.store,
     clock: r.clock,
     logger: r.logs.logger,
-    messenger: { client: r.client },
+    slack: new SlackGateway(r.client),
     settings: { pollIntervalSeconds: 120, maxRequestsPerMinute: 120, reportFormats: ["pdf", "json"] },
   });
   assert.equal(wired.job.name, "scan-watcher");

@@ -4,7 +4,8 @@ import path from "node:path";
 import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
-import { EFFECT_EVENT_TYPE, reportUploadName } from "../../src/slack/notifier.js";
+import { reportFileName } from "../../src/slack/gateway.js";
+import { EFFECT_EVENT_TYPE } from "../../src/slack/notifier.js";
 import { eventually, PEOPLE, SURFACE_EMULATOR, SURFACE_ENV, visibleText } from "../support/bot.js";
 import { ChildBot } from "./child-bot.js";
 
@@ -192,7 +193,7 @@ export function auditThread(emulator: SlackEmulator, scanId: string): ThreadAudi
 export function completeFor(scanId: string): { effects: string[]; files: string[] } {
   return {
     effects: ["final", "summary"],
-    files: [reportUploadName(scanId, "pdf"), reportUploadName(scanId, "json")],
+    files: [reportFileName(scanId, "pdf"), reportFileName(scanId, "json")],
   };
 }
 

@@ -6,6 +6,7 @@ import type { WatchRecord } from "../../src/domain/watch/index.js";
 import { createScanWatcher } from "../../src/main.js";
 import { createCrashtestScanner, startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
+import { SlackGateway } from "../../src/slack/gateway.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
 import { startScanWithCard } from "../support/scan-card.js";
@@ -87,7 +88,7 @@ export async function watcherRig(options: WatcherRigOptions = {}) {
     store,
     clock,
     logger: logs.logger,
-    messenger: { client },
+    slack: new SlackGateway(client, { uploadRetry: options.retryConfig ?? COMPRESSED_SLACK_RETRIES }),
     settings: { pollIntervalSeconds: 120, maxRequestsPerMinute: 120, reportFormats: ["pdf", "json"] },
     options: { random: () => 0 },
   });

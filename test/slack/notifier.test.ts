@@ -8,13 +8,8 @@ import type { Report } from "../../src/domain/ports.js";
 import type { MessageRef, ScanRecord } from "../../src/domain/scans.js";
 import type { WatchNotice, WatchRecord } from "../../src/domain/watch/index.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
-import {
-  EFFECT_EVENT_TYPE,
-  noticeMessage,
-  reportUploadName,
-  SlackNotifier,
-  slackFailure,
-} from "../../src/slack/notifier.js";
+import { reportFileName, SlackGateway, slackFailure } from "../../src/slack/gateway.js";
+import { EFFECT_EVENT_TYPE, noticeMessage, SlackNotifier } from "../../src/slack/notifier.js";
 import { captureLogger } from "../support/logs.js";
 
 /** The notifier against the Slack emulator through a real Web client. */
@@ -32,7 +27,7 @@ before(async () => {
     retryConfig: webApi.retryPolicies.rapidRetryPolicy,
     logLevel: webApi.LogLevel.ERROR,
   });
-  notifier = new SlackNotifier({ client, logger: logs.logger });
+  notifier = new SlackNotifier({ slack: new SlackGateway(client), logger: logs.logger });
 });
 after(() => emulator.close());
 
@@ -115,9 +110,9 @@ test("postedEffects finds tagged replies and uploaded report files, across pages
   assert.equal(String(pages[0]?.args.include_all_metadata), "true");
   assert.deepEqual(
     emulator.filesIn(CHANNEL, card.ts).map((f) => f.name),
-    [reportUploadName("502", "pdf")],
+    [reportFileName("502", "pdf")],
   );
-  assert.equal(reportUploadName("502", "pdf"), "crashtest-scan-502.pdf");
+  assert.equal(reportFileName("502", "pdf"), "crashtest-scan-502.pdf");
 });
 
 test("conversations.replies hides metadata unless include_all_metadata is set (as Slack does)", async () => {
@@ -157,9 +152,10 @@ test("Slack errors: permanent ones are marked so, the rest are retryable", async
     notifier.post({ channel: "C0NOPE", ts: "1.1" }, subject("505"), { kind: "gone", reason: "x" }, "gone"),
     (error: AppError) => !error.retryable && /channel_not_found/.test(error.userMessage),
   );
-  assert.equal(slackFailure({ data: { error: "fatal_error" } }, "x").retryable, true);
+  const platform = (error: string) => new webApi.WebAPIPlatformError({ ok: false, error });
+  assert.equal(slackFailure(platform("fatal_error"), "x").retryable, true);
   assert.equal(slackFailure(new Error("socket hang up"), "x").retryable, true);
-  assert.equal(slackFailure({ data: { error: "message_not_found" } }, "x").retryable, false);
+  assert.equal(slackFailure(platform("message_not_found"), "x").retryable, false);
 });
 
 test("updateCard edits the card in place; a watch that gave up gets a note with the resume command", async () => {

@@ -3,6 +3,7 @@ import type { Logger } from "../../domain/ports.js";
 import type { BackgroundTasks } from "../../domain/tasks.js";
 import { unknownCommand } from "../blocks/help.js";
 import { errorReply } from "../errors.js";
+import type { SlackGateway } from "../gateway.js";
 import type { CommandTable, Reply } from "./table.js";
 
 export const SLASH_COMMAND = "/crashtest";
@@ -11,7 +12,7 @@ export const SLASH_COMMAND = "/crashtest";
  * Acks at once (Slack's 3 s rule) and runs the command as background work that answers through
  * response_url; if that URL has expired, it falls back to an ephemeral chat message.
  */
-export function registerCommands<Deps>(
+export function registerCommands<Deps extends { slack: Pick<SlackGateway, "ephemeral"> }>(
   app: App,
   table: CommandTable<Deps>,
   deps: Deps,
@@ -25,7 +26,7 @@ export function registerCommands<Deps>(
     error: unknown;
   }) => Promise<void> = async () => {},
 ): void {
-  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     await ack();
     const log = logger.child({ user: command.user_id, channel: command.channel_id });
     const reply = async (message: Reply) => {
@@ -34,7 +35,10 @@ export function registerCommands<Deps>(
         await respond({ response_type: visibility, ...content });
       } catch (error) {
         log.warn("response_url refused the reply; falling back to chat.postEphemeral", { error });
-        await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, ...content });
+        await deps.slack.ephemeral(command.channel_id, command.user_id, {
+          text: content.text,
+          blocks: content.blocks ?? [],
+        });
       }
     };
     tasks.run("slash command", async () => {

@@ -50,7 +50,7 @@ export const projectCreate: CommandSpec<SurfaceDeps> = {
     const name = projectName.safeParse(rawName ?? "");
     const url = targetUrl(deps.settings.allowPrivateTargets).safeParse(rawUrl ?? "");
     if ((!name.success || !url.success) && triggerId && args.length < 2) {
-      await deps.messenger.openView(
+      await deps.slack.openView(
         triggerId,
         projectModal({
           channel: channelId,

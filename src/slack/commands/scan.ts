@@ -5,6 +5,7 @@ import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
 import { announceScan, messageLink, postApprovalCard, stopScan } from "../flows.js";
+import { reportUpload } from "../gateway.js";
 import type { CommandSpec } from "./table.js";
 
 const usage = (spec: string) => `/crashtest ${spec}`;
@@ -121,6 +122,11 @@ function reportFormat(requested: string | undefined, available: readonly ReportF
   return match;
 }
 
+function queuedReply(scanId: string, format: ReportFormat, ahead: number) {
+  const text = `:hourglass: Queued behind ${ahead} report${ahead === 1 ? "" : "s"}: the ${format.toUpperCase()} report of scan ${escapeText(scanId)} follows when ${ahead === 1 ? "it is" : "they are"} done.`;
+  return message(text, [section(text)]);
+}
+
 export const report: CommandSpec<SurfaceDeps> = {
   name: "report",
   usage: "<scan-id> [pdf|xml|json]",
@@ -136,12 +142,22 @@ export const report: CommandSpec<SurfaceDeps> = {
         `The bot does not know scan ${id}. Attach to it first: \`/crashtest scan status ${id} <project>\`.`,
       );
     }
-    const file = await deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format);
-    const target = scan.card ?? { channel: channelId, ts: undefined };
-    await deps.messenger.upload(target.channel, file, {
-      ...(target.ts ? { threadTs: target.ts } : {}),
-      comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
-    });
+    const target = scan.card
+      ? { channel: scan.card.channel, threadTs: scan.card.ts }
+      : { channel: channelId };
+    await deps.slack.transfers.run(
+      async () => {
+        const file = await deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format);
+        await deps.slack.upload(
+          target,
+          reportUpload(id, format, { size: file.bytes.byteLength, body: file.bytes }),
+          {
+            comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
+          },
+        );
+      },
+      (ahead) => reply(queuedReply(id, format, ahead)),
+    );
     await deps.audit.record({
       user: userId,
       action: "report",

@@ -40,11 +40,11 @@ export function registerViews(app: App, deps: SurfaceDeps): void {
           name: parsedName.data,
           url: parsedUrl.data,
         });
-        await deps.messenger.ephemeral(channel, user, projectCreatedMessage(created));
+        await deps.slack.ephemeral(channel, user, projectCreatedMessage(created));
       } catch (error) {
         const kind = error instanceof AppError ? error.kind : "internal";
         await auditFailure(deps, { user, action: "project.create", target: parsedName.data, kind });
-        await deps.messenger.ephemeral(channel, user, errorReply(error, log, { view: PROJECT_MODAL }));
+        await deps.slack.ephemeral(channel, user, errorReply(error, log, { view: PROJECT_MODAL }));
       }
     });
   });
