@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
 import { type Config, ConfigError, serviceConfig } from "./config.js";
-import { AuditTrail } from "./domain/audit.js";
+import { type AuditOptions, AuditTrail } from "./domain/audit.js";
 import { Authorizer } from "./domain/authz.js";
 import { runCredentialCheck } from "./domain/credential-guard.js";
 import { AppError } from "./domain/errors.js";
@@ -71,6 +71,8 @@ export interface BotOverrides {
   clock?: Clock;
   /** How target host names are looked up (defaults to DNS). */
   resolver?: HostResolver;
+  /** Audit batching (tests widen the window to prove shutdown writes it). */
+  audit?: Partial<AuditOptions>;
 }
 
 async function createScanner(
@@ -232,7 +234,9 @@ export async function startBot(
       cachedGroups((id) => gateway.groupMembers(id)),
     );
     const registry = new ProjectRegistry(store, clock);
-    const auditTrail = new AuditTrail(store, clock);
+    const auditTrail = new AuditTrail(store, clock, { logger, ...overrides.audit });
+    // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
+    closers.push(() => auditTrail.flush());
     const targets = new TargetGuard({
       resolver: overrides.resolver ?? createDnsResolver(),
       allowPrivate: config.allowPrivateTargets,

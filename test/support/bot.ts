@@ -2,7 +2,7 @@ import { webApi } from "@slack/bolt";
 import { SlackEmulator, type SlackEmulatorOptions } from "../../dev/slack-emulator/index.js";
 import { loadConfig } from "../../src/config.js";
 import type { Clock, HostResolver } from "../../src/domain/ports.js";
-import { type Bot, startBot } from "../../src/main.js";
+import { type Bot, type BotOverrides, startBot } from "../../src/main.js";
 import { FakeResolver } from "./dns.js";
 import { captureLogger } from "./logs.js";
 
@@ -45,6 +45,7 @@ export async function startTestBot(
     mode?: "http" | "socket";
     /** DNS for target host names; by default every name points to a public address. */
     resolver?: HostResolver;
+    overrides?: Pick<BotOverrides, "audit">;
   } = {},
 ) {
   const emulator = await SlackEmulator.start(options.emulator);
@@ -68,6 +69,7 @@ export async function startTestBot(
       clientOptions: { retryConfig: webApi.retryPolicies.rapidRetryPolicy },
       resolver: options.resolver ?? new FakeResolver(),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...options.overrides,
     });
   } catch (error) {
     await emulator.close();

@@ -1,20 +1,33 @@
 import { helpFor, helpOverview, unknownCommand } from "../blocks/help.js";
-import type { CommandSpec, CommandTable } from "./table.js";
+import type { CommandSpec, CommandTable, Reply } from "./table.js";
 
 export function helpCommand<Deps>(table: CommandTable<Deps>): CommandSpec<Deps> {
+  // Help depends only on the command table, which is complete before the first command arrives; the
+  // length guards against a row added later.
+  let overview: { rows: number; reply: Reply } | undefined;
+  const topics = new Map<CommandSpec<Deps>, Reply>();
   return {
     name: "help",
     usage: "[command]",
     summary: "List the commands, or explain one.",
     async run({ args, reply }) {
       if (args.length === 0) {
-        await reply(helpOverview(table.list() as readonly CommandSpec<unknown>[]));
+        const specs = table.list();
+        if (overview?.rows !== specs.length) {
+          overview = { rows: specs.length, reply: helpOverview(specs as readonly CommandSpec<unknown>[]) };
+        }
+        await reply(overview.reply);
         return;
       }
       const topic = args.join(" ");
       const match = table.match(topic);
       if (match.kind === "command") {
-        await reply(helpFor(match.spec as CommandSpec<unknown>));
+        let cached = topics.get(match.spec);
+        if (!cached) {
+          cached = helpFor(match.spec as CommandSpec<unknown>);
+          topics.set(match.spec, cached);
+        }
+        await reply(cached);
       } else {
         await reply(unknownCommand(topic, match.suggestions));
       }

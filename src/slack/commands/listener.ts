@@ -9,8 +9,17 @@ import type { CommandTable, Reply } from "./table.js";
 export const SLASH_COMMAND = "/crashtest";
 
 /**
- * Acks at once (Slack's 3 s rule) and runs the command as background work that answers through
- * response_url; if that URL has expired, it falls back to an ephemeral chat message.
+ * How long a command may take to answer in the ack body. Slack waits 3 s for the ack
+ * (https://api.slack.com/interactivity/slash-commands); anything slower acks empty at this point and
+ * answers through response_url instead.
+ */
+export const ACK_BUDGET_MS = 250;
+
+/**
+ * Runs each command at once and answers in the ack (`ack({ response_type, text, blocks })`) when the
+ * reply is ready within ACK_BUDGET_MS: no second HTTP round trip. Slow work (scanner calls, uploads)
+ * is acked empty when the budget runs out and answers through response_url; if that URL has expired,
+ * it falls back to an ephemeral chat message.
  */
 export function registerCommands<Deps extends { slack: Pick<SlackGateway, "ephemeral"> }>(
   app: App,
@@ -25,12 +34,30 @@ export function registerCommands<Deps extends { slack: Pick<SlackGateway, "ephem
     args: string[];
     error: unknown;
   }) => Promise<void> = async () => {},
+  ackBudgetMs: number = ACK_BUDGET_MS,
 ): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
-    await ack();
     const log = logger.child({ user: command.user_id, channel: command.channel_id });
+    let acked = false;
+    let budget: NodeJS.Timeout | undefined;
+    const ackEmpty = async () => {
+      clearTimeout(budget);
+      if (acked) return;
+      acked = true;
+      await ack();
+    };
     const reply = async (message: Reply) => {
       const { visibility = "ephemeral", ...content } = message;
+      if (!acked) {
+        clearTimeout(budget);
+        acked = true;
+        try {
+          await ack({ response_type: visibility, ...content });
+          return;
+        } catch (error) {
+          log.warn("the ack could not carry the reply; answering through response_url", { error });
+        }
+      }
       try {
         await respond({ response_type: visibility, ...content });
       } catch (error) {
@@ -41,9 +68,12 @@ export function registerCommands<Deps extends { slack: Pick<SlackGateway, "ephem
         });
       }
     };
-    tasks.run("slash command", async () => {
+    budget = setTimeout(() => {
+      ackEmpty().catch((error: unknown) => log.warn("ack failed", { error }));
+    }, ackBudgetMs);
+    const started = tasks.run("slash command", async () => {
       const match = table.match(command.text);
-      log.info("slash command", { command: match.kind === "command" ? match.spec.name : "unknown" });
+      log.debug("slash command", { command: match.kind === "command" ? match.spec.name : "unknown" });
       try {
         if (match.kind === "unknown") {
           await reply(unknownCommand(match.word, match.suggestions));
@@ -63,14 +93,19 @@ export function registerCommands<Deps extends { slack: Pick<SlackGateway, "ephem
         );
       } catch (error) {
         const name = match.kind === "command" ? match.spec.name : "unknown";
+        // The answer first; the audit entry is queued, never awaited in front of the reply.
+        await reply(errorReply(error, log, { command: name }));
         await onFailure({
           user: command.user_id,
           command: name,
           args: match.kind === "command" ? match.args : [],
           error,
         });
-        await reply(errorReply(error, log, { command: name }));
+      } finally {
+        // A command that answered nothing (it opened a modal) still acks, at once.
+        await ackEmpty();
       }
     });
+    if (!started) await ackEmpty();
   });
 }
