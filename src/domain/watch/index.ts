@@ -33,7 +33,6 @@ export { RequestBudget } from "./budget.js";
 export { DueIndex } from "./due-index.js";
 export { DEFAULT_WATCHER_OPTIONS, RECOMMENDED_MIN_POLL_MS, type WatcherOptions } from "./options.js";
 export type {
-  AttachAuthorizer,
   AttachResult,
   ProjectLookup,
   ScanRecords,
@@ -135,7 +134,6 @@ export class ScanWatcher {
    */
   async attach(scanId: string, projectId: string, channel: string, user: string): Promise<AttachResult> {
     const { scanner, scans, clock } = this.deps;
-    await this.deps.authz?.require(user, "report", channel);
     const existing = await this.records.get(scanId);
     if (existing && existing.projectId !== projectId)
       throw wrongProject(scanId, existing.projectId, projectId);
@@ -270,26 +268,7 @@ export class ScanWatcher {
     return { active, pendingEffects };
   }
 
-  /** Live watches, for the App Home tab (oldest first). */
-  async activeWatches(limit = 50): Promise<WatchRecord[]> {
-    const all = await this.records.entries();
-    return all
-      .map(([, w]) => w)
-      .filter((w) => w.phase !== "ended")
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .slice(0, limit);
-  }
-
-  /** Watches that ended (newest first), kept endedRetentionMs, for the App Home tab. */
-  async recentResults(limit = 10): Promise<WatchRecord[]> {
-    const all = await this.records.entries();
-    return all
-      .map(([, w]) => w)
-      .filter((w) => w.phase === "ended")
-      .sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0))
-      .slice(0, limit);
-  }
-
+  /** The watch record of a scan (running, ended or given up); the scan itself lives in the scan records. */
   async getWatch(scanId: string): Promise<WatchRecord | undefined> {
     return this.records.get(scanId);
   }

@@ -29,7 +29,7 @@ export interface WatcherOptions {
    * timeouts, Slack 429 waits); a replica that dies mid-poll delays that scan this long. Default 10 min.
    */
   pollClaimTtlMs: number;
-  /** Ended watches stay readable (recentResults) this long. Default 7 days. */
+  /** Ended watches are kept this long, so watch() of an ended scan stays a no-op. Default 7 days. */
   endedRetentionMs: number;
   /** Full rebuild of the in-memory due index from the store, as a safety net. Default 10 min. */
   resyncMs: number;

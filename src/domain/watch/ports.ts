@@ -60,11 +60,6 @@ export interface ProjectLookup {
   get(projectId: string): Promise<{ name: string; url: string } | undefined>;
 }
 
-/** Authorizer satisfies it. */
-export interface AttachAuthorizer {
-  require(userId: string, capability: "report", channelId?: string): Promise<void>;
-}
-
 export interface WatcherDeps {
   scanner: Scanner;
   store: KeyValueStore;
@@ -75,7 +70,6 @@ export interface WatcherDeps {
   /** scanners/findings.ts summarizeReport. */
   summarize: (report: Report) => FindingsSummary;
   projects?: ProjectLookup;
-  authz?: AttachAuthorizer;
   options?: Partial<WatcherOptions>;
 }
 
