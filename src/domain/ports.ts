@@ -32,6 +32,8 @@ export interface KeyValueStore {
   delete(namespace: string, key: string): Promise<boolean>;
   /** Every live entry of a namespace. */
   entries<T>(namespace: string): Promise<Array<[string, T]>>;
+  /** Exclusive short-lived leases between replicas (poll claims); see Leases. */
+  readonly leases: Leases;
   /** Verifies the backend answers; used at start-up and by the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,17 @@ export interface KeyValueStore {
  */
 export interface HostResolver {
   resolve(hostname: string): Promise<string[]>;
+}
+
+/**
+ * Exclusive, short-lived leases: one atomic backend operation each, no value stored. `acquire` is true
+ * for exactly one holder until the lease is released or its TTL runs out; `renew` (false once the
+ * lease is lost) and `release` act only while the caller still holds it. Errors as AppError("store").
+ */
+export interface Leases {
+  acquire(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  renew(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  release(key: string, holder: string): Promise<void>;
 }
 
 // ---- Scanner port ----

@@ -5,7 +5,7 @@ import KeyvRedis from "@keyv/redis";
 import KeyvSqlite from "@keyv/sqlite";
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
-import type { KeyValueStore } from "../domain/ports.js";
+import type { KeyValueStore, Leases } from "../domain/ports.js";
 import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
@@ -20,6 +20,15 @@ const PREFIX = "chatops";
  */
 class KeyvStore implements KeyValueStore {
   private readonly spaces = new Map<string, Keyv>();
+  /** Straight to the backend's atomic primitive: no keyv value to read or write. */
+  readonly leases: Leases = {
+    acquire: (key, holder, ttlMs) =>
+      this.run("lease", () => this.claims.claim(`${PREFIX}-lease:${key}`, ttlMs, holder)),
+    renew: (key, holder, ttlMs) =>
+      this.run("lease renew", () => this.claims.renew(`${PREFIX}-lease:${key}`, holder, ttlMs)),
+    release: (key, holder) =>
+      this.run("lease release", () => this.claims.release(`${PREFIX}-lease:${key}`, holder)),
+  };
 
   constructor(
     private readonly makeAdapter: () => KeyvStoreAdapter | Map<unknown, unknown>,

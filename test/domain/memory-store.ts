@@ -1,5 +1,5 @@
 import { AppError } from "../../src/domain/errors.js";
-import type { Clock, KeyValueStore } from "../../src/domain/ports.js";
+import type { Clock, KeyValueStore, Leases } from "../../src/domain/ports.js";
 
 type Operation = "get" | "set" | "add" | "delete" | "entries";
 
@@ -98,6 +98,23 @@ export class MemoryStore implements KeyValueStore {
     }
     return out;
   }
+
+  /** Leases on the same clock, kept apart from the namespaces. */
+  readonly leases: Leases = {
+    acquire: async (key, holder, ttlMs) => {
+      if (this.live(`\u0001${key}`) !== undefined) return false;
+      this.write(`\u0001${key}`, holder, ttlMs);
+      return true;
+    },
+    renew: async (key, holder, ttlMs) => {
+      if (this.live(`\u0001${key}`) !== JSON.stringify(holder)) return false;
+      this.write(`\u0001${key}`, holder, ttlMs);
+      return true;
+    },
+    release: async (key, holder) => {
+      if (this.live(`\u0001${key}`) === JSON.stringify(holder)) this.data.delete(`\u0001${key}`);
+    },
+  };
 
   async ping(): Promise<void> {}
 

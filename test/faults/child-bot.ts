@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
  */
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CLOCK_SHIFT = path.join(REPO_ROOT, "test/faults/clock-shift.ts");
 
 export type LogLine = { level?: string; msg?: string } & Record<string, unknown>;
 
@@ -64,19 +63,14 @@ export class ChildBot {
     return this.child.pid ?? -1;
   }
 
-  /**
-   * Spawns the bot and waits (bounded) for its "bot ready" line. `clockShiftMs` starts it with its wall
-   * clock moved ahead (clock-shift.ts).
-   */
+  /** Spawns the bot and waits (bounded) for its "bot ready" line. */
   static async start(
     env: Record<string, string>,
-    options: { label?: string; clockShiftMs?: number; readyTimeoutMs?: number } = {},
+    options: { label?: string; readyTimeoutMs?: number } = {},
   ): Promise<ChildBot> {
-    const shift = options.clockShiftMs ?? 0;
-    const args = ["--import", "tsx", ...(shift ? ["--import", CLOCK_SHIFT] : []), "src/main.ts"];
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       cwd: REPO_ROOT,
-      env: { ...baseEnv(), ...env, ...(shift ? { FAULTS_CLOCK_SHIFT_MS: String(shift) } : {}) },
+      env: { ...baseEnv(), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const bot = new ChildBot(child, options.label ?? "bot");

@@ -12,8 +12,6 @@ import { ChildBot } from "./child-bot.js";
 export const CHANNEL = "C0SECURITY";
 /** SCAN_WATCH_TICK_SECONDS of the child bots (production: 15). */
 export const TICK_MS = 3000;
-/** Past the 10 min poll-claim lifetime, and a multiple of the tick so cron slots stay aligned. */
-export const PAST_CLAIM_LIFETIME_MS = 11 * 60_000;
 
 /**
  * One isolated world for a child bot: its own Slack emulator, its own scanner simulator (clock under
@@ -32,7 +30,7 @@ export interface ProcessRig {
   kills: number;
   restarts: number;
   kill(): Promise<void>;
-  restart(options?: { clockShiftMs?: number }): Promise<ChildBot>;
+  restart(): Promise<ChildBot>;
   /** Sends a slash command as `user` and returns the visible text of the next ephemeral answer. */
   command(user: string, text: string, timeoutMs?: number): Promise<string>;
   /** Sends a slash command without waiting for the answer (the ack must still be 200). */
@@ -70,11 +68,8 @@ export async function processRig(
     ...options.env,
   };
   const bots: ChildBot[] = [];
-  const launch = async (clockShiftMs?: number) => {
-    const bot = await ChildBot.start(env, {
-      label: `${label}#${bots.length + 1}`,
-      ...(clockShiftMs ? { clockShiftMs } : {}),
-    });
+  const launch = async () => {
+    const bot = await ChildBot.start(env, { label: `${label}#${bots.length + 1}` });
     bots.push(bot);
     emulator.requestUrl = `http://127.0.0.1:${bot.port}/slack/events`;
     return bot;
@@ -101,10 +96,10 @@ export async function processRig(
       rig.kills++;
       await rig.bot.kill();
     },
-    async restart(restartOptions = {}) {
+    async restart() {
       await rig.bot.kill();
       rig.restarts++;
-      rig.bot = await launch(restartOptions.clockShiftMs);
+      rig.bot = await launch();
       return rig.bot;
     },
     async command(user, text, timeoutMs = 10_000) {

@@ -25,8 +25,8 @@ export interface WatcherOptions {
   /** First retry delay after a Slack failure (doubles, up to maxBackoffMs). Default 30 s. */
   slackRetryMs: number;
   /**
-   * Lifetime of a per-scan poll claim. It must outlast the slowest processing of one watch (scanner
-   * timeouts, Slack 429 waits); a replica that dies mid-poll delays that scan this long. Default 10 min.
+   * Lifetime of a per-scan poll claim, renewed every third of it while its holder works on the scan.
+   * A replica that dies mid-poll delays that scan at most this long plus one tick. Default 45 s.
    */
   pollClaimTtlMs: number;
   /** Ended watches are kept this long, so watch() of an ended scan stays a no-op. Default 7 days. */
@@ -47,7 +47,7 @@ export const DEFAULT_WATCHER_OPTIONS: WatcherOptions = {
   jitterRatio: 0.25,
   maxBackoffMs: 15 * 60_000,
   slackRetryMs: 30_000,
-  pollClaimTtlMs: 10 * 60_000,
+  pollClaimTtlMs: 45_000,
   endedRetentionMs: 7 * 24 * 3600_000,
   resyncMs: 10 * 60_000,
   random: Math.random,

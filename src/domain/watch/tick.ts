@@ -73,7 +73,9 @@ export class Ticker {
         await this.handle(item, ctx);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    await this.deps.claims.renewedDuring(() =>
+      Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker)),
+    );
     for (const [id, at] of ctx.later) index.set(id, at);
     report.budgetExhausted = ctx.allowance.exhausted;
     report.active = index.size;
@@ -91,11 +93,11 @@ export class Ticker {
     const { clock, records, claims, schedule, log } = this.deps;
     let key = item.at;
     for (let attempt = 0; attempt < 2; attempt++) {
-      let claim: string | undefined;
+      let claimed = false;
       let next: number | undefined;
       try {
-        claim = await claims.claim(`${item.id}:${key}`);
-        if (claim === undefined) {
+        claimed = await claims.claim(item.id, key);
+        if (!claimed) {
           ctx.report.contended++;
           // Another instance works on it; look again next tick (its new nextPollAt is read then).
           ctx.later.push([item.id, key + 1]);
@@ -103,6 +105,7 @@ export class Ticker {
         }
         const watch = await records.get(item.id);
         if (!watch || watch.phase === "ended") {
+          claims.forget(item.id);
           schedule.index.delete(item.id);
           return;
         }
@@ -111,10 +114,12 @@ export class Ticker {
           if (watch.nextPollAt <= clock.now() && attempt === 0) {
             next = watch.nextPollAt;
           } else {
+            claims.forget(item.id);
             schedule.index.set(item.id, watch.nextPollAt);
             return;
           }
         } else {
+          claims.takeOver(item.id);
           ctx.report.processed++;
           await this.process(watch, ctx);
           return;
@@ -126,7 +131,7 @@ export class Ticker {
         ctx.later.push([item.id, key]);
         return;
       } finally {
-        if (claim !== undefined) await claims.release(claim);
+        if (claimed) await claims.release(item.id, key);
       }
       if (next === undefined) return;
       key = next;

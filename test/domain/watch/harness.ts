@@ -16,6 +16,7 @@ import type { MessageRef, ScanRecord } from "../../../src/domain/scans.js";
 import {
   ScanWatcher,
   type UploadResult,
+  type WatcherDeps,
   type WatcherOptions,
   type WatchNotice,
   type WatchOutput,
@@ -200,7 +201,7 @@ export async function setup(options: Partial<WatcherOptions> = {}, store?: KeyVa
     saveScan: (scan: ScanRecord) => kv.set("scans", scan.scanId, scan),
   };
   let summarize: (report: Report) => FindingsSummary = () => SUMMARY;
-  const make = (overrides: Partial<WatcherOptions> = {}) =>
+  const make = (overrides: Partial<WatcherOptions> = {}, deps: Partial<WatcherDeps> = {}) =>
     new ScanWatcher({
       scanner,
       store: kv,
@@ -213,6 +214,7 @@ export async function setup(options: Partial<WatcherOptions> = {}, store?: KeyVa
         get: async (id) => (id === "p1" ? { name: "web-shop", url: "https://shop.example" } : undefined),
       },
       options: { random: () => 0, ...options, ...overrides },
+      ...deps,
     });
   const watcher = make();
   let next = 1;
