@@ -77,7 +77,8 @@ export class ChildBot {
     try {
       const ready = await bot.waitForLog(
         (line) => line.msg === "bot ready",
-        options.readyTimeoutMs ?? 30_000,
+        // Generous: seven bots compiling through tsx at once on a 2-core machine take a while.
+        options.readyTimeoutMs ?? 60_000,
       );
       bot.port = Number(ready.port);
     } catch (error) {
