@@ -11,6 +11,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /xapp-[0-9]-[0-9A-Za-z-]+/g,
   /VERACODE-HMAC-SHA-256\s+[^\s"']+/g,
   /([?&](?:api_key|API_KEY|token)=)[^&\s"']+/g,
+  // user:password@ in any URL (a refused target, a store URL in an error).
+  /(:\/\/)[^\s/?#@"'<>]*(?=@)/g,
 ];
 
 export const REDACTED = "[REDACTED]";

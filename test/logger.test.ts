@@ -30,3 +30,14 @@ test("drops lines below the configured level", () => {
   assert.equal(log.lines.length, 1);
   assert.equal(log.records()[0]?.component, "x");
 });
+
+test("user:password@ in any URL in a log line is redacted, the rest of the URL kept", () => {
+  const log = captureLogger();
+  log.logger.warn("request failed", {
+    input: "project create x https://bob:hunter2@shop.example.com/a",
+    error: new Error("connect redis://:s3cr3t@db.internal:6379 refused"),
+  });
+  const text = log.text();
+  for (const secret of ["hunter2", "bob:", "s3cr3t"]) assert.ok(!text.includes(secret), text);
+  assert.match(text, /https:\/\/\[REDACTED\]@shop\.example\.com\/a/);
+});

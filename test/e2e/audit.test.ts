@@ -81,6 +81,15 @@ describe("audit", () => {
     }
   });
 
+  test("projects takes a page and refuses anything else with the usage", async () => {
+    assert.match((await command(PEOPLE.operator, "projects page:1")).text, /shop/);
+    assert.match((await command(PEOPLE.operator, "projects page:9")).text, /There is no page 9/);
+    assert.match(
+      (await command(PEOPLE.operator, "projects everything")).text,
+      /Usage: `\/crashtest projects \[page:2\]`/,
+    );
+  });
+
   test("the longest page stays inside Slack's message budget", async () => {
     // Distinct failed commands with long arguments (each a separate entry).
     for (let i = 0; i < 50; i++) {

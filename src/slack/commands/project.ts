@@ -86,11 +86,15 @@ export const projectDelete: CommandSpec<SurfaceDeps> = {
 
 export const projects: CommandSpec<SurfaceDeps> = {
   name: "projects",
-  usage: "",
-  summary: "List the projects this workspace knows, with their IDs.",
-  async run({ userId, channelId, reply }, deps) {
+  usage: "[page:2]",
+  summary: "List the projects this workspace knows, with their IDs (a page at a time).",
+  async run({ args, userId, channelId, reply }, deps) {
     await deps.authz.require(userId, "view", channelId);
-    await reply(projectList(await deps.registry.list()));
+    const page = /^(?:page:)?(\d{1,5})$/.exec(args[0] ?? "page:1")?.[1];
+    if (args.length > 1 || !page || Number(page) < 1) {
+      throw new AppError("validation", "Give a page number.\nUsage: `/crashtest projects [page:2]`");
+    }
+    await reply(projectList(await deps.registry.list(), Number(page)));
   },
 };
 
