@@ -95,6 +95,10 @@ export const plain = z.object({
   ALLOWED_CHANNELS: idList(/^[CGD][A-Z0-9]{2,}$/, "Slack channel IDs (C…/G…)"),
   REQUIRE_APPROVAL: bool(true),
   APPROVAL_TTL_HOURS: numberOf("hours", { min: 0, max: 720, above: true }).default(24),
+  APPROVAL_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C…/G…)")
+    .optional(),
   ALLOW_PRIVATE_TARGETS: bool(false),
   SCAN_POLL_INTERVAL_SECONDS: numberOf("seconds", { min: 1, max: 86_400, whole: true }).default(120),
   SCANNER_MAX_REQUESTS_PER_MINUTE: numberOf("requests", { min: 1, max: 10_000, whole: true }).default(120),

@@ -83,7 +83,7 @@ export interface Config {
   /** Veracode API accounts (environment, _FILE or credentials file) and the users watched through the first. */
   veracode: { accounts: VeracodeAccount[]; watchUserIds: string[] };
   roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
-  approvals: { required: boolean; ttlMs: number };
+  approvals: { required: boolean; ttlMs: number; channel?: string };
   allowPrivateTargets: boolean;
   watcher: {
     pollIntervalSeconds: number;
@@ -358,7 +358,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       operators: values.OPERATOR_USERS,
       allowedChannels: values.ALLOWED_CHANNELS,
     },
-    approvals: { required: values.REQUIRE_APPROVAL, ttlMs: values.APPROVAL_TTL_HOURS * 3600_000 },
+    approvals: {
+      required: values.REQUIRE_APPROVAL,
+      ttlMs: values.APPROVAL_TTL_HOURS * 3600_000,
+      ...(values.APPROVAL_CHANNEL ? { channel: values.APPROVAL_CHANNEL } : {}),
+    },
     allowPrivateTargets: values.ALLOW_PRIVATE_TARGETS,
     watcher: {
       pollIntervalSeconds: values.SCAN_POLL_INTERVAL_SECONDS,

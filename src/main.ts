@@ -44,7 +44,7 @@ import { link, projectCreate, projectDelete, projects } from "./slack/commands/p
 import { report, scanStart, scanStatus, scanStop } from "./slack/commands/scan.js";
 import { CommandTable } from "./slack/commands/table.js";
 import type { ScanWatching, SurfaceDeps } from "./slack/deps.js";
-import { auditFailure, reconcileScans } from "./slack/flows.js";
+import { approvalAudience, auditFailure, reconcileScans } from "./slack/flows.js";
 import { SlackGateway } from "./slack/gateway.js";
 import { registerHome } from "./slack/home.js";
 import { SlackNotifier } from "./slack/notifier.js";
@@ -248,7 +248,12 @@ export async function startBot(
       authz,
       projects: registry,
       audit: auditTrail,
-      policy: { requireApproval: config.approvals.required, approvalTtlMs: config.approvals.ttlMs },
+      audience: approvalAudience(gateway, authz),
+      policy: {
+        requireApproval: config.approvals.required,
+        approvalTtlMs: config.approvals.ttlMs,
+        ...(config.approvals.channel ? { approvalChannel: config.approvals.channel } : {}),
+      },
       targets,
     });
     const projectService = new ProjectService({

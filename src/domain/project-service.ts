@@ -1,3 +1,4 @@
+import type { ApprovalRequest } from "./approvals.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
 import { AppError, quoted } from "./errors.js";
@@ -111,7 +112,12 @@ export class ProjectService {
     return project;
   }
 
-  async delete(user: string, channel: string, projectId: string): Promise<ProjectRecord> {
+  /** Deletes a project and ends its open scan requests (returned, so their cards can say so). */
+  async delete(
+    user: string,
+    channel: string,
+    projectId: string,
+  ): Promise<{ project: ProjectRecord; expiredRequests: ApprovalRequest[] }> {
     const { scanner, projects, audit } = this.deps;
     const project = await this.prepareDelete(user, channel, projectId);
     try {
@@ -121,12 +127,14 @@ export class ProjectService {
       if (!(error instanceof AppError && error.kind === "not_found")) throw error;
     }
     await projects.remove(project);
+    const expiredRequests = await this.deps.scans.approvals.expireForProject(project.id, "project deleted");
     await audit.record({
       user,
       action: "project.delete",
       target: `${project.name} (${project.id})`,
       outcome: "ok",
+      ...(expiredRequests.length > 0 ? { detail: `${expiredRequests.length} open scan requests ended` } : {}),
     });
-    return project;
+    return { project, expiredRequests };
   }
 }

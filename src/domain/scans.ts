@@ -1,4 +1,12 @@
-import { randomUUID } from "node:crypto";
+import {
+  type ApprovalAudience,
+  type ApprovalPolicy,
+  type ApprovalRequest,
+  ApprovalService,
+  type Decision,
+  type DecisionOutcome,
+  type MessageRef,
+} from "./approvals.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
 import { AppError } from "./errors.js";
@@ -6,12 +14,6 @@ import type { Clock, KeyValueStore, Scanner, ScanState } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 import type { TargetGuard } from "./targets.js";
-
-/** Where a message lives in Slack, so later updates edit it instead of posting anew. */
-export interface MessageRef {
-  channel: string;
-  ts: string;
-}
 
 export interface ScanRecord {
   scanId: string;
@@ -30,38 +32,17 @@ export interface ScanRecord {
   stopRequestedBy?: string;
 }
 
-export type ApprovalStatus = "pending" | "approved" | "denied" | "expired";
-
-export interface ApprovalRequest {
-  id: string;
-  projectId: string;
-  projectName: string;
-  targetUrl: string;
-  requestedBy: string;
-  channel: string;
-  createdAt: number;
-  expiresAt: number;
-  status: ApprovalStatus;
-  decidedBy?: string;
-  decidedAt?: number;
-  scanId?: string;
-  card?: MessageRef;
-}
-
-export interface ScanPolicy {
+export interface ScanPolicy extends ApprovalPolicy {
   requireApproval: boolean;
-  approvalTtlMs: number;
 }
+
+export type { ApprovalRequest, Decision, MessageRef };
 
 export type ScanRequestOutcome =
   | { kind: "approval_needed"; request: ApprovalRequest }
   | { kind: "started"; scan: ScanRecord; alreadyRunning: boolean };
 
-export type Decision = "approve" | "deny";
-
 const SCANS = "scans";
-const APPROVALS = "approvals";
-const DECISIONS = "approval-decisions";
 const STOPS = "stop-requests";
 
 /**
@@ -70,6 +51,8 @@ const STOPS = "stop-requests";
  * audited here (with their precise target); refusals and failures are audited where they are answered.
  */
 export class ScanService {
+  readonly approvals: ApprovalService;
+
   constructor(
     private readonly deps: {
       scanner: Scanner;
@@ -78,10 +61,13 @@ export class ScanService {
       authz: Authorizer;
       projects: ProjectRegistry;
       audit: AuditTrail;
+      audience: ApprovalAudience;
       policy: ScanPolicy;
       targets: TargetGuard;
     },
-  ) {}
+  ) {
+    this.approvals = new ApprovalService(deps);
+  }
 
   async getScan(scanId: string): Promise<ScanRecord | undefined> {
     return this.deps.store.get<ScanRecord>(SCANS, scanId);
@@ -96,117 +82,52 @@ export class ScanService {
   }
 
   async getApproval(id: string): Promise<ApprovalRequest | undefined> {
-    return this.deps.store.get<ApprovalRequest>(APPROVALS, id);
-  }
-
-  async saveApproval(request: ApprovalRequest): Promise<void> {
-    // Kept a week past expiry so a late click still gets a clear answer.
-    const ttl = Math.max(0, request.expiresAt - this.deps.clock.now()) + 7 * 24 * 3600_000;
-    await this.deps.store.set(APPROVALS, request.id, request, ttl);
+    return this.approvals.get(id);
   }
 
   async pendingApprovals(): Promise<ApprovalRequest[]> {
-    const now = this.deps.clock.now();
-    return (await this.deps.store.entries<ApprovalRequest>(APPROVALS))
-      .map(([, request]) => request)
-      .filter((request) => request.status === "pending" && request.expiresAt > now);
+    return this.approvals.pending();
   }
 
   /** `scan start <project>`: starts at once, or asks for approval when the policy says so. */
   async requestScan(user: string, channel: string, projectRef: string): Promise<ScanRequestOutcome> {
-    const { authz, projects, policy, clock, audit } = this.deps;
+    const { authz, projects, policy } = this.deps;
     await authz.require(user, "request_scan", channel);
     const project = await projects.resolve(projectRef);
     if (!policy.requireApproval) {
       const started = await this.start(project, { requestedBy: user, channel });
       return { kind: "started", ...started };
     }
-    const now = clock.now();
-    const request: ApprovalRequest = {
-      id: randomUUID(),
-      projectId: project.id,
-      projectName: project.name,
-      targetUrl: project.url,
-      requestedBy: user,
-      channel,
-      createdAt: now,
-      expiresAt: now + policy.approvalTtlMs,
-      status: "pending",
-    };
-    await this.saveApproval(request);
-    await audit.record({ user, action: "scan.request", target: project.name, outcome: "ok" });
-    return { kind: "approval_needed", request };
+    return { kind: "approval_needed", request: await this.approvals.open(user, channel, project) };
   }
 
-  /**
-   * Approve or deny. Only an approver other than the requester may approve; the requester may withdraw
-   * (deny) their own request. The first decision wins; later clicks learn who decided.
-   */
-  async decide(
+  /** Approve or deny a request (see ApprovalService); an approval starts the scan. */
+  decide(
     requestId: string,
     user: string,
     decision: Decision,
-  ): Promise<{ request: ApprovalRequest; scan?: ScanRecord; alreadyRunning?: boolean }> {
-    const { authz, store, clock, audit } = this.deps;
-    const request = await this.getApproval(requestId);
-    if (!request) throw new AppError("not_found", "This approval request no longer exists.");
-    if (request.status !== "pending") throw this.alreadyDecided(request);
-    if (clock.now() >= request.expiresAt) {
-      await this.saveApproval({ ...request, status: "expired" });
-      throw new AppError(
-        "conflict",
-        `This request expired at ${new Date(request.expiresAt).toISOString()}. Ask for a new scan with \`/crashtest scan start ${request.projectName}\`.`,
-      );
-    }
-    const withdrawing = decision === "deny" && user === request.requestedBy;
-    if (!withdrawing) {
-      await authz.require(user, "approve_scan");
-      if (user === request.requestedBy) {
-        throw new AppError(
-          "permission",
-          "You cannot approve your own scan request; another approver has to.",
-        );
-      }
-    }
-    const won = await store.add(DECISIONS, request.id, { decision, user, at: clock.now() });
-    if (!won) {
-      const latest = (await this.getApproval(request.id)) ?? request;
-      const decided = await store.get<{ decision: Decision; user: string; at: number }>(
-        DECISIONS,
-        request.id,
-      );
-      throw this.alreadyDecided({
-        ...latest,
-        status: decided?.decision === "deny" ? "denied" : "approved",
-        decidedBy: decided?.user ?? latest.decidedBy,
-        decidedAt: decided?.at ?? latest.decidedAt,
-      });
-    }
-    const decided: ApprovalRequest = {
-      ...request,
-      status: decision === "approve" ? "approved" : "denied",
-      decidedBy: user,
-      decidedAt: clock.now(),
-    };
-    await this.saveApproval(decided);
-    await audit.record({ user, action: `scan.${decision}`, target: request.projectName, outcome: "ok" });
-    if (decision === "deny") return { request: decided };
-
-    const project = await this.deps.projects.resolve(request.projectId);
-    const started = await this.start(project, {
-      requestedBy: request.requestedBy,
-      approvedBy: user,
-      channel: request.channel,
-    });
-    const linked = { ...decided, scanId: started.scan.scanId };
-    await this.saveApproval(linked);
-    return { request: linked, ...started };
+    clickChannel?: string,
+  ): Promise<DecisionOutcome<{ scan: ScanRecord; alreadyRunning: boolean; scanId: string }>> {
+    return this.approvals.decide(requestId, user, decision, clickChannel, (project, who) =>
+      this.startFor(project, who),
+    );
   }
 
-  private alreadyDecided(request: ApprovalRequest): AppError {
-    const when = request.decidedAt ? ` at ${new Date(request.decidedAt).toISOString()}` : "";
-    const by = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
-    return new AppError("conflict", `This request was already ${request.status}${by}${when}.`);
+  /** Retry of an approved request whose start failed. */
+  retry(
+    requestId: string,
+    user: string,
+    clickChannel?: string,
+  ): Promise<DecisionOutcome<{ scan: ScanRecord; alreadyRunning: boolean; scanId: string }>> {
+    return this.approvals.retry(requestId, user, clickChannel, (project, who) => this.startFor(project, who));
+  }
+
+  private async startFor(
+    project: ProjectRecord,
+    who: { requestedBy: string; approvedBy?: string; channel: string },
+  ) {
+    const started = await this.start(project, who);
+    return { ...started, scanId: started.scan.scanId };
   }
 
   private async start(

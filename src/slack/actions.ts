@@ -1,11 +1,11 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { AppError } from "../domain/errors.js";
 import type { Decision } from "../domain/scans.js";
-import { ACTIONS, approvalCard } from "./blocks/cards.js";
+import { ACTIONS } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
-import { announceScan, auditFailure, stopScan } from "./flows.js";
+import { announceScan, auditFailure, showApproval, stopScan } from "./flows.js";
 
 interface Click {
   user: string;
@@ -61,40 +61,81 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
     });
   };
 
-  const decide = (decision: Decision) => async (click: Click) => {
-    let result: Awaited<ReturnType<typeof deps.scans.decide>>;
-    try {
-      result = await deps.scans.decide(click.value, click.user, decision);
-    } catch (error) {
-      // An expired request still shows buttons: replace them with the expiry note.
-      const request = await deps.scans.getApproval(click.value);
-      if (request?.card && request.status === "expired")
-        await deps.slack.update(request.card, approvalCard(request));
-      throw error;
-    }
-    const { request } = result;
-    if (request.card) {
-      await deps.slack.update(request.card, approvalCard(request));
-      await deps.slack.note(
-        request.card,
-        `${decision === "approve" ? ":white_check_mark: Approved" : ":no_entry: Denied"} by <@${click.user}>.`,
+  /** After a decision or Retry: the card shows the outcome, its thread says who did what. */
+  const settle = async (
+    click: Click,
+    outcome: Awaited<ReturnType<typeof deps.scans.decide>>,
+    retried = false,
+  ) => {
+    const { request } = outcome;
+    const who = `<@${click.user}>`;
+    if (outcome.failure) {
+      const reason = escapeText(outcome.failure.userMessage);
+      await showApproval(
+        deps,
+        request,
+        `:warning: <@${request.requestedBy}>, your scan of *${escapeText(request.projectName)}* was approved by <@${request.decidedBy ?? click.user}> but did not start: ${reason} An approver can press Retry on the card.`,
       );
+      const text = `Approved, but the scan did not start: ${reason} Press Retry on the card once the cause is fixed.`;
+      await click.reply(message(text, [section(text)]));
+      return;
     }
-    if (result.scan) {
-      const announced = await announceScan(deps, result.scan, result.alreadyRunning ?? false);
+    const note =
+      request.status === "withdrawn"
+        ? `:leftwards_arrow_with_hook: Withdrawn by ${who}.`
+        : request.status === "denied"
+          ? `:no_entry: Denied by ${who}.`
+          : retried
+            ? `:arrows_counterclockwise: Started by ${who} on retry.`
+            : `:white_check_mark: Approved by ${who}.`;
+    await showApproval(deps, request, note);
+    if (outcome.started) {
+      const announced = await announceScan(deps, outcome.started.scan, outcome.started.alreadyRunning);
       await click.reply(announced.reply);
     }
   };
 
+  /** A click that ended the request (expired, project gone, target changed) refreshes its card. */
+  const refreshOnFailure = async (requestId: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      const request = await deps.scans.getApproval(requestId);
+      if (request?.card && request.status === "expired") await showApproval(deps, request);
+      throw error;
+    }
+  };
+
+  const decide = (decision: Decision) => (click: Click) =>
+    refreshOnFailure(click.value, async () => {
+      await settle(click, await deps.scans.decide(click.value, click.user, decision, click.channel));
+    });
+
   on(ACTIONS.approve, "scan.approve", decide("approve"));
   on(ACTIONS.deny, "scan.deny", decide("deny"));
+  on(ACTIONS.retry, "scan.retry", (click) =>
+    refreshOnFailure(click.value, async () => {
+      await settle(click, await deps.scans.retry(click.value, click.user, click.channel), true);
+    }),
+  );
 
   on(ACTIONS.stop, "scan.stop", async (click) => {
     await stopScan(deps, click.value, click.user, click.channel);
   });
 
   on(ACTIONS.deleteProject, "project.delete", async (click) => {
-    const project = await deps.projects.delete(click.user, click.channel ?? "", click.value);
+    const { project, expiredRequests } = await deps.projects.delete(
+      click.user,
+      click.channel ?? "",
+      click.value,
+    );
+    for (const request of expiredRequests) {
+      await showApproval(
+        deps,
+        request,
+        `:wastebasket: Project deleted by <@${click.user}>; this request has ended.`,
+      );
+    }
     const text = `Project *${escapeText(project.name)}* (\`${escapeText(project.id)}\`) deleted.`;
     await click.reply(message(`Project ${project.name} deleted`, [section(text)]), true);
   });

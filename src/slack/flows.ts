@@ -1,9 +1,11 @@
+import type { ApprovalAudience, ApprovalRequest } from "../domain/approvals.js";
+import type { Authorizer } from "../domain/authz.js";
 import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
-import type { ApprovalRequest, ScanRecord } from "../domain/scans.js";
+import type { ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
-import type { MessageMetadata } from "./gateway.js";
+import type { MessageMetadata, SlackGateway } from "./gateway.js";
 
 /** A link to a message, for "see the card" replies. */
 export function messageLink(channel: string, ts: string): string {
@@ -96,14 +98,42 @@ export async function stopScan(
   return scan;
 }
 
+/** Posts a request card where approvers see it (APPROVAL_CHANNEL or the requesting channel). */
 export async function postApprovalCard(
   deps: SurfaceDeps,
   request: ApprovalRequest,
 ): Promise<ApprovalRequest> {
-  const card = await deps.slack.post(request.channel, approvalCard(request));
-  const saved = { ...request, card };
-  await deps.scans.saveApproval(saved);
-  return saved;
+  const card = await deps.slack.post(request.approvalChannel ?? request.channel, approvalCard(request));
+  return (await deps.scans.approvals.cardPosted(request.id, card)) ?? { ...request, card };
+}
+
+/** Shows a request's new state on its card (when it has one) and says what happened in its thread. */
+export async function showApproval(
+  deps: SurfaceDeps,
+  request: ApprovalRequest,
+  note?: string,
+): Promise<void> {
+  if (!request.card) return;
+  await deps.slack.update(request.card, approvalCard(request));
+  if (note) await deps.slack.note(request.card, note);
+}
+
+/**
+ * Who can approve a request made in a conversation: any member other than the requester holding
+ * approve_scan.
+ */
+export function approvalAudience(
+  slack: Pick<SlackGateway, "channelMembers">,
+  authz: Pick<Authorizer, "can">,
+): ApprovalAudience {
+  return {
+    async approverCanSee(channel, requester) {
+      for (const member of await slack.channelMembers(channel)) {
+        if (member !== requester && (await authz.can(member, "approve_scan"))) return true;
+      }
+      return false;
+    },
+  };
 }
 
 /** Records a refusal or failure in the audit trail; successes are audited by the domain. */

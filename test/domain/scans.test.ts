@@ -21,11 +21,21 @@ let scans: ScanService;
 let projects: ProjectService;
 let audit: AuditTrail;
 
+/** Who is a member of which conversation, for the "someone can approve this" check. */
+const members = new Map<string, string[]>([["CSEC", ["UOPS", "UALICE", "UBOB", "UADMIN"]]]);
+const audience = {
+  async approverCanSee(channel: string, requester: string) {
+    const roles = { UADMIN: true, UALICE: true, UBOB: true } as Record<string, boolean>;
+    return (members.get(channel) ?? []).some((m) => m !== requester && roles[m]);
+  },
+};
+let approvalChannel: string | undefined;
+let allowedChannels: string[] = [];
+let approvers = ["UALICE", "UBOB"];
+let operators = ["UOPS"];
+
 function build(requireApproval: boolean) {
-  const authz = new Authorizer(
-    { admins: ["UADMIN"], approvers: ["UALICE", "UBOB"], operators: ["UOPS"], allowedChannels: [] },
-    async () => [],
-  );
+  const authz = new Authorizer({ admins: ["UADMIN"], approvers, operators, allowedChannels }, async () => []);
   const registry = new ProjectRegistry(store, clock);
   audit = new AuditTrail(store, clock);
   const targets = new TargetGuard({ resolver: new FakeResolver(), allowPrivate: false });
@@ -36,7 +46,8 @@ function build(requireApproval: boolean) {
     authz,
     projects: registry,
     audit,
-    policy: { requireApproval, approvalTtlMs: 24 * HOUR },
+    audience,
+    policy: { requireApproval, approvalTtlMs: 24 * HOUR, ...(approvalChannel ? { approvalChannel } : {}) },
     targets,
   });
   projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
@@ -53,6 +64,10 @@ const kindOf = async (promise: Promise<unknown>) => {
 };
 
 beforeEach(async () => {
+  approvalChannel = undefined;
+  allowedChannels = [];
+  approvers = ["UALICE", "UBOB"];
+  operators = ["UOPS"];
   store = await openStore({ url: "memory://" });
   scanner = new MemoryScanner();
   now = Date.UTC(2026, 10, 23, 12);
@@ -77,8 +92,8 @@ test("a scan request waits for a second person; self-approval and non-approvers 
 
   const approved = await scans.decide(outcome.request.id, "UBOB", "approve");
   assert.equal(approved.request.status, "approved");
-  assert.equal(approved.scan?.approvedBy, "UBOB");
-  assert.equal(approved.scan?.requestedBy, "UALICE");
+  assert.equal(approved.started?.scan.approvedBy, "UBOB");
+  assert.equal(approved.started?.scan.requestedBy, "UALICE");
   assert.equal(scanner.calls.filter((c) => c.startsWith("startScan")).length, 1);
 
   const again = await kindOf(scans.decide(outcome.request.id, "UADMIN", "approve"));
@@ -110,7 +125,7 @@ test("approval requests expire and say so; the requester may withdraw", async ()
   const second = await scans.requestScan("UOPS", "CSEC", "web-shop");
   if (second.kind !== "approval_needed") return assert.fail();
   const withdrawn = await scans.decide(second.request.id, "UOPS", "deny");
-  assert.equal(withdrawn.request.status, "denied");
+  assert.equal(withdrawn.request.status, "withdrawn");
   assert.equal(scanner.calls.filter((c) => c.startsWith("startScan")).length, 0);
 });
 
@@ -167,4 +182,137 @@ test("a scanner failure during create releases the name", async () => {
   await kindOf(projects.create("UOPS", "CSEC", { name: "api", url: "https://api.example.com/" }));
   const created = await projects.create("UOPS", "CSEC", { name: "api", url: "https://api.example.com/" });
   assert.equal(created.name, "api");
+});
+
+// ---- issue 12: approvals bind to what the approver saw ----
+
+async function pendingRequest(user = "UOPS", channel = "CSEC") {
+  const outcome = await scans.requestScan(user, channel, "web-shop");
+  if (outcome.kind !== "approval_needed") return assert.fail("expected an approval request");
+  return outcome.request;
+}
+
+const starts = () => scanner.calls.filter((c) => c.startsWith("startScan")).length;
+
+test("a request binds to the project ID: a deleted project ends it, never falls back to a name", async () => {
+  const request = await pendingRequest();
+  assert.equal(request.projectId, [...scanner.projects.keys()][0]);
+  const { expiredRequests } = await projects.delete("UADMIN", "CSEC", "web-shop");
+  assert.deepEqual(
+    expiredRequests.map((r) => [r.id, r.status, r.reason]),
+    [[request.id, "expired", "project deleted"]],
+  );
+  // A new project under the same name is a different project: the old request must not start it.
+  await projects.create("UOPS", "CSEC", { name: "web-shop", url: "https://evil.example.com/" });
+  const refused = await kindOf(scans.decide(request.id, "UALICE", "approve"));
+  assert.equal(refused.kind, "conflict");
+  assert.match(refused.message, /ended: project deleted/);
+  assert.equal(starts(), 0);
+});
+
+test("a request whose project target changed since it was made is refused, not started", async () => {
+  const request = await pendingRequest();
+  const registry = new ProjectRegistry(store, clock);
+  const project = await registry.get(request.projectId);
+  assert.ok(project);
+  await registry.remove(project);
+  await registry.save(
+    { id: project.id, name: project.name, url: "https://other.example.com/" },
+    { backend: "memory", createdBy: "UADMIN", linked: true, reserved: false },
+  );
+  const refused = await kindOf(scans.decide(request.id, "UALICE", "approve"));
+  assert.match(refused.message, /target of web-shop changed since this request \(now https:\/\/other/);
+  assert.equal((await scans.getApproval(request.id))?.reason, "target changed");
+  assert.equal(starts(), 0);
+});
+
+test("a start that fails after approval is resumable: start_failed, Retry by an approver, honest audit", async () => {
+  const request = await pendingRequest();
+  scanner.failNext = new AppError("unavailable", "Crashtest answered 503.", { retryable: true });
+  const failed = await scans.decide(request.id, "UALICE", "approve");
+  assert.equal(failed.request.status, "start_failed");
+  assert.equal(failed.request.failure, "Crashtest answered 503.");
+  assert.equal(failed.failure?.kind, "unavailable");
+  assert.equal(failed.started, undefined);
+  assert.equal((await scans.getApproval(request.id))?.status, "start_failed");
+  let trail = (await audit.recent(10)).map((e) => `${e.action}:${e.outcome}`);
+  assert.ok(trail.includes("scan.approve:failed"));
+  assert.ok(!trail.includes("scan.approve:ok"), "no approve:ok when nothing started");
+
+  // A late Approve is answered from the stored state, not from a default.
+  const late = await kindOf(scans.decide(request.id, "UBOB", "approve"));
+  assert.match(late.message, /approved by <@UALICE>.*did not start \(Crashtest answered 503\.\).*Retry/);
+
+  const self = await kindOf(scans.retry(request.id, "UOPS"));
+  assert.equal(self.kind, "permission");
+  const retried = await scans.retry(request.id, "UBOB");
+  assert.equal(retried.request.status, "approved");
+  assert.equal(retried.started?.scan.approvedBy, "UALICE");
+  assert.equal(retried.request.scanId, retried.started?.scan.scanId);
+  assert.equal(starts(), 2);
+  trail = (await audit.recent(10)).map((e) => `${e.action}:${e.outcome}`);
+  assert.ok(trail.includes("scan.retry:ok"));
+  const again = await kindOf(scans.retry(request.id, "UBOB"));
+  assert.match(again.message, /already approved by <@UALICE>/);
+});
+
+test("a store failure after the decision leaves the request resumable by the next Approve click", async () => {
+  const request = await pendingRequest();
+  const realSet = store.set.bind(store);
+  let failures = 0;
+  store.set = async (namespace, key, value, ttl) => {
+    if (namespace === "scans" && failures++ === 0)
+      throw new AppError("store", "The bot's store is not answering.");
+    return realSet(namespace, key, value, ttl);
+  };
+  const failed = await scans.decide(request.id, "UALICE", "approve");
+  assert.equal(failed.request.status, "start_failed");
+  assert.equal(failed.failure?.kind, "store");
+  const retried = await scans.retry(request.id, "UBOB");
+  assert.equal(retried.request.status, "approved");
+  assert.ok(retried.started?.scan.scanId);
+});
+
+test("approval re-checks the requester's role and ALLOWED_CHANNELS for the click and the request", async () => {
+  const request = await pendingRequest();
+  allowedChannels = ["CSEC"];
+  build(true);
+  const elsewhere = await kindOf(scans.decide(request.id, "UALICE", "approve", "COTHER"));
+  assert.equal(elsewhere.kind, "permission");
+  assert.match(elsewhere.message, /not enabled in this channel/);
+  allowedChannels = ["COTHER"];
+  build(true);
+  const requestChannel = await kindOf(scans.decide(request.id, "UALICE", "approve", "COTHER"));
+  assert.equal(requestChannel.kind, "permission", "the request's own channel is no longer allowed");
+  assert.equal(starts(), 0);
+
+  allowedChannels = [];
+  operators = [];
+  build(true);
+  const demoted = await kindOf(scans.decide(request.id, "UALICE", "approve", "CSEC"));
+  assert.match(demoted.message, /<@UOPS> may no longer start scans; nothing was started/);
+  assert.equal(starts(), 0);
+});
+
+test("a request nobody could approve is refused; APPROVAL_CHANNEL takes every request card", async () => {
+  members.set("DALICE", ["UALICE"]);
+  const dm = await kindOf(scans.requestScan("UALICE", "DALICE", "web-shop"));
+  assert.equal(dm.kind, "validation");
+  assert.match(dm.message, /Nobody who may approve scans can see this conversation/);
+  approvalChannel = "CAPPROVALS";
+  build(true);
+  const routed = await pendingRequest("UALICE", "DALICE");
+  assert.equal(routed.approvalChannel, "CAPPROVALS");
+  assert.equal(routed.channel, "DALICE", "the scan card still goes where it was asked for");
+  const approved = await scans.decide(routed.id, "UBOB", "approve", "CAPPROVALS");
+  assert.equal(approved.started?.scan.channel, "DALICE");
+});
+
+test("a withdraw is recorded as withdrawn, and a late click says so", async () => {
+  const request = await pendingRequest();
+  await scans.decide(request.id, "UOPS", "deny");
+  const late = await kindOf(scans.decide(request.id, "UALICE", "approve"));
+  assert.match(late.message, /already withdrawn by <@UOPS>/);
+  const trail = (await audit.recent(5)).map((e) => e.action);
+  assert.ok(trail.includes("scan.withdraw"));
 });

@@ -270,6 +270,97 @@ describe("scans with four-eyes approval", () => {
   });
 });
 
+describe("approvals bind to what the approver saw (issue 12)", () => {
+  test("a scan request in a DM, where no approver can see it, is refused", async () => {
+    const dm = await command(PEOPLE.operator, "scan start portal", PEOPLE.operator);
+    assert.match(dm.text, /Nobody who may approve scans can see this conversation/);
+  });
+
+  test("a start that fails after approval shows 'start failed' with Retry; the requester is told; Retry starts it", async () => {
+    await command(PEOPLE.operator, "project create flaky https://flaky.example.com");
+    await command(PEOPLE.operator, "scan start flaky");
+    const card = await eventually(() => cards(/Scan request for flaky.*pending/).at(-1));
+    assert.match(visibleText(card), /ID `\d+`/, "the card shows the project ID it is bound to");
+    assert.match(visibleText(card), /https:\/\/flaky\.example\.com/);
+    simulator().faults.inject("startScan", { kind: "status", status: 503 });
+    const approve = await click(PEOPLE.approver, card.ts, ACTIONS.approve);
+    assert.match(await answer(PEOPLE.approver, approve.seen), /Approved, but the scan did not start/);
+    const failed = await eventually(() => {
+      const latest = t.emulator.message(CHANNEL, card.ts);
+      return latest?.text.includes("start failed") ? latest : undefined;
+    });
+    assert.match(JSON.stringify(failed.blocks), /scan_retry/);
+    assert.doesNotMatch(JSON.stringify(failed.blocks), /scan_approve/);
+    const thread = () =>
+      t.emulator
+        .thread(CHANNEL, card.ts)
+        .map((m) => m.text)
+        .join("\n");
+    await eventually(() =>
+      /<@U0CAROL>, your scan of \*flaky\* was approved by <@U0BOB> but did not start/.test(thread()),
+    );
+    assert.equal(cards(/^Scan \d+ of flaky/).length, 0, "no scan card for a scan that did not start");
+
+    const retry = await click(PEOPLE.groupApprover, card.ts, ACTIONS.retry);
+    await eventually(() => cards(/^Scan \d+ of flaky/).length === 1);
+    assert.match(await answer(PEOPLE.groupApprover, retry.seen), /Scan \d+ of \*flaky\* started/);
+    await eventually(() => t.emulator.message(CHANNEL, card.ts)?.text.endsWith(": approved"));
+    await eventually(() => /Started by <@U0DAVE> on retry/.test(thread()));
+
+    const failedAudit = await command(PEOPLE.admin, "audit 50 action:scan.approve outcome:failed");
+    assert.match(failedAudit.text, /flaky/);
+    const okAudit = await command(PEOPLE.admin, "audit 50 action:scan.approve outcome:ok");
+    assert.doesNotMatch(okAudit.text, /flaky/, "no approve:ok when nothing started");
+    assert.match((await command(PEOPLE.admin, "audit 50 action:scan.retry outcome:ok")).text, /flaky/);
+  });
+
+  test("a withdraw reads 'Withdrawn by', not 'Denied'", async () => {
+    await command(PEOPLE.operator, "scan start portal");
+    const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    await click(PEOPLE.operator, card.ts, ACTIONS.deny);
+    const withdrawn = await eventually(() => {
+      const latest = t.emulator.message(CHANNEL, card.ts);
+      return latest?.text.includes("withdrawn") ? latest : undefined;
+    });
+    assert.match(visibleText(withdrawn), /Withdrawn by <@U0CAROL>/);
+    assert.doesNotMatch(visibleText(withdrawn), /Denied/);
+    await eventually(() =>
+      t.emulator.thread(CHANNEL, card.ts).some((m) => /Withdrawn by <@U0CAROL>/.test(m.text)),
+    );
+  });
+
+  test("deleting a project ends its pending requests and edits their cards; a late Approve starts nothing", async () => {
+    await command(PEOPLE.operator, "project create doomed https://doomed.example.com");
+    await command(PEOPLE.operator, "scan start doomed");
+    const card = await eventually(() => cards(/Scan request for doomed.*pending/).at(-1));
+    const ask = await command(PEOPLE.admin, "project delete doomed");
+    await click(PEOPLE.admin, ask.ts, ACTIONS.deleteProject);
+    const ended = await eventually(() => {
+      const latest = t.emulator.message(CHANNEL, card.ts);
+      return latest?.text.includes("expired") ? latest : undefined;
+    });
+    assert.match(visibleText(ended), /ended: project deleted/);
+    assert.doesNotMatch(JSON.stringify(ended.blocks), /scan_approve/);
+    // A client that has not refreshed still shows the buttons.
+    await command(PEOPLE.operator, "project create doomed https://attacker.example.com");
+    const late = await t.emulator.click({
+      user: PEOPLE.approver,
+      channel: CHANNEL,
+      messageTs: card.ts,
+      actionId: ACTIONS.approve,
+      version: 0,
+    });
+    assert.equal(late.status, 200);
+    await eventually(() =>
+      t.emulator
+        .ephemerals(PEOPLE.approver)
+        .map(visibleText)
+        .some((text) => /ended: project deleted/.test(text)),
+    );
+    assert.equal(cards(/^Scan \d+ of doomed/).length, 0);
+  });
+});
+
 describe("status, reports, audit", () => {
   test("scan status and report of a known scan; unknown scans and formats are explained", async () => {
     const scanCard = await eventually(() => cards(/^Scan \d+ of web-shop/).at(-1));

@@ -271,6 +271,8 @@ const UNAUTHORIZED: Record<keyof typeof ACTIONS, string[]> = {
   // bob may withdraw his own request, so he is not in here.
   deny: [PEOPLE.stranger, PEOPLE.operator, ...FOREIGN],
   stop: [PEOPLE.stranger, ...FOREIGN],
+  // No seeded request failed to start, and non-approvers may never retry one.
+  retry: [PEOPLE.stranger, PEOPLE.operator, PEOPLE.approver, ...FOREIGN],
   deleteProject: [PEOPLE.stranger, PEOPLE.operator, PEOPLE.approver, PEOPLE.groupApprover, ...FOREIGN],
 };
 const randomUserId = fc

@@ -69,6 +69,43 @@ test("approval card: Approve/Deny while pending, the decision afterwards", () =>
   assert.match(JSON.stringify(approvalCard({ ...request, status: "expired" }).blocks), /expired/);
 });
 
+test("approval card: bound project ID shown; start failed has Retry and the reason; withdrawn and ended say so", () => {
+  const request: ApprovalRequest = {
+    id: "req-2",
+    projectId: "7",
+    projectName: "web-shop",
+    targetUrl: "https://shop.example.com/",
+    requestedBy: "U0ALICE",
+    channel: "C1",
+    createdAt: 0,
+    expiresAt: 86_400_000,
+    status: "pending",
+  };
+  assert.match(JSON.stringify(approvalCard(request).blocks), /ID `7`[^"]*https:\/\/shop\.example\.com/);
+  const failed = approvalCard({
+    ...request,
+    status: "start_failed",
+    decidedBy: "U0BOB",
+    decidedAt: 1000,
+    failure: "Crashtest <!channel> answered 503.",
+  });
+  assert.match(failed.text, /approved, start failed/);
+  assert.deepEqual(
+    buttons(failed.blocks).map((b) => [b.action_id, b.value]),
+    [[ACTIONS.retry, "req-2"]],
+  );
+  const text = JSON.stringify(failed.blocks);
+  assert.match(text, /did not start: Crashtest &lt;!channel&gt; answered 503\./);
+  const withdrawn = JSON.stringify(
+    approvalCard({ ...request, status: "withdrawn", decidedBy: "U0ALICE", decidedAt: 1000 }).blocks,
+  );
+  assert.match(withdrawn, /Withdrawn by <@U0ALICE>/);
+  assert.doesNotMatch(withdrawn, /Denied/);
+  const ended = approvalCard({ ...request, status: "expired", reason: "project deleted" });
+  assert.match(JSON.stringify(ended.blocks), /ended: project deleted; nothing was started/);
+  assert.deepEqual(buttons(ended.blocks), []);
+});
+
 test("project list stays within 50 blocks and keeps button text short", () => {
   const projects: ProjectRecord[] = Array.from({ length: 80 }, (_, i) => ({
     id: String(i),

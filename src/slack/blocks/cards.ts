@@ -1,7 +1,8 @@
+import type { ApprovalRequest } from "../../domain/approvals.js";
 import type { ScanState } from "../../domain/ports.js";
 import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import type { ProjectRecord } from "../../domain/projects.js";
-import type { ApprovalRequest, ScanRecord } from "../../domain/scans.js";
+import type { ScanRecord } from "../../domain/scans.js";
 import {
   context,
   escapeText,
@@ -17,6 +18,7 @@ import {
 export const ACTIONS = {
   approve: "scan_approve",
   deny: "scan_deny",
+  retry: "scan_retry",
   stop: "scan_stop",
   deleteProject: "project_delete",
 } as const;
@@ -105,15 +107,19 @@ export function scanCard(scan: ScanRecord, note?: string): SlackMessage {
   return message(`Scan ${scan.scanId} of ${scan.projectName}: ${scan.state}`, blocks);
 }
 
+/** A request card shows the project as the approver decides on it: name, scanner ID and target URL. */
 export function approvalCard(request: ApprovalRequest): SlackMessage {
-  const head = `*Scan request* for *${escapeText(request.projectName)}*\n${target(request.targetUrl)}`;
+  const head = `*Scan request* for *${escapeText(request.projectName)}* (ID \`${escapeText(request.projectId)}\`)\n${target(request.targetUrl)}`;
   const blocks: KnownBlock[] = [section(head)];
-  const text = `Scan request for ${request.projectName} by ${request.requestedBy}: ${request.status}`;
+  const text = `Scan request for ${request.projectName} by ${request.requestedBy}: ${STATUS_WORD[request.status]}`;
+  const requested = `Requested by <@${request.requestedBy}>`;
+  const when = request.decidedAt ? ` at ${slackDate(request.decidedAt)}` : "";
+  const who = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
   switch (request.status) {
     case "pending":
       blocks.push(
         context(
-          `Requested by <@${request.requestedBy}> · needs an approver other than the requester · expires ${slackDate(request.expiresAt)}`,
+          `${requested} · needs an approver other than the requester · expires ${slackDate(request.expiresAt)}`,
         ),
         {
           type: "actions",
@@ -128,25 +134,49 @@ export function approvalCard(request: ApprovalRequest): SlackMessage {
         },
       );
       break;
-    case "approved":
-    case "denied": {
-      const verb = request.status === "approved" ? ":white_check_mark: Approved" : ":no_entry: Denied";
-      const when = request.decidedAt ? ` at ${slackDate(request.decidedAt)}` : "";
-      const who = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
+    case "approved": {
       const scan = request.scanId ? ` · scan ${escapeText(request.scanId)}` : "";
-      blocks.push(context(`Requested by <@${request.requestedBy}> · ${verb}${who}${when}${scan}`));
+      blocks.push(context(`${requested} · :white_check_mark: Approved${who}${when}${scan}`));
       break;
     }
+    case "start_failed":
+      blocks.push(
+        context(
+          `${requested} · :white_check_mark: Approved${who}${when} · :warning: the scan did not start: ${escapeText(request.failure ?? "unknown error")}`,
+        ),
+        {
+          type: "actions",
+          elements: [button("Retry", ACTIONS.retry, request.id, "primary")],
+        },
+      );
+      break;
+    case "denied":
+      blocks.push(context(`${requested} · :no_entry: Denied${who}${when}`));
+      break;
+    case "withdrawn":
+      blocks.push(context(`${requested} · :leftwards_arrow_with_hook: Withdrawn${who}${when}`));
+      break;
     case "expired":
       blocks.push(
         context(
-          `Requested by <@${request.requestedBy}> · :hourglass: expired ${slackDate(request.expiresAt)} without a decision; request again with \`/crashtest scan start ${escapeText(request.projectName)}\``,
+          request.reason
+            ? `${requested} · :no_entry_sign: ended: ${escapeText(request.reason)}; nothing was started`
+            : `${requested} · :hourglass: expired ${slackDate(request.expiresAt)} without a decision; request again with \`/crashtest scan start ${escapeText(request.projectName)}\``,
         ),
       );
       break;
   }
   return message(text, blocks);
 }
+
+const STATUS_WORD: Record<ApprovalRequest["status"], string> = {
+  pending: "pending",
+  approved: "approved",
+  start_failed: "approved, start failed",
+  denied: "denied",
+  withdrawn: "withdrawn",
+  expired: "expired",
+};
 
 /** Block text one message may carry: Slack refuses whole messages near 13.2k characters (bolt-js #2509). */
 export const MESSAGE_TEXT_BUDGET = 11_000;
