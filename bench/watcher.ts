@@ -15,6 +15,7 @@ import type {
   ScanStatus,
   StartScanResult,
 } from "../src/domain/ports.js";
+import { reportFromFile } from "../src/domain/reports.js";
 import type { ScanRecord } from "../src/domain/scans.js";
 import {
   ScanWatcher,
@@ -68,7 +69,7 @@ interface BenchScan {
 
 class BenchScanner implements Scanner {
   readonly name = "bench";
-  readonly reportFormats: readonly ReportFormat[] = ["pdf", "json", "junit"];
+  readonly reportFormats: readonly ReportFormat[] = ["pdf", "json", "xml"];
   readonly scans = new Map<string, BenchScan>();
   /** Watcher requests (status, reports) per simulated second. */
   readonly perSecond = new Map<number, number>();
@@ -124,7 +125,12 @@ class BenchScanner implements Scanner {
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     this.count(ref.scanId);
     const bytes = format === "pdf" ? this.pdf : this.json;
-    return { format, bytes, contentType: "application/octet-stream", fileName: `bench.${format}` };
+    return reportFromFile({
+      format,
+      bytes,
+      contentType: "application/octet-stream",
+      fileName: `bench.${format}`,
+    });
   }
 
   async createProject(): Promise<Project> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DAST_STOP_ACTIONS } from "./scanners/index.js";
+import { REPORT_FORMATS, reportFormatNamed } from "./domain/ports.js";
+import { DAST_STOP_ACTIONS, DEFAULT_REPORT_MAX_BYTES } from "./scanners/index.js";
 
 /**
  * The shape of the plain (non-secret) settings, one key per environment variable, with messages a person
@@ -108,17 +109,23 @@ export const plain = z.object({
   REPORT_FORMATS: z
     .string()
     .default("pdf,json")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((f) => f.trim().toLowerCase())
-        .filter(Boolean),
-    )
+    .transform((value) => [
+      ...new Set(
+        value
+          .split(",")
+          .filter((f) => f.trim() !== "")
+          // One name per format: junit is another name for xml.
+          .map((f) => reportFormatNamed(f) ?? f.trim()),
+      ),
+    ])
     .pipe(
       z
-        .array(z.enum(["pdf", "xml", "json", "junit", "csv"], "must list pdf, xml, json, junit or csv"))
-        .min(1, "must list at least one of pdf, xml, json, junit or csv"),
+        .array(z.enum(REPORT_FORMATS, "must list pdf, xml, json or csv (junit is another name for xml)"))
+        .min(1, "must list at least one of pdf, xml, json or csv"),
     ),
+  REPORT_MAX_BYTES: numberOf("bytes", { min: 1024, max: 2 ** 31, whole: true }).default(
+    DEFAULT_REPORT_MAX_BYTES,
+  ),
   VERACODE_API_PROFILE: z.string().optional(),
   VERACODE_ACCOUNTS: z.string().optional(),
   VERACODE_CREDENTIALS_FILE: z.string().optional(),

@@ -91,6 +91,8 @@ export interface Config {
     reportFormats: ReportFormat[];
     tickSeconds: number;
   };
+  /** REPORT_MAX_BYTES: larger reports are refused with a link to the scanner's UI. */
+  reportMaxBytes: number;
   credentialCheck: { alertChannel?: string; cron: string; timezone: string };
   /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
   warnings: string[];
@@ -370,6 +372,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       reportFormats: values.REPORT_FORMATS,
       tickSeconds: values.SCAN_WATCH_TICK_SECONDS,
     },
+    reportMaxBytes: values.REPORT_MAX_BYTES,
     credentialCheck: {
       ...(values.ALERT_CHANNEL ? { alertChannel: values.ALERT_CHANNEL } : {}),
       cron: values.CREDENTIAL_CHECK_CRON,

@@ -87,6 +87,7 @@ async function createScanner(
       logger,
       account: selectDastAccount(accounts, dast.account),
       stopAction: dast.stopAction,
+      maxReportBytes: config.reportMaxBytes,
       ...(dast.apiUrl ? { baseUrl: dast.apiUrl } : {}),
       targetDefaults: {
         ...(dast.targetType ? { targetType: dast.targetType } : {}),
@@ -98,7 +99,12 @@ async function createScanner(
   if (config.scanner === "simulator") {
     logger.warn("using the built-in scanner simulator: no real scans run", { timing: config.simulator });
     // Its projects and scans live in the bot's store, so both survive (or vanish with) a restart together.
-    return createSimulatedScanner({ logger, timing: config.simulator, store });
+    return createSimulatedScanner({
+      logger,
+      timing: config.simulator,
+      store,
+      maxReportBytes: config.reportMaxBytes,
+    });
   }
   return createCrashtestScanner({
     logger,
@@ -107,6 +113,7 @@ async function createScanner(
     ...(config.crashtest.teamId ? { teamId: config.crashtest.teamId } : {}),
     routes: config.crashtest.routes,
     webhooks: config.crashtest.webhooks,
+    maxReportBytes: config.reportMaxBytes,
   });
 }
 

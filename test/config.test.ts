@@ -124,7 +124,7 @@ test("roles, approvals, watcher and alert settings are parsed and checked", () =
     allowedChannels: ["C0SEC"],
   });
   assert.deepEqual(config.approvals, { required: false, ttlMs: 2 * 3600_000 });
-  assert.deepEqual(config.watcher.reportFormats, ["pdf", "junit"]);
+  assert.deepEqual(config.watcher.reportFormats, ["pdf", "xml"]);
   assert.match(config.warnings.join(), /below the 120 s/);
   assert.equal(config.credentialCheck.alertChannel, "C0ALERTS");
   assert.equal(config.credentialCheck.cron, "0 9 * * *");
@@ -361,4 +361,12 @@ test("src/config.ts is the only source file that reads the environment", () => {
     readers.map((file) => path.relative(root, file)),
     ["config.ts"],
   );
+});
+
+test("REPORT_MAX_BYTES: 100 MB by default, whole bytes from 1 KB, junit and xml name one format", () => {
+  assert.equal(loadConfig({}).reportMaxBytes, 100 * 1024 * 1024);
+  assert.equal(loadConfig({ REPORT_MAX_BYTES: "2048" }).reportMaxBytes, 2048);
+  assert.match(problems({ REPORT_MAX_BYTES: "lots" }).join(), /REPORT_MAX_BYTES/);
+  assert.match(problems({ REPORT_MAX_BYTES: "10" }).join(), /REPORT_MAX_BYTES/);
+  assert.deepEqual(loadConfig({ REPORT_FORMATS: "xml,JUnit,pdf" }).watcher.reportFormats, ["xml", "pdf"]);
 });

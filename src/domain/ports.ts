@@ -64,7 +64,22 @@ export type ScanState = "queued" | "running" | "finished" | "stopped" | "failed"
 
 export const TERMINAL_SCAN_STATES: ReadonlySet<ScanState> = new Set(["finished", "stopped", "failed"]);
 
-export type ReportFormat = "pdf" | "xml" | "json" | "junit" | "csv";
+/** One name per format, the one users type and read. `xml` is the JUnit XML findings report. */
+export const REPORT_FORMATS = ["pdf", "xml", "json", "csv"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Other names people use for a format; resolved by reportFormatNamed, nowhere else. */
+const REPORT_FORMAT_ALIASES: Readonly<Record<string, ReportFormat>> = { junit: "xml" };
+
+/**
+ * The format a user, a configuration value or a stored record names (any case, `junit` for `xml`),
+ * or undefined when the name is no format.
+ */
+export function reportFormatNamed(name: string): ReportFormat | undefined {
+  const lower = name.trim().toLowerCase();
+  if ((REPORT_FORMATS as readonly string[]).includes(lower)) return lower as ReportFormat;
+  return Object.hasOwn(REPORT_FORMAT_ALIASES, lower) ? REPORT_FORMAT_ALIASES[lower] : undefined;
+}
 
 export interface ProjectSpec {
   name: string;
@@ -93,7 +108,23 @@ export interface ScanStatus {
   rawText?: string;
 }
 
+/**
+ * A report as the scanner sends it. `body` can be read once; whoever receives a Report reads it to
+ * the end or cancels it (an unread body holds a connection). The scanner adapter refuses a report
+ * over REPORT_MAX_BYTES up front when the server announces its size, and otherwise fails the stream
+ * with the same AppError once the limit is passed, so a reader never holds more than the limit.
+ */
 export interface Report {
+  format: ReportFormat;
+  body: ReadableStream<Uint8Array>;
+  /** Size in bytes when the server said it (Content-Length). */
+  size?: number;
+  contentType: string;
+  fileName: string;
+}
+
+/** A report read into memory (domain/reports.ts readReport), e.g. for the findings summary. */
+export interface ReportFile {
   format: ReportFormat;
   bytes: Uint8Array;
   contentType: string;

@@ -4,7 +4,7 @@ import {
   type Finding,
   type FindingsSummary,
   type Logger,
-  type Report,
+  type ReportFile,
   SEVERITIES,
   type Severity,
 } from "../domain/ports.js";
@@ -185,11 +185,11 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
 }
 
 /** Summary of a downloaded report, when its format carries findings (not PDF). */
-export function summarizeReport(report: Report, options: SummaryOptions = {}): FindingsSummary {
+export function summarizeReport(report: ReportFile, options: SummaryOptions = {}): FindingsSummary {
   if (report.format === "json") return summarizeFindingsJson(report.bytes, options);
-  if (report.format === "junit" || report.format === "xml") return summarizeJunit(report.bytes, options);
+  if (report.format === "xml") return summarizeJunit(report.bytes, options);
   throw new AppError(
     "unsupported",
-    `A ${report.format} report cannot be summarised; use the JSON or JUnit report.`,
+    `A ${report.format} report cannot be summarised; use the JSON or XML report.`,
   );
 }

@@ -1,6 +1,6 @@
 /** Scanner adapters: what config.ts and main.ts wire up. Domain code sees only the Scanner port. */
 
-export type { RetrySettings, Timeouts } from "./crashtest/http.js";
+export type { RetrySettings, Timeouts } from "../http/transport.js";
 export { parseRouteOverrides, type RouteTable } from "./crashtest/routes.js";
 export {
   type CrashtestScanner,
@@ -35,6 +35,7 @@ export {
   type TargetDefaults as DastTargetDefaults,
 } from "./dast-essentials/targets.js";
 export { summarizeFindingsJson, summarizeJunit, summarizeReport } from "./findings.js";
+export { DEFAULT_REPORT_MAX_BYTES } from "./reports.js";
 export {
   createSimulatedScanner,
   type SimulatedScanner,

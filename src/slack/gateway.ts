@@ -1,12 +1,14 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { setTimeout as sleep } from "node:timers/promises";
 import { webApi } from "@slack/bolt";
 import { z } from "zod";
 import { AppError, type ErrorKind, isAppError } from "../domain/errors.js";
-import type { ReportFormat } from "../domain/ports.js";
+import type { Report, ReportFormat } from "../domain/ports.js";
+import { readReport } from "../domain/reports.js";
 import type { MessageRef } from "../domain/scans.js";
 import type { KnownBlock, SlackMessage } from "./blocks/common.js";
 import { TransferSlots } from "./transfers.js";
@@ -145,17 +147,21 @@ export function slackFailure(error: unknown, action: string): SlackError {
   );
 }
 
-const EXTENSION: Record<ReportFormat, string> = {
-  pdf: "pdf",
-  json: "json",
-  junit: "xml",
-  xml: "xml",
-  csv: "csv",
-};
-
 /** The one name a report is uploaded under, whoever posts it; reconciliation finds uploads by it. */
 export function reportFileName(scanId: string, format: ReportFormat): string {
-  return `crashtest-scan-${scanId.replace(/[^A-Za-z0-9_-]/g, "_")}.${EXTENSION[format]}`;
+  return `crashtest-scan-${scanId.replace(/[^A-Za-z0-9_-]/g, "_")}.${format}`;
+}
+
+/**
+ * A scanner report's bytes for an upload: streamed when the scanner announced the size (the upload
+ * needs it up front), else read whole first (bounded by REPORT_MAX_BYTES in the scanner adapter).
+ */
+export async function reportContent(report: Report): Promise<{ size: number; body: Readable | Uint8Array }> {
+  if (report.size !== undefined) {
+    return { size: report.size, body: Readable.fromWeb(report.body as NodeReadableStream<Uint8Array>) };
+  }
+  const { bytes } = await readReport(report);
+  return { size: bytes.byteLength, body: bytes };
 }
 
 /** A report as a file to upload: the one name and title, whoever posts it. */

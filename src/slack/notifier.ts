@@ -1,4 +1,4 @@
-import type { Logger, Report } from "../domain/ports.js";
+import { type Logger, REPORT_FORMATS, type Report } from "../domain/ports.js";
 import type { MessageRef, ScanRecord } from "../domain/scans.js";
 import type {
   UploadResult,
@@ -10,7 +10,7 @@ import type {
 import { scanCard, stateLabel } from "./blocks/cards.js";
 import { context, escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { findingsSummaryMessage, findingsUnavailableMessage, reportText } from "./blocks/findings.js";
-import { reportFileName, reportUpload, SlackError, type SlackGateway } from "./gateway.js";
+import { reportContent, reportFileName, reportUpload, SlackError, type SlackGateway } from "./gateway.js";
 
 /**
  * The watcher's Slack output, through the gateway. Thread replies carry message metadata (event type
@@ -116,10 +116,10 @@ export class SlackNotifier implements WatchOutput {
     effectId: string,
   ): Promise<UploadResult> {
     try {
-      await this.slack.transfers.run(() =>
+      await this.slack.transfers.run(async () =>
         this.slack.upload(
           { channel: card.channel, threadTs: card.ts },
-          reportUpload(subject.scanId, report.format, { size: report.bytes.byteLength, body: report.bytes }),
+          reportUpload(subject.scanId, report.format, await reportContent(report)),
         ),
       );
       return { ok: true };
@@ -138,9 +138,9 @@ export class SlackNotifier implements WatchOutput {
 
   async postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>> {
     const found = new Set<string>();
-    // Upload name -> effects; junit and xml share ".xml" (only one of them is ever configured).
-    const byName = new Map<string, string[]>();
-    for (const format of ["pdf", "json", "junit", "xml", "csv"] as const) {
+    // Upload name -> effects; "file:junit" is the effect of watches stored before formats had one name.
+    const byName = new Map<string, string[]>([[reportFileName(subject.scanId, "xml"), ["file:junit"]]]);
+    for (const format of REPORT_FORMATS) {
       const name = reportFileName(subject.scanId, format);
       byName.set(name, [...(byName.get(name) ?? []), `file:${format}`]);
     }

@@ -92,7 +92,7 @@ test("create target, start, card, threaded updates, summary and reports in the t
     names[2],
     names.find((name) => name.endsWith(".xml")),
   );
-  assert.equal(names[2], reportFileName(run.analysis_run_id, "junit"));
+  assert.equal(names[2], reportFileName(run.analysis_run_id, "xml"));
   assert.deepEqual(tcs.rejections, [], "every request carried a valid HMAC signature");
   assert.ok(!t.logs.text().includes(keys.apiKeySecret));
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
+import { readReport } from "../../src/domain/reports.js";
 import { parseRouteOverrides } from "../../src/scanners/crashtest/routes.js";
 import { createCrashtestScanner } from "../../src/scanners/crashtest/scanner.js";
 import { summarizeReport } from "../../src/scanners/findings.js";
@@ -13,7 +14,7 @@ const spec = { name: "shop", url: "https://shop.example.test" };
 
 test("runs a project through create, scan, status, reports and delete", async (t) => {
   const { sim, scanner } = await harness(t, { simulator: { timing: { queueSeconds: 5, runSeconds: 30 } } });
-  assert.deepEqual(scanner.reportFormats, ["json", "pdf", "junit"]);
+  assert.deepEqual(scanner.reportFormats, ["json", "pdf", "xml"]);
 
   const project = await scanner.createProject(spec);
   assert.deepEqual(project, { id: "101", ...spec });
@@ -41,14 +42,15 @@ test("runs a project through create, scan, status, reports and delete", async (t
   const json = await scanner.getReport(ref, "json");
   assert.equal(json.contentType, "application/json");
   assert.equal(json.fileName, "crashtest-scan-390.json");
-  assert.deepEqual(summarizeReport(json).counts, SIMULATED_COUNTS);
-  const junit = await scanner.getReport(ref, "junit");
+  assert.deepEqual(summarizeReport(await readReport(json)).counts, SIMULATED_COUNTS);
+  const junit = await scanner.getReport(ref, "xml");
   assert.equal(junit.fileName, "crashtest-scan-390.xml");
   assert.match(junit.contentType, /xml/);
-  assert.deepEqual(summarizeReport(junit).counts, SIMULATED_COUNTS);
+  assert.deepEqual(summarizeReport(await readReport(junit)).counts, SIMULATED_COUNTS);
   const pdf = await scanner.getReport(ref, "pdf");
   assert.equal(pdf.contentType, "application/pdf");
-  assert.equal(Buffer.from(pdf.bytes.subarray(0, 8)).toString("latin1"), "%PDF-1.4");
+  const pdfBytes = (await readReport(pdf)).bytes;
+  assert.equal(Buffer.from(pdfBytes.subarray(0, 8)).toString("latin1"), "%PDF-1.4");
   await rejectsWith(scanner.getReport(ref, "csv"), "unsupported");
 
   await scanner.deleteProject(project.id);
@@ -360,4 +362,30 @@ test("refuses a configuration without credentials or without a team", () => {
     () => createCrashtestScanner({ logger, apiKey: "ct-key-0123456789", teamId: "1/../2" }),
     /CRASHTEST_TEAM_ID/,
   );
+});
+
+test("a report over REPORT_MAX_BYTES is refused with where to download it, and the cap can be raised", async (t) => {
+  const { sim, scanner } = await harness(t, {
+    simulator: { timing: { queueSeconds: 0, runSeconds: 1 } },
+    scanner: { maxReportBytes: 1024, uiUrl: "https://crashtest.cloud" },
+  });
+  const project = await scanner.createProject(spec);
+  const { scanId } = await scanner.startScan(project.id);
+  sim.clock.advance(5_000);
+  const ref = { projectId: project.id, scanId };
+  const error = await rejectsWith(scanner.getReport(ref, "pdf"), "unsupported");
+  assert.match(error.userMessage, /REPORT_MAX_BYTES, 1 MB/);
+  assert.match(error.userMessage, /Download it from Crashtest: https:\/\/crashtest\.cloud\/projects\/101/);
+  assert.equal(error.retryable, false);
+
+  const roomy = createCrashtestScanner({
+    logger: captureLogger().logger,
+    baseUrl: sim.url,
+    apiKey: sim.apiKey,
+    teamId: sim.teamId,
+  });
+  t.after(() => roomy.close());
+  const pdf = await roomy.getReport(ref, "pdf");
+  assert.ok(pdf.size !== undefined && pdf.size > 1024, "the server announced the size");
+  assert.equal((await readReport(pdf)).bytes.byteLength, pdf.size);
 });

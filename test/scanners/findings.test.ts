@@ -199,7 +199,7 @@ test("refuses JUnit with a DTD, and XML that is not a test report", () => {
 });
 
 test("summarizeReport picks the reader by format and refuses PDFs", () => {
-  const report = (format: "json" | "junit" | "pdf", text: string) => ({
+  const report = (format: "json" | "xml" | "pdf", text: string) => ({
     format,
     bytes: new TextEncoder().encode(text),
     contentType: "x",
@@ -208,7 +208,7 @@ test("summarizeReport picks the reader by format and refuses PDFs", () => {
   assert.equal(summarizeReport(report("json", JSON.stringify(inlineReport))).total, 4);
   assert.equal(
     summarizeReport(
-      report("junit", '<testsuite><testcase name="a"><failure type="low"/></testcase></testsuite>'),
+      report("xml", '<testsuite><testcase name="a"><failure type="low"/></testcase></testsuite>'),
     ).counts.low,
     1,
   );

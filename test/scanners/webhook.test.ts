@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
+import { readReport } from "../../src/domain/reports.js";
 import { createCrashtestScanner } from "../../src/scanners/crashtest/scanner.js";
 import { parseWebhookProjects } from "../../src/scanners/crashtest/webhook.js";
 import { summarizeReport } from "../../src/scanners/findings.js";
@@ -65,7 +66,7 @@ test("CRASHTEST_WEBHOOKS errors name the project and never quote the secret", ()
 
 test("runs a webhook project: start, status by data.status.status_code, JUnit report", async (t) => {
   const { sim, scanner } = await webhookHarness(t);
-  assert.deepEqual(scanner.reportFormats, ["junit"]);
+  assert.deepEqual(scanner.reportFormats, ["xml"]);
   assert.deepEqual(scanner.webhookProjects, [
     { id: "webhook:shop", name: "shop", url: "https://shop.example.test" },
     { id: "webhook:blog", name: "blog", url: "" },
@@ -84,9 +85,9 @@ test("runs a webhook project: start, status by data.status.status_code, JUnit re
   });
   sim.clock.advance(30_000);
   assert.equal((await scanner.getScanStatus(ref)).state, "finished");
-  const report = await scanner.getReport(ref, "junit");
+  const report = await scanner.getReport(ref, "xml");
   assert.equal(report.fileName, "crashtest-scan-390.xml");
-  assert.deepEqual(summarizeReport(report).counts, SIMULATED_COUNTS);
+  assert.deepEqual(summarizeReport(await readReport(report)).counts, SIMULATED_COUNTS);
 
   const [start, ...rest] = sim.requests;
   assert.equal(start?.method, "POST");
@@ -161,7 +162,7 @@ test("the webhook secret appears in no log line, error or project ID", async (t)
   await scanner.getScanStatus(ref).catch(collect);
   sim.faults.inject("webhookStart", { kind: "status", status: 500 }, 1);
   await scanner.startScan("webhook:blog").catch(collect);
-  await scanner.getReport({ projectId: "webhook:shop", scanId: "1" }, "junit").catch(collect);
+  await scanner.getReport({ projectId: "webhook:shop", scanId: "1" }, "xml").catch(collect);
 
   assert.deepEqual(
     errors.map((error) => (error as AppError).kind),
@@ -178,7 +179,7 @@ test("the webhook secret appears in no log line, error or project ID", async (t)
 
 test("serves REST and webhook projects from one scanner, routed by project ID", async (t) => {
   const { sim, scanner } = await webhookHarness(t, true);
-  assert.deepEqual(scanner.reportFormats, ["json", "pdf", "junit"]);
+  assert.deepEqual(scanner.reportFormats, ["json", "pdf", "xml"]);
   const project = await scanner.createProject({ name: "api", url: "https://api.example.test" });
   const rest = await scanner.startScan(project.id);
   const hook = await scanner.startScan("webhook:shop");

@@ -65,7 +65,7 @@ test("errors from the emulator come back classified, with Slack's code", async (
 
 test("one report name, whatever the scanner calls the file", () => {
   assert.equal(reportFileName("390", "pdf"), "crashtest-scan-390.pdf");
-  assert.equal(reportFileName("run-1", "junit"), "crashtest-scan-run-1.xml");
+  assert.equal(reportFileName("run-1", "xml"), "crashtest-scan-run-1.xml");
   assert.equal(reportFileName("../x y", "json"), "crashtest-scan-___x_y.json");
 });
 

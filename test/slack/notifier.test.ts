@@ -5,6 +5,7 @@ import { MESSAGE_MAX_BLOCKS, validateBlocks } from "../../dev/slack-emulator/blo
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { AppError } from "../../src/domain/errors.js";
 import type { Report } from "../../src/domain/ports.js";
+import { reportFromFile } from "../../src/domain/reports.js";
 import type { MessageRef, ScanRecord } from "../../src/domain/scans.js";
 import type { WatchNotice, WatchRecord } from "../../src/domain/watch/index.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
@@ -52,12 +53,13 @@ async function postCard(record: ScanRecord): Promise<MessageRef> {
 
 const subject = (id: string, projectName = "web-shop") => ({ scanId: id, projectId: "101", projectName });
 
-const report = (format: "pdf" | "json"): Report => ({
-  format,
-  bytes: new TextEncoder().encode(`${format} bytes`),
-  contentType: "application/octet-stream",
-  fileName: `whatever.${format}`,
-});
+const report = (format: "pdf" | "json"): Report =>
+  reportFromFile({
+    format,
+    bytes: new TextEncoder().encode(`${format} bytes`),
+    contentType: "application/octet-stream",
+    fileName: `whatever.${format}`,
+  });
 
 test("thread replies carry the effect as message metadata; only the final one is broadcast", async () => {
   const card = await postCard(scan("501"));

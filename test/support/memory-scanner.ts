@@ -10,6 +10,7 @@ import type {
   ScanStatus,
   StartScanResult,
 } from "../../src/domain/ports.js";
+import { reportFromFile } from "../../src/domain/reports.js";
 
 /**
  * An in-memory Scanner for domain tests, recording every call. Scanner adapters themselves are tested
@@ -78,12 +79,12 @@ export class MemoryScanner implements Scanner {
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     this.take(`getReport ${ref.scanId} ${format}`);
-    return {
+    return reportFromFile({
       format,
       bytes: new TextEncoder().encode(`${format} report for ${ref.scanId}`),
       contentType: "text/plain",
       fileName: `scan-${ref.scanId}.${format}`,
-    };
+    });
   }
 
   async close(): Promise<void> {}

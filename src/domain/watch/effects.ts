@@ -1,5 +1,7 @@
 import { AppError, toAppError } from "../errors.js";
-import type { FindingsSummary, Logger, Report, ReportFormat, Scanner } from "../ports.js";
+import type { FindingsSummary, Logger, ReportFile, ReportFormat, Scanner } from "../ports.js";
+import { reportFormatNamed } from "../ports.js";
+import { readReport, reportFromFile } from "../reports.js";
 import type { ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
@@ -50,7 +52,7 @@ export interface EffectQueueDeps {
   output: WatchOutput;
   scans: ScanRecords;
   records: WatchRecords;
-  summarize: (report: Report) => FindingsSummary;
+  summarize: (report: ReportFile) => FindingsSummary;
   polling: Polling;
   plan: ReportPlan;
   options: WatcherOptions;
@@ -83,7 +85,7 @@ export class EffectQueue {
       }
     }
 
-    const reports = new Map<ReportFormat, Report | AppError>();
+    const reports = new Map<ReportFormat, ReportFile | AppError>();
     planFilesRefused(watch);
     // files_refused is appended once the last file is settled, so the loop reaches it too.
     for (let i = 0; i < watch.effects.length; i++) {
@@ -105,10 +107,11 @@ export class EffectQueue {
   private async deliverFile(
     watch: WatchRecord,
     effect: WatchEffect,
-    reports: Map<ReportFormat, Report | AppError>,
+    reports: Map<ReportFormat, ReportFile | AppError>,
     run: EffectRun,
   ): Promise<void> {
-    const format = effect.format as ReportFormat;
+    // Watches stored before formats had one name may say "junit".
+    const format = reportFormatNamed(effect.format ?? "") ?? (effect.format as ReportFormat);
     const report = await this.report(watch, format, reports, run);
     if (report instanceof AppError) {
       effect.status = "refused";
@@ -116,7 +119,12 @@ export class EffectQueue {
       return;
     }
     await this.markPending(watch, effect);
-    const result = await this.deps.output.upload(watch.card, subjectOf(watch), report, effect.id);
+    const result = await this.deps.output.upload(
+      watch.card,
+      subjectOf(watch),
+      reportFromFile(report),
+      effect.id,
+    );
     if (result.ok) {
       effect.status = "done";
       return;
@@ -133,7 +141,7 @@ export class EffectQueue {
   private async notice(
     watch: WatchRecord,
     effect: WatchEffect,
-    reports: Map<ReportFormat, Report | AppError>,
+    reports: Map<ReportFormat, ReportFile | AppError>,
     run: EffectRun,
   ): Promise<WatchNotice> {
     switch (effect.kind) {
@@ -190,18 +198,19 @@ export class EffectQueue {
   private async report(
     watch: WatchRecord,
     format: ReportFormat,
-    cache: Map<ReportFormat, Report | AppError>,
+    cache: Map<ReportFormat, ReportFile | AppError>,
     run: EffectRun,
-  ): Promise<Report | AppError> {
+  ): Promise<ReportFile | AppError> {
     const { log } = this.deps;
     const cached = cache.get(format);
     if (cached) return cached;
     if (!run.take()) throw new BudgetExhausted();
     run.report.reportCalls++;
     try {
-      const report = await this.deps.scanner.getReport(
-        { projectId: watch.projectId, scanId: watch.scanId },
-        format,
+      // Read whole: the JSON report feeds both the summary and the upload. The adapter bounds it
+      // by REPORT_MAX_BYTES.
+      const report = await readReport(
+        await this.deps.scanner.getReport({ projectId: watch.projectId, scanId: watch.scanId }, format),
       );
       cache.set(format, report);
       watch.failures = 0;

@@ -56,7 +56,7 @@ export const DEFAULT_WATCHER_OPTIONS: WatcherOptions = {
 /** Veracode's published minimum between status checks. */
 export const RECOMMENDED_MIN_POLL_MS = 120_000;
 
-const SUMMARY_FORMATS: readonly ReportFormat[] = ["json", "junit", "xml"];
+const SUMMARY_FORMATS: readonly ReportFormat[] = ["json", "xml"];
 
 /** Defaults filled in and checked; a poll interval under Veracode's minimum is allowed (and noted). */
 export function resolveOptions(given: Partial<WatcherOptions> | undefined, log: Logger): WatcherOptions {
@@ -83,10 +83,7 @@ export function reportPlan(
   log: Logger,
 ): ReportPlan {
   const supported = new Set(scanner.reportFormats);
-  // People say "xml" for Crashtest's JUnit XML report, which the adapter calls "junit".
-  const wanted = wantedFormats.map((f) =>
-    f === "xml" && !supported.has("xml") && supported.has("junit") ? "junit" : f,
-  );
+  const wanted = wantedFormats;
   const formats = [...new Set(wanted)].filter((f) => supported.has(f));
   const dropped = wanted.filter((f) => !supported.has(f));
   if (dropped.length > 0) {

@@ -4,6 +4,7 @@ import type {
   KeyValueStore,
   Logger,
   Report,
+  ReportFile,
   ReportFormat,
   Scanner,
   ScanState,
@@ -68,7 +69,7 @@ export interface WatcherDeps {
   output: WatchOutput;
   scans: ScanRecords;
   /** scanners/findings.ts summarizeReport. */
-  summarize: (report: Report) => FindingsSummary;
+  summarize: (report: ReportFile) => FindingsSummary;
   projects?: ProjectLookup;
   options?: Partial<WatcherOptions>;
 }

@@ -11,19 +11,16 @@ import type {
   ScanStatus,
   StartScanResult,
 } from "../../domain/ports.js";
+import { readJson } from "../../http/json.js";
+import { type HttpTransport, isSuccess, type OutgoingRequest, type RetryMode } from "../../http/transport.js";
 import {
-  type CrashtestTransport,
-  type FailureContext,
-  isSuccess,
-  parseJsonBody,
-  type RetryMode,
-} from "./http.js";
-import {
+  type CrashtestContext,
   type CrashtestReportFormat,
+  crashtestFailure,
+  isCrashtestFormat,
   readStartResponse,
   readStatusResponse,
-  reportContentType,
-  reportFileName,
+  streamReport,
 } from "./responses.js";
 import { describeRoute, fillPath, type Operation, type RouteTable } from "./routes.js";
 
@@ -31,11 +28,15 @@ import { describeRoute, fillPath, type Operation, type RouteTable } from "./rout
 export type ScannerBackend = Omit<Scanner, "name" | "close">;
 
 export interface RestBackendOptions {
-  transport: CrashtestTransport;
+  transport: HttpTransport;
   apiKey: string;
   teamId: string;
   routes: RouteTable;
   logger: Logger;
+  /** REPORT_MAX_BYTES. */
+  maxReportBytes: number;
+  /** The Crashtest web app (https://crashtest.cloud), linked when a report is too large; none for the simulator. */
+  uiUrl: string | undefined;
 }
 
 // IDs end up in paths; percent-encoding alone would still let ".." through.
@@ -61,22 +62,22 @@ const CreateBody = z.looseObject({
 });
 
 /** REST report path segments (doc A.5): the JUnit report is the one the API calls "xml". */
-const REST_FORMAT: Record<CrashtestReportFormat, string> = { json: "json", pdf: "pdf", junit: "xml" };
-
-function isCrashtestFormat(format: ReportFormat): format is CrashtestReportFormat {
-  return Object.hasOwn(REST_FORMAT, format);
-}
+const REST_FORMAT: Record<CrashtestReportFormat, string> = { json: "json", pdf: "pdf", xml: "xml" };
 
 /** Crashtest REST API adapter (doc A.3–A.5), authenticated with the user's API key in a header. */
 export class CrashtestRestBackend implements ScannerBackend {
-  readonly reportFormats: readonly ReportFormat[] = ["json", "pdf", "junit"];
-  private readonly transport: CrashtestTransport;
+  readonly reportFormats: readonly ReportFormat[] = ["json", "pdf", "xml"];
+  private readonly transport: HttpTransport;
   private readonly apiKey: string;
   private readonly teamId: string;
   private readonly routes: RouteTable;
   private readonly logger: Logger;
+  private readonly maxReportBytes: number;
+  private readonly uiUrl: string | undefined;
 
   constructor(options: RestBackendOptions) {
+    this.maxReportBytes = options.maxReportBytes;
+    this.uiUrl = options.uiUrl;
     this.transport = options.transport;
     this.apiKey = options.apiKey;
     this.teamId = options.teamId;
@@ -88,8 +89,8 @@ export class CrashtestRestBackend implements ScannerBackend {
     // The body is undocumented: name and URL plus any backend options, marked unverified in README.
     const body = JSON.stringify({ ...spec.options, name: spec.name, url: spec.url });
     const response = await this.call("createProject", {}, `project "${spec.name}"`, "unsent-only", body);
-    if (!isSuccess(response.raw)) throw this.transport.failure(response.raw, response.context);
-    const { data } = parseJsonBody(this.transport, "createProject", response.raw, CreateBody);
+    if (!isSuccess(response.raw)) throw crashtestFailure(this.transport, response.raw, response.context);
+    const { data } = readJson(this.transport, "createProject", response.raw, CreateBody);
     const id = data.id ?? data.project_id ?? data.projectId ?? data.project?.id;
     if (id === undefined) throw this.transport.unreadable("createProject", "no project ID in data");
     this.logger.info("crashtest project created", { projectId: id });
@@ -103,9 +104,9 @@ export class CrashtestRestBackend implements ScannerBackend {
       `project ${projectId}`,
       "idempotent",
     );
-    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+    if (!isSuccess(raw)) throw crashtestFailure(this.transport, raw, context);
     // Undocumented like the create response: read it with the same lenient schema.
-    const { data } = parseJsonBody(this.transport, "getProject", raw, CreateBody);
+    const { data } = readJson(this.transport, "getProject", raw, CreateBody);
     return { id: projectId, name: data.name ?? "", url: data.url ?? "" };
   }
 
@@ -116,7 +117,7 @@ export class CrashtestRestBackend implements ScannerBackend {
       `project ${projectId}`,
       "idempotent",
     );
-    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+    if (!isSuccess(raw)) throw crashtestFailure(this.transport, raw, context);
   }
 
   async startScan(projectId: string): Promise<StartScanResult> {
@@ -131,7 +132,7 @@ export class CrashtestRestBackend implements ScannerBackend {
 
   async stopScan(ref: ScanRef): Promise<void> {
     const { raw, context } = await this.call("stopScan", this.ids(ref), this.subject(ref), "idempotent");
-    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
+    if (!isSuccess(raw)) throw crashtestFailure(this.transport, raw, context);
   }
 
   async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
@@ -141,21 +142,22 @@ export class CrashtestRestBackend implements ScannerBackend {
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     if (!isCrashtestFormat(format)) {
-      throw new AppError("unsupported", `Crashtest has no ${format} report; use one of: json, pdf, junit.`);
+      throw new AppError("unsupported", `Crashtest has no ${format} report; use one of: json, pdf, xml.`);
     }
-    const { raw, context } = await this.call(
+    const { request, context } = this.request(
       "report",
       { ...this.ids(ref), format: REST_FORMAT[format] },
       `the ${format} report of ${this.subject(ref)}`,
       "idempotent",
     );
-    if (!isSuccess(raw)) throw this.transport.failure(raw, context);
-    return {
+    return streamReport(this.transport, request, context, {
       format,
-      bytes: raw.bytes,
-      contentType: reportContentType(raw, format),
-      fileName: reportFileName(ref.scanId, format),
-    };
+      scanId: ref.scanId,
+      subject: this.subject(ref),
+      maxBytes: this.maxReportBytes,
+      uiUrl:
+        this.uiUrl === undefined ? undefined : `${this.uiUrl}/projects/${encodeURIComponent(ref.projectId)}`,
+    });
   }
 
   private ids(ref: ScanRef): Record<string, string> {
@@ -173,6 +175,17 @@ export class CrashtestRestBackend implements ScannerBackend {
     retry: RetryMode,
     body?: string,
   ) {
+    const { request, context } = this.request(operation, ids, subject, retry, body);
+    return { raw: await this.transport.send(request), context };
+  }
+
+  private request(
+    operation: Operation,
+    ids: Record<string, string>,
+    subject: string,
+    retry: RetryMode,
+    body?: string,
+  ): { request: OutgoingRequest; context: CrashtestContext } {
     const route = this.routes[operation];
     const headers: Record<string, string> = {
       // Header, never the query string: query strings end up in proxy and access logs (doc A.3).
@@ -181,7 +194,7 @@ export class CrashtestRestBackend implements ScannerBackend {
     };
     if (body === undefined && route.method === "POST") headers["content-length"] = "0";
     if (body !== undefined) headers["content-type"] = "application/json";
-    const raw = await this.transport.send({
+    const request: OutgoingRequest = {
       operation,
       route: describeRoute(route),
       method: route.method,
@@ -189,12 +202,13 @@ export class CrashtestRestBackend implements ScannerBackend {
       headers,
       ...(body === undefined ? {} : { body }),
       retry,
-    });
-    const context: FailureContext = {
+    };
+    const context: CrashtestContext = {
+      operation,
       subject,
       credentialHint: `check CRASHTEST_API_KEY (its user needs the Team Admin or Security Engineer role in team ${this.teamId}) and CRASHTEST_TEAM_ID`,
       retry,
     };
-    return { raw, context };
+    return { request, context };
   }
 }

@@ -1,13 +1,38 @@
 import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
-import type { ScanState, ScanStatus, StartScanResult } from "../../domain/ports.js";
+import type { Report, ReportFormat, ScanState, ScanStatus, StartScanResult } from "../../domain/ports.js";
+import { type ApiWording, type FailureContext, statusFailure } from "../../http/errors.js";
+import { readJson } from "../../http/json.js";
 import {
-  type CrashtestTransport,
-  type FailureContext,
-  type IncomingResponse,
+  type HttpResponse,
+  type HttpTransport,
   isSuccess,
-  parseJsonBody,
-} from "./http.js";
+  type OutgoingRequest,
+} from "../../http/transport.js";
+import { reportTooLarge } from "../reports.js";
+
+export const SERVICE = "Crashtest";
+
+/** How one Crashtest call's failures are worded. */
+export interface CrashtestContext extends FailureContext {
+  /** Where to look when credentials are refused, e.g. "check CRASHTEST_API_KEY". */
+  credentialHint: string;
+}
+
+/** Crashtest's specialization of the shared status mapping: 401 and 403 both mean the key or secret. */
+const CRASHTEST: ApiWording<CrashtestContext> = {
+  service: SERVICE,
+  auth: (context) => `${SERVICE} refused the credentials: ${context.credentialHint}.`,
+};
+
+/** Turns a non-2xx Crashtest answer into the matching AppError. */
+export function crashtestFailure(
+  transport: HttpTransport,
+  response: HttpResponse,
+  context: CrashtestContext,
+): AppError {
+  return statusFailure(CRASHTEST, response, context, (text) => transport.scrub(text));
+}
 
 /**
  * Lenient readers for the response bodies both Crashtest surfaces share. Every sample uses the
@@ -51,13 +76,13 @@ const ALREADY_RUNNING = /already\s+running/i;
  * none on the webhook, where the caller gets AppError("conflict") since no scan can be followed.
  */
 export function readStartResponse(
-  transport: CrashtestTransport,
-  response: IncomingResponse,
-  context: FailureContext,
+  transport: HttpTransport,
+  response: HttpResponse,
+  context: CrashtestContext,
 ): StartScanResult {
   let body: z.infer<typeof StartBody> | undefined;
   try {
-    body = parseJsonBody(transport, "startScan", response, StartBody);
+    body = readJson(transport, "startScan", response, StartBody);
   } catch (error) {
     if (isSuccess(response)) throw error;
   }
@@ -71,7 +96,7 @@ export function readStartResponse(
       { detail: `startScan: already running without a scan ID (HTTP ${response.status})` },
     );
   }
-  if (!isSuccess(response)) throw transport.failure(response, context);
+  if (!isSuccess(response)) throw crashtestFailure(transport, response, context);
   if (scanId === undefined) throw transport.unreadable("startScan", "no scan_id/scanId in data");
   return { scanId, alreadyRunning: false };
 }
@@ -92,13 +117,13 @@ export function scanStateOf(code: number, text: string | undefined): ScanState {
 }
 
 export function readStatusResponse(
-  transport: CrashtestTransport,
-  response: IncomingResponse,
-  context: FailureContext,
+  transport: HttpTransport,
+  response: HttpResponse,
+  context: CrashtestContext,
   scanId: string,
 ): ScanStatus {
-  if (!isSuccess(response)) throw transport.failure(response, context);
-  const { status } = parseJsonBody(transport, "scanStatus", response, StatusBody).data;
+  if (!isSuccess(response)) throw crashtestFailure(transport, response, context);
+  const { status } = readJson(transport, "scanStatus", response, StatusBody).data;
   const rawText = status.status_description ?? status.status_text ?? status.description;
   return {
     scanId,
@@ -108,15 +133,41 @@ export function readStatusResponse(
   };
 }
 
-const REPORT_TYPES = { json: "application/json", pdf: "application/pdf", junit: "application/xml" } as const;
+const REPORT_TYPES = { json: "application/json", pdf: "application/pdf", xml: "application/xml" } as const;
 export type CrashtestReportFormat = keyof typeof REPORT_TYPES;
 
-/** Content type from the response, or the format's usual one when the server sends none. */
-export function reportContentType(response: IncomingResponse, format: CrashtestReportFormat): string {
-  const header = response.headers["content-type"];
-  return typeof header === "string" && header.trim() !== "" ? header : REPORT_TYPES[format];
+export function isCrashtestFormat(format: ReportFormat): format is CrashtestReportFormat {
+  return Object.hasOwn(REPORT_TYPES, format);
 }
 
-export function reportFileName(scanId: string, format: CrashtestReportFormat): string {
-  return `crashtest-scan-${scanId}.${format === "junit" ? "xml" : format}`;
+export interface ReportRequest {
+  /** Where a report too large for the bot can be downloaded instead, e.g. the project's page. */
+  uiUrl: string | undefined;
+  maxBytes: number;
+  subject: string;
+}
+
+/**
+ * Downloads a report as a stream, bounded by REPORT_MAX_BYTES (the transport refuses a larger
+ * Content-Length at once and fails the stream past the limit otherwise).
+ */
+export async function streamReport(
+  transport: HttpTransport,
+  request: OutgoingRequest,
+  context: CrashtestContext,
+  report: ReportRequest & { scanId: string; format: CrashtestReportFormat },
+): Promise<Report> {
+  const answer = await transport.stream(request, {
+    maxBytes: report.maxBytes,
+    tooLarge: (size) => reportTooLarge({ ...report, service: SERVICE, size }),
+  });
+  if (!answer.ok) throw crashtestFailure(transport, answer.response, context);
+  const header = answer.headers["content-type"];
+  return {
+    format: report.format,
+    body: answer.body,
+    ...(answer.size === undefined ? {} : { size: answer.size }),
+    contentType: typeof header === "string" && header.trim() !== "" ? header : REPORT_TYPES[report.format],
+    fileName: `crashtest-scan-${report.scanId}.${report.format}`,
+  };
 }

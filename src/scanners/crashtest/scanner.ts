@@ -1,12 +1,15 @@
-import type { Dispatcher } from "undici";
 import { AppError } from "../../domain/errors.js";
 import type { Logger, Project, ReportFormat, Scanner } from "../../domain/ports.js";
+import { type Dispatcher, HttpTransport, type RetrySettings, type Timeouts } from "../../http/transport.js";
+import { DEFAULT_REPORT_MAX_BYTES } from "../reports.js";
 import { CrashtestRestBackend, type ScannerBackend } from "./client.js";
-import { CrashtestTransport, type RetrySettings, type Timeouts } from "./http.js";
+import { SERVICE } from "./responses.js";
 import { type RouteTable, resolveRoutes } from "./routes.js";
 import { CrashtestWebhookBackend, isWebhookProjectId, type WebhookProject } from "./webhook.js";
 
 export const DEFAULT_CRASHTEST_URL = "https://api.crashtest.cloud";
+/** The Crashtest web app; a project's page is /projects/<id> (https://crashtest.cloud/projects/123). */
+export const CRASHTEST_UI_URL = "https://crashtest.cloud";
 
 export interface CrashtestScannerOptions {
   logger: Logger;
@@ -26,6 +29,13 @@ export interface CrashtestScannerOptions {
   retry?: Partial<RetrySettings>;
   /** Backend name for logs and messages; default "crashtest". */
   name?: string;
+  /** REPORT_MAX_BYTES; default 100 MB. */
+  maxReportBytes?: number;
+  /**
+   * Where a too-large report can be downloaded instead; default the Crashtest web app when baseUrl
+   * is the default, none otherwise (a simulator or proxy has no web app to link).
+   */
+  uiUrl?: string;
 }
 
 export interface CrashtestScanner extends Scanner {
@@ -49,9 +59,13 @@ export function createCrashtestScanner(options: CrashtestScannerOptions): Crasht
   }
   const name = options.name ?? "crashtest";
   const logger = options.logger.child({ component: "scanner", backend: name });
-  const transport = new CrashtestTransport({
-    baseUrl: options.baseUrl ?? DEFAULT_CRASHTEST_URL,
+  const baseUrl = options.baseUrl ?? DEFAULT_CRASHTEST_URL;
+  const maxReportBytes = options.maxReportBytes ?? DEFAULT_REPORT_MAX_BYTES;
+  const transport = new HttpTransport({
+    baseUrl,
     logger,
+    service: SERVICE,
+    logName: "crashtest",
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
     ...(options.retry === undefined ? {} : { retry: options.retry }),
@@ -66,11 +80,17 @@ export function createCrashtestScanner(options: CrashtestScannerOptions): Crasht
           teamId: options.teamId ?? "",
           routes: resolveRoutes(options.routes),
           logger,
+          maxReportBytes,
+          uiUrl:
+            options.uiUrl ??
+            (new URL(baseUrl).origin === new URL(DEFAULT_CRASHTEST_URL).origin
+              ? CRASHTEST_UI_URL
+              : undefined),
         });
   const webhook =
     webhooks.length === 0
       ? undefined
-      : new CrashtestWebhookBackend({ transport, projects: webhooks, logger });
+      : new CrashtestWebhookBackend({ transport, projects: webhooks, logger, maxReportBytes });
   const primary = rest ?? webhook;
   if (primary === undefined) {
     void transport.close();

@@ -9,11 +9,10 @@ import type {
   ScanStatus,
   StartScanResult,
 } from "../../domain/ports.js";
+import type { HttpResponse, HttpTransport, OutgoingRequest, RetryMode } from "../../http/transport.js";
 import type { ScannerBackend } from "./client.js";
 import { checkId } from "./client.js";
-import type { CrashtestTransport, FailureContext, IncomingResponse } from "./http.js";
-import { isSuccess } from "./http.js";
-import { readStartResponse, readStatusResponse, reportContentType, reportFileName } from "./responses.js";
+import { type CrashtestContext, readStartResponse, readStatusResponse, streamReport } from "./responses.js";
 import { describeRoute, fillPath, WEBHOOK_ROUTES, type WebhookOperation } from "./routes.js";
 
 /**
@@ -88,20 +87,24 @@ export function parseWebhookProjects(text: string, source = "CRASHTEST_WEBHOOKS"
 }
 
 export interface WebhookBackendOptions {
-  transport: CrashtestTransport;
+  transport: HttpTransport;
   projects: readonly WebhookProject[];
   logger: Logger;
+  /** REPORT_MAX_BYTES. */
+  maxReportBytes: number;
 }
 
 export class CrashtestWebhookBackend implements ScannerBackend {
-  readonly reportFormats: readonly ReportFormat[] = ["junit"];
+  readonly reportFormats: readonly ReportFormat[] = ["xml"];
   /** The configured projects as the bot sees them: opaque IDs, no secrets. */
   readonly projects: readonly Project[];
   private readonly secrets: ReadonlyMap<string, WebhookProject>;
-  private readonly transport: CrashtestTransport;
+  private readonly transport: HttpTransport;
   private readonly logger: Logger;
+  private readonly maxReportBytes: number;
 
   constructor(options: WebhookBackendOptions) {
+    this.maxReportBytes = options.maxReportBytes;
     this.transport = options.transport;
     this.logger = options.logger;
     this.secrets = new Map(options.projects.map((project) => [webhookProjectId(project.name), project]));
@@ -132,7 +135,7 @@ export class CrashtestWebhookBackend implements ScannerBackend {
 
   async startScan(projectId: string): Promise<StartScanResult> {
     const project = this.project(projectId);
-    const context = this.context(project, `project ${project.name}`, "unsent-only");
+    const context = this.context("webhookStart", project, `project ${project.name}`, "unsent-only");
     const response = await this.call("webhookStart", project, {});
     const result = readStartResponse(this.transport, response, context);
     this.logger.info("crashtest webhook scan start", { project: project.name, ...result });
@@ -149,32 +152,33 @@ export class CrashtestWebhookBackend implements ScannerBackend {
   async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
     const project = this.project(ref.projectId);
     const scanId = checkId("scan", ref.scanId);
-    const context = this.context(project, `scan ${scanId} of project ${project.name}`, "idempotent");
+    const context = this.context(
+      "webhookStatus",
+      project,
+      `scan ${scanId} of project ${project.name}`,
+      "idempotent",
+    );
     const response = await this.call("webhookStatus", project, { scanId });
     return readStatusResponse(this.transport, response, context, scanId);
   }
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     const project = this.project(ref.projectId);
-    if (format !== "junit") {
+    if (format !== "xml") {
       throw unsupported(
-        `${format.toUpperCase()} reports are not supported with a webhook-only project; the JUnit report is available.`,
+        `${format.toUpperCase()} reports are not supported with a webhook-only project; the XML (JUnit) report is available.`,
       );
     }
     const scanId = checkId("scan", ref.scanId);
-    const context = this.context(
-      project,
-      `the JUnit report of scan ${scanId} of project ${project.name}`,
-      "idempotent",
-    );
-    const response = await this.call("webhookReport", project, { scanId });
-    if (!isSuccess(response)) throw this.transport.failure(response, context);
-    return {
+    const subject = `scan ${scanId} of project ${project.name}`;
+    const context = this.context("webhookReport", project, `the XML report of ${subject}`, "idempotent");
+    return streamReport(this.transport, this.request("webhookReport", project, { scanId }), context, {
       format,
-      bytes: response.bytes,
-      contentType: reportContentType(response, format),
-      fileName: reportFileName(scanId, format),
-    };
+      scanId,
+      subject,
+      maxBytes: this.maxReportBytes,
+      uiUrl: undefined,
+    });
   }
 
   private project(projectId: string): WebhookProject {
@@ -185,8 +189,14 @@ export class CrashtestWebhookBackend implements ScannerBackend {
     return project;
   }
 
-  private context(project: WebhookProject, subject: string, retry: FailureContext["retry"]): FailureContext {
+  private context(
+    operation: WebhookOperation,
+    project: WebhookProject,
+    subject: string,
+    retry: RetryMode,
+  ): CrashtestContext {
     return {
+      operation,
       subject,
       credentialHint: `check the webhook secret of project "${project.name}" in CRASHTEST_WEBHOOKS`,
       retry,
@@ -197,9 +207,17 @@ export class CrashtestWebhookBackend implements ScannerBackend {
     operation: WebhookOperation,
     project: WebhookProject,
     ids: Record<string, string>,
-  ): Promise<IncomingResponse> {
+  ): Promise<HttpResponse> {
+    return this.transport.send(this.request(operation, project, ids));
+  }
+
+  private request(
+    operation: WebhookOperation,
+    project: WebhookProject,
+    ids: Record<string, string>,
+  ): OutgoingRequest {
     const route = WEBHOOK_ROUTES[operation];
-    return this.transport.send({
+    return {
       operation,
       route: describeRoute(route),
       method: route.method,
@@ -207,7 +225,7 @@ export class CrashtestWebhookBackend implements ScannerBackend {
       // No body, and an explicit zero length: the vendor's clients needed it (doc A.6).
       headers: route.method === "POST" ? { "content-length": "0" } : { accept: "application/json, */*" },
       retry: route.method === "POST" ? "unsent-only" : "idempotent",
-    });
+    };
   }
 }
 

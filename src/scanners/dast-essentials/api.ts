@@ -101,18 +101,19 @@ export const ProblemBody = z.looseObject({
 });
 export type Problem = z.infer<typeof ProblemBody>;
 
-export const DAST_REPORT_FORMATS = ["pdf", "csv", "junit"] as const;
+export const DAST_REPORT_FORMATS = ["pdf", "csv", "xml"] as const;
 export type DastReportFormat = (typeof DAST_REPORT_FORMATS)[number];
 
 /** Content types of the report endpoint (spec: application/pdf, text/csv, application/xml). */
 export const REPORT_CONTENT_TYPES: Readonly<Record<DastReportFormat, string>> = {
   pdf: "application/pdf",
   csv: "text/csv",
-  junit: "application/xml",
+  xml: "application/xml",
 };
 
-export const REPORT_EXTENSIONS: Readonly<Record<DastReportFormat, string>> = {
+/** The `{format}` path segment of the report endpoint: the spec calls the JUnit XML report `junit`. */
+export const REPORT_PATHS: Readonly<Record<DastReportFormat, string>> = {
   pdf: "pdf",
   csv: "csv",
-  junit: "xml",
+  xml: "junit",
 };

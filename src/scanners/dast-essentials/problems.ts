@@ -1,11 +1,14 @@
-import { AppError, type ErrorKind } from "../../domain/errors.js";
-import type { VeracodeAccount } from "../../veracode/index.js";
+import { AppError } from "../../domain/errors.js";
+import { parseOutside } from "../../domain/outside.js";
 import {
-  type CrashtestTransport,
-  type IncomingResponse,
-  parseRetryAfter,
-  type RetryMode,
-} from "../crashtest/http.js";
+  type ApiWording,
+  cleanServerText,
+  type FailureContext as HttpFailureContext,
+  type Mapped,
+  statusFailure,
+} from "../../http/errors.js";
+import type { HttpResponse, HttpTransport } from "../../http/transport.js";
+import type { VeracodeAccount } from "../../veracode/index.js";
 import { type Problem, ProblemBody } from "./api.js";
 
 /**
@@ -16,11 +19,8 @@ import { type Problem, ProblemBody } from "./api.js";
 
 export const SERVICE = "Veracode DAST Essentials";
 
-export interface FailureContext {
-  operation: string;
-  /** What the call was about, e.g. `target 3f2c…` or `analysis run 9a1b… of target 3f2c…`. */
-  subject: string;
-  retry: RetryMode;
+/** `subject` is e.g. `target 3f2c…` or `analysis run 9a1b… of target 3f2c…`. */
+export interface FailureContext extends HttpFailureContext {
   account: VeracodeAccount;
   /** createProject: the name, for TARGET_NAME_NOT_UNIQUE. */
   targetName?: string;
@@ -29,12 +29,6 @@ export interface FailureContext {
 /** Report codes the watcher should simply retry later. */
 const NOT_READY = new Set(["SCAN_REPORT_NOT_READY", "REPORT_DATA_NOT_READY", "COVERAGE_REPORT_NOT_READY"]);
 const RUN_NOT_FOUND = new Set(["ANALYSIS_RUN_NOT_FOUND", "SCAN_NOT_FOUND"]);
-
-interface Mapped {
-  kind: ErrorKind;
-  message: string;
-  retryable?: boolean;
-}
 
 type CodeRule = (context: FailureContext, detail: string | undefined) => Mapped;
 
@@ -180,111 +174,84 @@ function notReadyMessage(context: FailureContext): string {
 }
 
 /** Problem of a response body, whatever its content type; undefined for no or non-JSON bodies. */
-export function readProblem(response: IncomingResponse): Problem | undefined {
+export function readProblem(response: HttpResponse): Problem | undefined {
   if (response.bytes.byteLength === 0) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(response.bytes).toString("utf8"));
+    return parseOutside(ProblemBody, json, (problem) => new AppError("unavailable", problem));
   } catch {
     return undefined;
   }
-  const parsed = ProblemBody.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
 }
 
 export function problemCodes(problem: Problem | undefined): string[] {
   return (problem?.errors ?? []).flatMap((error) => (error.code ? [error.code] : []));
 }
 
-function clean(transport: CrashtestTransport, text: string, max = 300): string {
-  const flat = transport.scrub(text).replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-
 /** The server's own words: `CODE: detail` of each error (at most 3), else detail, else title. */
-function serverWords(transport: CrashtestTransport, problem: Problem | undefined): string | undefined {
+function serverWords(scrub: (text: string) => string, problem: Problem | undefined): string | undefined {
   const errors = (problem?.errors ?? [])
+    .slice(0, 50)
     .map((error) => [error.code, error.detail].filter(Boolean).join(": "))
     .filter((text) => text !== "");
   if (errors.length > 0) {
+    const total = problem?.errors?.length ?? errors.length;
     const shown = errors.slice(0, 3).join("; ");
-    return clean(transport, errors.length > 3 ? `${shown}; and ${errors.length - 3} more` : shown);
+    return cleanServerText(total > 3 ? `${shown}; and ${total - 3} more` : shown, scrub, 300);
   }
   const text = problem?.detail ?? problem?.title ?? undefined;
-  return text ? clean(transport, text) : undefined;
+  return text ? cleanServerText(text, scrub, 300) : undefined;
 }
 
 /**
- * Precedence: report-not-ready codes (retry later), then 401 / 429 / 5xx by status, then 404 as
- * not_found, then the first error code with a rule of its own, then the status. Unknown codes give
- * a generic message that shows the server's detail.
+ * DAST Essentials' specialization of the shared status mapping. Precedence: report-not-ready codes
+ * (retry later), then 401 / 429 / 5xx by status, then 404 as not_found, then the first error code
+ * with a rule of its own, then the status. Unknown codes give a generic message that shows the
+ * server's detail.
  */
+function dastWording(scrub: (text: string) => string): ApiWording<FailureContext> {
+  return {
+    service: SERVICE,
+    auth: authMessage,
+    permission: permissionMessage,
+    notFound: (context) => `${SERVICE} has no ${context.subject}.`,
+    rateLimited: (wait) =>
+      `Veracode is rate-limiting the bot (500 calls a minute per IP address); try again in ${wait}.`,
+    unavailable: (status, ambiguous) =>
+      ambiguous
+        ? `${SERVICE} did not confirm the request (HTTP ${status}); it may still have been carried out. Check before trying again.`
+        : `${SERVICE} is having trouble right now (HTTP ${status}). Try again in a few minutes.`,
+    rejected: (context, words, status) =>
+      `${SERVICE} rejected the request for ${context.subject}: ${words ?? `HTTP ${status} without details`}.`,
+    serverWords: (response) => serverWords(scrub, readProblem(response)),
+    specialize: (response, context, words) => {
+      const { status } = response;
+      const codes = problemCodes(readProblem(response));
+      if (codes.some((code) => NOT_READY.has(code))) {
+        return { kind: "unavailable", message: notReadyMessage(context), retryable: true };
+      }
+      if (status === 401 || status === 429 || status >= 500) return undefined;
+      if (status === 404) {
+        const known = codes.find((code) => code === "TARGET_NOT_FOUND" || RUN_NOT_FOUND.has(code));
+        const rule = known === undefined ? undefined : CODE_RULES.get(known);
+        return rule?.(context, words);
+      }
+      for (const code of codes) {
+        const rule = CODE_RULES.get(code);
+        if (rule) return rule(context, words);
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Turns a non-2xx TCS answer into the matching AppError. */
 export function dastFailure(
-  transport: CrashtestTransport,
-  response: IncomingResponse,
+  transport: HttpTransport,
+  response: HttpResponse,
   context: FailureContext,
 ): AppError {
-  const { status } = response;
-  const problem = readProblem(response);
-  const codes = problemCodes(problem);
-  const words = serverWords(transport, problem);
-  const detail = `${context.operation}: HTTP ${status} for ${context.subject}${codes.length ? ` [${codes.join(", ")}]` : ""}${
-    problem?.detail ? `: ${clean(transport, problem.detail)}` : ""
-  }`;
-  const make = (mapped: Mapped, extra: { retryAfterMs?: number } = {}) =>
-    new AppError(mapped.kind, mapped.message, {
-      detail,
-      retryable: mapped.retryable ?? false,
-      ...extra,
-    });
-
-  if (codes.some((code) => NOT_READY.has(code))) {
-    return make({ kind: "unavailable", message: notReadyMessage(context), retryable: true });
-  }
-  if (status === 401) return make({ kind: "auth", message: authMessage(context) });
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers["retry-after"]);
-    const wait = retryAfterMs === undefined ? "a little while" : `${Math.ceil(retryAfterMs / 1000)} s`;
-    return make(
-      {
-        kind: "rate_limited",
-        message: `Veracode is rate-limiting the bot (500 calls a minute per IP address); try again in ${wait}.`,
-        retryable: true,
-      },
-      retryAfterMs === undefined ? {} : { retryAfterMs },
-    );
-  }
-  if (status >= 500) {
-    // A 5xx after a POST was sent may follow a change the server did make.
-    const message =
-      context.retry === "unsent-only"
-        ? `${SERVICE} did not confirm the request (HTTP ${status}); it may still have been carried out. Check before trying again.`
-        : `${SERVICE} is having trouble right now (HTTP ${status}). Try again in a few minutes.`;
-    return make({ kind: "unavailable", message, retryable: true });
-  }
-  if (status === 404) {
-    const known = codes.find((code) => code === "TARGET_NOT_FOUND" || RUN_NOT_FOUND.has(code));
-    const rule = known === undefined ? undefined : CODE_RULES.get(known);
-    return make(
-      rule ? rule(context, words) : { kind: "not_found", message: `${SERVICE} has no ${context.subject}.` },
-    );
-  }
-  for (const code of codes) {
-    const rule = CODE_RULES.get(code);
-    if (rule) return make(rule(context, words));
-  }
-  if (status === 403) return make({ kind: "permission", message: permissionMessage(context) });
-  if (status === 409) {
-    return make({
-      kind: "conflict",
-      message: `${SERVICE} refused this for ${context.subject}: ${words ?? "conflict"}.`,
-    });
-  }
-  if (status >= 400) {
-    return make({
-      kind: "validation",
-      message: `${SERVICE} rejected the request for ${context.subject}: ${words ?? `HTTP ${status} without details`}.`,
-    });
-  }
-  return make({ kind: "unavailable", message: `${SERVICE} sent an unexpected answer (HTTP ${status}).` });
+  const scrub = (text: string) => transport.scrub(text);
+  return statusFailure(dastWording(scrub), response, context, scrub);
 }

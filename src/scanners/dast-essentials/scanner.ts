@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import { AppError } from "../../domain/errors.js";
 import type {
   Logger,
@@ -12,17 +11,20 @@ import type {
   ScanStatus,
   StartScanResult,
 } from "../../domain/ports.js";
-import { signVeracodeRequest, type VeracodeAccount } from "../../veracode/index.js";
+import { readJson } from "../../http/json.js";
 import {
-  CrashtestTransport,
-  type IncomingResponse,
+  type Dispatcher,
+  type HttpResponse,
+  HttpTransport,
   isSuccess,
-  parseJsonBody,
+  type Method,
+  type OutgoingRequest,
   type RetryMode,
   type RetrySettings,
   type Timeouts,
-} from "../crashtest/http.js";
-import type { RouteMethod } from "../crashtest/routes.js";
+} from "../../http/transport.js";
+import { signVeracodeRequest, type VeracodeAccount } from "../../veracode/index.js";
+import { DEFAULT_REPORT_MAX_BYTES, reportTooLarge, unlessEmpty } from "../reports.js";
 import {
   type AnalysisRun,
   AnalysisRunBody,
@@ -33,7 +35,7 @@ import {
   isDastId,
   PagedAnalysisRunsBody,
   REPORT_CONTENT_TYPES,
-  REPORT_EXTENSIONS,
+  REPORT_PATHS,
   STOP_ACTIONS,
   StartBody,
   type StopAction,
@@ -62,6 +64,8 @@ export interface DastEssentialsScannerOptions {
   retry?: Partial<RetrySettings>;
   /** Pages of 200 analysis runs read when looking for a target's running analysis; default 10. */
   maxRunPages?: number;
+  /** REPORT_MAX_BYTES; default 100 MB. */
+  maxReportBytes?: number;
 }
 
 export interface DastEssentialsScanner extends Scanner {
@@ -88,6 +92,14 @@ export function dastApiUrl(account: VeracodeAccount, override?: string): string 
     throw new AppError("config", "DAST_API_URL must be a plain http(s) URL without query or credentials.");
   }
   return url.href.replace(/\/+$/, "");
+}
+
+/**
+ * The Veracode Platform web UI of the account's region (analysiscenter.veracode.com, .eu; see
+ * https://docs.veracode.com/r/Region_Domains_for_Veracode_APIs), where a report can be downloaded.
+ */
+function platformUrl(account: VeracodeAccount): string {
+  return `https://analysiscenter.veracode.${account.region === "eu" ? "eu" : account.region === "fedramp" ? "us" : "com"}`;
 }
 
 const ACTIVE = new Set(["RUNNING", "STOPPING"]);
@@ -130,12 +142,10 @@ function runText(run: AnalysisRun): string {
 }
 
 function reportFormatOf(format: ReportFormat): DastReportFormat {
-  // "xml" is what people call the JUnit XML report.
-  const mapped = format === "xml" ? "junit" : format;
-  if ((DAST_REPORT_FORMATS as readonly string[]).includes(mapped)) return mapped as DastReportFormat;
+  if ((DAST_REPORT_FORMATS as readonly string[]).includes(format)) return format as DastReportFormat;
   throw new AppError(
     "unsupported",
-    `${SERVICE} has no ${format} report; use one of: ${DAST_REPORT_FORMATS.join(", ")} (junit for the findings summary).`,
+    `${SERVICE} has no ${format} report; use one of: ${DAST_REPORT_FORMATS.join(", ")} (xml for the findings summary).`,
   );
 }
 
@@ -143,7 +153,7 @@ interface Call {
   operation: string;
   /** Route template for logs, e.g. "GET /targets/{target_id}". */
   route: string;
-  method: RouteMethod;
+  method: Method;
   path: string;
   subject: string;
   retry: RetryMode;
@@ -156,11 +166,12 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   readonly name = "dast-essentials";
   readonly reportFormats: readonly ReportFormat[] = [...DAST_REPORT_FORMATS];
   readonly baseUrl: string;
-  private readonly transport: CrashtestTransport;
+  private readonly transport: HttpTransport;
   private readonly account: VeracodeAccount;
   private readonly stopAction: StopAction;
   private readonly defaults: TargetDefaults;
   private readonly maxRunPages: number;
+  private readonly maxReportBytes: number;
   private readonly logger: Logger;
 
   constructor(options: DastEssentialsScannerOptions) {
@@ -172,6 +183,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     }
     this.defaults = { ...DEFAULT_TARGET_DEFAULTS, ...options.targetDefaults };
     this.maxRunPages = Math.max(1, options.maxRunPages ?? 10);
+    this.maxReportBytes = options.maxReportBytes ?? DEFAULT_REPORT_MAX_BYTES;
     this.logger = options.logger.child({ component: "scanner", backend: this.name });
     const account = options.account;
     // Fails at start-up rather than on the first request if the credentials cannot sign.
@@ -181,7 +193,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       method: "GET",
       url: `${this.baseUrl}/targets`,
     });
-    this.transport = new CrashtestTransport({
+    this.transport = new HttpTransport({
       baseUrl: this.baseUrl,
       logger: this.logger,
       service: SERVICE,
@@ -217,7 +229,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     };
     const response = await this.send(call);
     if (!isSuccess(response)) throw this.failure(response, call);
-    const target = parseJsonBody(this.transport, "createTarget", response, TargetBody);
+    const target = readJson(this.transport, "createTarget", response, TargetBody);
     const id = target.target_id ?? idFromLocation(response);
     if (id === undefined) throw this.transport.unreadable("createTarget", "no target_id and no location");
     this.logger.info("dast-essentials target created", {
@@ -241,7 +253,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     };
     const response = await this.send(call);
     if (!isSuccess(response)) throw this.failure(response, call);
-    const target = parseJsonBody(this.transport, "getTarget", response, TargetBody);
+    const target = readJson(this.transport, "getTarget", response, TargetBody);
     return { id: targetId, name: target.name ?? "", url: target.url ?? "" };
   }
 
@@ -276,7 +288,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       const run =
         response.bytes.byteLength === 0
           ? null
-          : parseJsonBody(this.transport, "startAnalysis", response, StartBody);
+          : readJson(this.transport, "startAnalysis", response, StartBody);
       if (run && isDastId(run.analysis_run_id)) {
         this.logger.info("dast-essentials analysis started", { targetId, runId: run.analysis_run_id });
         return { scanId: run.analysis_run_id, alreadyRunning: false };
@@ -365,30 +377,44 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       operation: "getReport",
       route: "GET /targets/{target_id}/analysis_runs/{analysis_run_id}/report/{format}",
       method: "GET",
-      path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}/report/${dastFormat}`,
+      // The API calls the JUnit XML report "junit".
+      path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}/report/${REPORT_PATHS[dastFormat]}`,
       subject: `the ${dastFormat} report of ${this.subject(ref)}`,
       retry: "idempotent",
       accept: `${REPORT_CONTENT_TYPES[dastFormat]}, application/problem+json;q=0.9, application/json;q=0.8`,
     };
-    const response = await this.send(call);
-    if (!isSuccess(response)) throw this.failure(response, call);
-    if (response.bytes.byteLength === 0) {
+    const answer = await this.transport.stream(this.request(call), {
+      maxBytes: this.maxReportBytes,
+      tooLarge: (size) =>
+        reportTooLarge({
+          service: SERVICE,
+          format: dastFormat,
+          subject: this.subject(ref),
+          maxBytes: this.maxReportBytes,
+          size,
+          uiUrl: platformUrl(this.account),
+        }),
+    });
+    if (!answer.ok) throw this.failure(answer.response, call);
+    const body = await unlessEmpty(answer.body);
+    if (body === undefined) {
       throw new AppError(
         "unavailable",
         `${SERVICE} has not finished preparing ${call.subject} yet; the bot retries later.`,
         {
-          detail: `getReport: empty ${dastFormat} report (HTTP ${response.status})`,
+          detail: `getReport: empty ${dastFormat} report (HTTP ${answer.status})`,
           retryable: true,
         },
       );
     }
-    const header = response.headers["content-type"];
+    const header = answer.headers["content-type"];
     return {
       format: dastFormat,
-      bytes: response.bytes,
+      body,
+      ...(answer.size === undefined ? {} : { size: answer.size }),
       contentType:
         typeof header === "string" && header.trim() !== "" ? header : REPORT_CONTENT_TYPES[dastFormat],
-      fileName: `veracode-dast-${runId}.${REPORT_EXTENSIONS[dastFormat]}`,
+      fileName: `veracode-dast-${runId}.${dastFormat}`,
     };
   }
 
@@ -418,7 +444,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     };
     const response = await this.send(call);
     if (!isSuccess(response)) throw this.failure(response, call);
-    return parseJsonBody(this.transport, "getAnalysisRun", response, AnalysisRunBody);
+    return readJson(this.transport, "getAnalysisRun", response, AnalysisRunBody);
   }
 
   /** The target's RUNNING (else STOPPING) analysis, newest first; undefined when none is active. */
@@ -439,7 +465,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       };
       const response = await this.send(call);
       if (!isSuccess(response)) throw this.failure(response, call);
-      const body = parseJsonBody(this.transport, "listAnalysisRuns", response, PagedAnalysisRunsBody);
+      const body = readJson(this.transport, "listAnalysisRuns", response, PagedAnalysisRunsBody);
       const runs = body._embedded?.analysis_runs ?? [];
       for (const run of runs) {
         if (!ACTIVE.has((run.status ?? "").toUpperCase()) || !isDastId(run.analysis_run_id)) continue;
@@ -452,7 +478,11 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     return best;
   }
 
-  private send(call: Call): Promise<IncomingResponse> {
+  private send(call: Call): Promise<HttpResponse> {
+    return this.transport.send(this.request(call));
+  }
+
+  private request(call: Call): OutgoingRequest {
     const headers: Record<string, string> = { accept: call.accept ?? JSON_ACCEPT };
     let body: string | undefined;
     if (call.body !== undefined) {
@@ -461,7 +491,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     } else if (call.method === "POST") {
       headers["content-length"] = "0";
     }
-    return this.transport.send({
+    return {
       operation: call.operation,
       route: call.route,
       method: call.method,
@@ -469,10 +499,10 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       headers,
       ...(body === undefined ? {} : { body }),
       retry: call.retry,
-    });
+    };
   }
 
-  private failure(response: IncomingResponse, call: Call): AppError {
+  private failure(response: HttpResponse, call: Call): AppError {
     const context: FailureContext = {
       operation: call.operation,
       subject: call.subject,
@@ -485,7 +515,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
 }
 
 /** The target ID at the end of a `location` header, when the 201 body lacks it. */
-function idFromLocation(response: IncomingResponse): string | undefined {
+function idFromLocation(response: HttpResponse): string | undefined {
   const header = response.headers.location;
   const location = Array.isArray(header) ? header[0] : header;
   const last = location

@@ -13,6 +13,8 @@ export interface SimulatedScannerOptions {
   routes?: Partial<RouteTable>;
   /** The bot's store: the simulator keeps its projects, scans and ID counters there, beside the bot's records. */
   store?: KeyValueStore;
+  /** REPORT_MAX_BYTES. */
+  maxReportBytes?: number;
 }
 
 const STATE_NAMESPACE = "simulator";
@@ -56,6 +58,7 @@ export async function createSimulatedScanner(options: SimulatedScannerOptions): 
     teamId: simulator.teamId,
     webhooks,
     ...(options.routes === undefined ? {} : { routes: options.routes }),
+    ...(options.maxReportBytes === undefined ? {} : { maxReportBytes: options.maxReportBytes }),
   });
   return {
     ...scanner,

@@ -1,11 +1,11 @@
 import { AppError, quoted } from "../../domain/errors.js";
 import type { ReportFormat } from "../../domain/ports.js";
-import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
+import { reportFormatNamed, TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
 import { announceScan, messageLink, postApprovalCard, stopScan } from "../flows.js";
-import { reportUpload } from "../gateway.js";
+import { reportContent, reportUpload } from "../gateway.js";
 import type { CommandSpec } from "./table.js";
 
 const usage = (spec: string) => `/crashtest ${spec}`;
@@ -102,16 +102,14 @@ export const scanStatus: CommandSpec<SurfaceDeps> = {
   },
 };
 
-/** `xml` is what Crashtest users know; the adapter calls the JUnit XML report `junit`. */
 function reportFormat(requested: string | undefined, available: readonly ReportFormat[]): ReportFormat {
   const list = available.map((f) => `\`${f}\``).join(", ");
   if (requested === undefined) {
-    const preferred = (["pdf", "json", "junit", "xml", "csv"] as const).find((f) => available.includes(f));
+    const preferred = (["pdf", "json", "xml", "csv"] as const).find((f) => available.includes(f));
     if (!preferred) throw new AppError("unsupported", "This scanner offers no report formats.");
     return preferred;
   }
-  const wanted =
-    requested.toLowerCase() === "xml" && !available.includes("xml") ? "junit" : requested.toLowerCase();
+  const wanted = reportFormatNamed(requested);
   const match = available.find((f) => f === wanted);
   if (!match) {
     throw new AppError(
@@ -148,13 +146,9 @@ export const report: CommandSpec<SurfaceDeps> = {
     await deps.slack.transfers.run(
       async () => {
         const file = await deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format);
-        await deps.slack.upload(
-          target,
-          reportUpload(id, format, { size: file.bytes.byteLength, body: file.bytes }),
-          {
-            comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
-          },
-        );
+        await deps.slack.upload(target, reportUpload(id, format, await reportContent(file)), {
+          comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
+        });
       },
       (ahead) => reply(queuedReply(id, format, ahead)),
     );

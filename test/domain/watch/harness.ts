@@ -6,12 +6,14 @@ import type {
   KeyValueStore,
   Project,
   Report,
+  ReportFile,
   ReportFormat,
   Scanner,
   ScanRef,
   ScanState,
   ScanStatus,
 } from "../../../src/domain/ports.js";
+import { reportFromFile } from "../../../src/domain/reports.js";
 import type { MessageRef, ScanRecord } from "../../../src/domain/scans.js";
 import {
   ScanWatcher,
@@ -80,12 +82,12 @@ export class FakeScanner implements Scanner {
     await this.enter("report", ref.scanId, format);
     const failure = this.reportFailures.get(`${ref.scanId}:${format}`);
     if (failure) throw failure;
-    return {
+    return reportFromFile({
       format,
       bytes: new TextEncoder().encode(`${format} of ${ref.scanId}`),
       contentType: "text/plain",
       fileName: `x.${format}`,
-    };
+    });
   }
 
   async createProject(): Promise<Project> {
@@ -200,7 +202,7 @@ export async function setup(options: Partial<WatcherOptions> = {}, store?: KeyVa
     getScan: (id: string) => kv.get<ScanRecord>("scans", id),
     saveScan: (scan: ScanRecord) => kv.set("scans", scan.scanId, scan),
   };
-  let summarize: (report: Report) => FindingsSummary = () => SUMMARY;
+  let summarize: (report: ReportFile) => FindingsSummary = () => SUMMARY;
   const make = (overrides: Partial<WatcherOptions> = {}, deps: Partial<WatcherDeps> = {}) =>
     new ScanWatcher({
       scanner,

@@ -109,7 +109,7 @@ test("watch is idempotent and needs a card; attach answers, records and resumes"
 
 test("options: a poll interval under 120 s is accepted (config.ts warns; the watcher notes it at debug); formats follow the scanner", async () => {
   const t = await setup({ pollIntervalMs: 30_000, reportFormats: ["pdf", "xml", "csv"] });
-  t.scanner.reportFormats = ["pdf", "json", "junit"];
+  t.scanner.reportFormats = ["pdf", "json", "xml"];
   const watcher = t.make();
   assert.equal(watcher.options.pollIntervalMs, 30_000);
   assert.ok(
@@ -117,7 +117,7 @@ test("options: a poll interval under 120 s is accepted (config.ts warns; the wat
       .records()
       .some((l) => l.level === "debug" && String(l.msg).includes("below Veracode's recommended")),
   );
-  assert.deepEqual(watcher.uploadFormats, ["pdf", "junit"], "xml means the JUnit report; csv is not offered");
+  assert.deepEqual(watcher.uploadFormats, ["pdf", "xml"], "csv is not offered");
   assert.ok(t.logs.records().some((l) => l.msg === "report formats the scanner does not offer are skipped"));
   assert.throws(() => t.make({ maxRequestsPerMinute: 0 }), /at least 1/);
 });

@@ -17,6 +17,7 @@ import path from "node:path";
 import { type TestContext, test } from "node:test";
 import { Agent, type Dispatcher } from "undici";
 import type { ErrorKind } from "../../../src/domain/errors.js";
+import { readReport } from "../../../src/domain/reports.js";
 import { createDastEssentialsScanner } from "../../../src/scanners/dast-essentials/scanner.js";
 import { VeracodeAccount } from "../../../src/veracode/index.js";
 import { sharedFile } from "../../support/shared.js";
@@ -294,12 +295,12 @@ test("contract: requests valid and responses parsed against the TCS OpenAPI spec
       for (const [format, type] of [
         ["pdf", "application/pdf"],
         ["csv", "text/csv"],
-        ["junit", "application/xml"],
+        ["xml", "application/xml"],
       ] as const) {
         const report = await scanner.getReport(REF, format);
         assert.equal(report.format, format);
         assert.equal(report.contentType, type, format);
-        assert.ok(report.bytes.byteLength > 0);
+        assert.ok((await readReport(report)).bytes.byteLength > 0);
       }
 
       const del = await during(() => scanner.deleteProject(TARGET));

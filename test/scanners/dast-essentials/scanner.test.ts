@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { AppError } from "../../../src/domain/errors.js";
+import { readReport } from "../../../src/domain/reports.js";
 import {
   createDastEssentialsScanner,
   type DastEssentialsScannerOptions,
@@ -62,7 +63,7 @@ function secretsAbsent(text: string, keys: { apiId: string; secretHex: string })
 test("create → start → running → finished → reports → delete, every request signed and verified", async (t) => {
   const { fake, scanner, keys, log } = await setup(t);
   assert.equal(scanner.name, "dast-essentials");
-  assert.deepEqual(scanner.reportFormats, ["pdf", "csv", "junit"]);
+  assert.deepEqual(scanner.reportFormats, ["pdf", "csv", "xml"]);
   assert.equal(scanner.baseUrl, `${fake.url}/dae/api/tcs-api/api/v1`);
 
   const project = await scanner.createProject(spec);
@@ -96,28 +97,29 @@ test("create → start → running → finished → reports → delete, every re
     rawCode: "RUNNING",
     rawText: "Running (analysis #1)",
   });
-  const early = await rejectsWith(scanner.getReport(ref, "junit"), "unavailable");
+  const early = await rejectsWith(scanner.getReport(ref, "xml"), "unavailable");
   assert.equal(early.retryable, true, "report-not-ready is retryable so the watcher retries");
 
   fake.setStatus(started.scanId, "FINISHED");
   const finished = await scanner.getScanStatus(ref);
   assert.deepEqual([finished.state, finished.rawCode], ["finished", "FINISHED"]);
 
-  const junit = await scanner.getReport(ref, "junit");
-  assert.equal(junit.format, "junit");
+  const junit = await scanner.getReport(ref, "xml");
+  assert.equal(junit.format, "xml");
   assert.equal(junit.contentType, "application/xml");
   assert.equal(junit.fileName, `veracode-dast-${started.scanId}.xml`);
-  assert.deepEqual(summarizeReport(junit).counts, SIMULATED_COUNTS);
+  assert.deepEqual(summarizeReport(await readReport(junit)).counts, SIMULATED_COUNTS);
   const xml = await scanner.getReport(ref, "xml");
-  assert.equal(xml.format, "junit", "xml is the JUnit report");
+  assert.equal(xml.format, "xml", "xml is the JUnit report");
+  await xml.body.cancel();
   const pdf = await scanner.getReport(ref, "pdf");
   assert.equal(pdf.contentType, "application/pdf");
-  assert.equal(Buffer.from(pdf.bytes.subarray(0, 5)).toString("latin1"), "%PDF-");
+  assert.equal(Buffer.from((await readReport(pdf)).bytes.subarray(0, 5)).toString("latin1"), "%PDF-");
   const csv = await scanner.getReport(ref, "csv");
   assert.match(csv.contentType, /^text\/csv/);
   assert.equal(csv.fileName, `veracode-dast-${started.scanId}.csv`);
   const json = await rejectsWith(scanner.getReport(ref, "json"), "unsupported");
-  assert.match(json.userMessage, /no json report; use one of: pdf, csv, junit/);
+  assert.match(json.userMessage, /no json report; use one of: pdf, csv, xml/);
 
   await scanner.deleteProject(project.id);
   assert.equal(fake.targets.size, 0);
@@ -249,7 +251,7 @@ test("stop sends STOP_SAVE by default, only for the run asked about", async (t) 
   const again = await rejectsWith(scanner.stopScan(ref), "conflict");
   assert.match(again.userMessage, /not running \(STOPPED\)/);
   // Results were kept: the report of a STOP_SAVE run is available.
-  assert.equal((await scanner.getReport(ref, "junit")).format, "junit");
+  assert.equal((await scanner.getReport(ref, "xml")).format, "xml");
   // A newer run is not stopped by a stop for the old one.
   const newer = await scanner.startScan(project.id);
   await rejectsWith(scanner.stopScan(ref), "conflict");
@@ -372,11 +374,11 @@ test("report-not-ready codes are retryable; the report arrives once ready", asyn
   run.reportNotReady = 1;
   run.reportNotReadyCode = "REPORT_DATA_NOT_READY";
   const ref = { projectId: target.target_id, scanId: run.analysis_run_id };
-  const error = await rejectsWith(scanner.getReport(ref, "junit"), "unavailable");
+  const error = await rejectsWith(scanner.getReport(ref, "xml"), "unavailable");
   assert.equal(error.retryable, true);
-  assert.match(error.userMessage, /not finished preparing the junit report/);
+  assert.match(error.userMessage, /not finished preparing the xml report/);
   assert.match(error.message, /REPORT_DATA_NOT_READY/);
-  assert.equal((await scanner.getReport(ref, "junit")).format, "junit");
+  assert.equal((await scanner.getReport(ref, "xml")).format, "xml");
 
   fake.enqueue({ status: 200, body: "", headers: { "content-type": "application/pdf" } });
   const empty = await rejectsWith(scanner.getReport(ref, "pdf"), "unavailable");
