@@ -262,12 +262,14 @@ export async function runConsole(options: ConsoleOptions): Promise<number> {
 
   // Changes that arrive while the user is idle (a scan finishing) are shown once things are quiet.
   let background: NodeJS.Timeout | undefined;
-  session.onActivity = () => {
-    if (busy) return;
+  const flushLater = () => {
     clearTimeout(background);
     background = setTimeout(() => {
       if (!busy && session.hasPending) session.flush();
     }, quietMs);
+  };
+  session.onActivity = () => {
+    if (!busy) flushLater();
   };
 
   rl.on("line", (line) => {
@@ -319,6 +321,8 @@ export async function runConsole(options: ConsoleOptions): Promise<number> {
       const quit = await session.handle(line);
       busy = false;
       if (quit) break;
+      // What came after the command's answer (while it was still busy) shows without another Enter.
+      if (session.hasPending) flushLater();
     }
   } finally {
     busy = true;

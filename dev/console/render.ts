@@ -15,7 +15,7 @@ export interface Directory {
 }
 
 export interface RenderOptions extends Directory {
-  /** The number shown for each interactive element, by action_id: `[1] Approve`. */
+  /** The number shown for each interactive element, by choiceKey(element): `[1] Approve`. */
   choices?: Readonly<Record<string, number>>;
   /** Field errors of a modal, by block_id (from `response_action: "errors"`). */
   errors?: Readonly<Record<string, string>>;
@@ -207,10 +207,19 @@ function optionList(options: readonly ChoiceOption[]): string {
   return options.map((o) => (o.value === o.label ? o.label : `${o.label} (${o.value})`)).join(" | ");
 }
 
+/**
+ * An element's identity on a screen: action_id is only unique within its block (a project list has one
+ * Delete button per project, told apart by their values), and block_ids are regenerated on every edit
+ * of a message that sets none, so action_id and value identify it, and keep it across edits.
+ */
+export function choiceKey(element: { actionId: string; value?: string | undefined }): string {
+  return element.value === undefined ? element.actionId : `${element.actionId}=${element.value}`;
+}
+
 function renderElement(element: Json, opts: RenderOptions): string {
   if (element.type === "image") return `[image: ${str(element.alt_text) ?? ""}]`;
   const described = describeElement(element);
-  const n = opts.choices?.[described.actionId];
+  const n = opts.choices?.[choiceKey(described)];
   const tag = n === undefined ? "[-]" : `[${n}]`;
   const extra = described.url
     ? ` <${described.url}>`

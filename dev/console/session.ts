@@ -11,6 +11,7 @@ import type {
 } from "../slack-emulator/types.js";
 import { CONSOLE_HELP, type ConsoleCommand, parseCommand } from "./commands.js";
 import {
+  choiceKey,
   type Directory,
   type FileRef,
   type InteractiveElement,
@@ -30,6 +31,8 @@ type Surface =
 interface ChoiceRef {
   surface: Surface;
   actionId: string;
+  /** Tells apart elements with one action_id in different blocks (a Delete button per project). */
+  value: string | undefined;
 }
 
 interface PendingConfirm {
@@ -228,18 +231,22 @@ export class ConsoleSession {
     return n;
   }
 
-  /** Buttons keep their number for as long as their message (or view) has an element with that action_id. */
+  /**
+   * Every element on a screen gets its own number, kept for as long as its message (or view) has an
+   * element with that action_id and value.
+   */
   private choices(surface: Surface, blocks: readonly unknown[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const element of interactiveElements(blocks)) {
-      const key = `${surfaceKey(surface)}#${element.actionId}`;
+      const id = choiceKey(element);
+      const key = `${surfaceKey(surface)}#${id}`;
       let n = this.choiceNumbers.get(key);
       if (n === undefined) {
         n = this.choiceNumbers.size + 1;
         this.choiceNumbers.set(key, n);
-        this.choicesByNumber.set(n, { surface, actionId: element.actionId });
+        this.choicesByNumber.set(n, { surface, actionId: element.actionId, value: element.value });
       }
-      out[element.actionId] = n;
+      out[id] = n;
     }
     return out;
   }
@@ -344,6 +351,16 @@ export class ConsoleSession {
       }
       if (idle >= this.quietMs) break;
       await sleep(Math.min(this.quietMs - idle, left) + 1);
+    }
+    this.flush();
+  }
+
+  /** Lets time pass, printing changes as they come (the watcher posts on its own ticks), in a pipe or not. */
+  private async wait(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await sleep(Math.min(this.quietMs, left));
+      if (this.hasPending && this.quietFor >= this.quietMs) this.flush();
     }
     this.flush();
   }
@@ -535,8 +552,7 @@ export class ConsoleSession {
         this.history(command.count ?? 10);
         return false;
       case "wait":
-        // Changes print as they happen while the clock runs (the watcher posts on its own ticks).
-        await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000));
+        await this.wait(command.seconds * 1000);
         return false;
       case "home":
         await this.home();
@@ -723,7 +739,9 @@ export class ConsoleSession {
       if (!view || (view.type === "modal" && !view.open)) return "that modal is closed";
       blocks = Array.isArray(view.view.blocks) ? view.view.blocks : [];
     }
-    const element = interactiveElements(blocks).find((e) => e.actionId === ref.actionId);
+    const element = interactiveElements(blocks).find(
+      (e) => e.actionId === ref.actionId && e.value === ref.value,
+    );
     return element ?? "that button is no longer there (the message changed); press one of its latest version";
   }
 
@@ -797,6 +815,7 @@ export class ConsoleSession {
         ? await this.emulator.clickInView({
             user: this.user,
             viewId: surface.viewId,
+            blockId: element.blockId,
             actionId: ref.actionId,
             ...(value !== undefined ? { value } : {}),
           })
@@ -804,6 +823,7 @@ export class ConsoleSession {
             user: this.user,
             channel: surface.channel,
             messageTs: surface.ts,
+            blockId: element.blockId,
             actionId: ref.actionId,
             ...(value !== undefined ? { value } : {}),
           });

@@ -208,9 +208,17 @@ export function withGeneratedIds(blocks: readonly JsonObject[]): JsonObject[] {
   return copy;
 }
 
-/** The interactive element with this action_id, and the block_id holding it. */
-export function findElement(blocks: readonly JsonObject[], actionId: string): ElementSlot | undefined {
-  return elementSlots(blocks).find((slot) => slot.element.action_id === actionId);
+/**
+ * The interactive element with this action_id, and the block_id holding it. action_id is unique only
+ * within a block, so a given block_id picks among equal action_ids (else the first one is taken).
+ */
+export function findElement(
+  blocks: readonly JsonObject[],
+  actionId: string,
+  blockId?: string,
+): ElementSlot | undefined {
+  const slots = elementSlots(blocks).filter((slot) => slot.element.action_id === actionId);
+  return slots.find((slot) => slot.blockId === blockId) ?? slots[0];
 }
 
 export function actionIds(blocks: readonly JsonObject[]): string[] {

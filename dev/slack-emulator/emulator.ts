@@ -696,7 +696,8 @@ export class SlackEmulator {
   /**
    * A button (or select) click on a stored message, or on one of the user's ephemeral messages. `message`
    * and `container` come from the store; `version` picks an older version of the message, as a client that
-   * has not refreshed yet would send; `value`/`blockId` override what the element holds (forged payloads).
+   * has not refreshed yet would send; `blockId` picks among equal action_ids in different blocks (a block_id
+   * the message lacks is sent as given, a forged payload), `value` overrides what the element holds.
    */
   async click(
     input: {
@@ -720,7 +721,7 @@ export class SlackEmulator {
     if (!version)
       throw new Error(`SlackEmulator: message ${input.messageTs} has no version ${input.version}`);
     const blocks = version.blocks ?? [];
-    const slot = findElement(blocks, input.actionId);
+    const slot = findElement(blocks, input.actionId, input.blockId);
     if (!slot) {
       throw new Error(
         `SlackEmulator: no action_id ${input.actionId} in the message (has: ${actionIds(blocks).join(", ")})`,
@@ -852,6 +853,8 @@ export class SlackEmulator {
       user: string;
       viewId: string;
       actionId: string;
+      /** Picks among elements with the same action_id in different blocks. */
+      blockId?: string;
       value?: string;
       values?: Record<string, Record<string, ViewInput>>;
     } & DeliveryOptions,
@@ -862,7 +865,7 @@ export class SlackEmulator {
       throw new Error(`SlackEmulator: no view ${input.viewId} on ${user.id}'s screen`);
     }
     const blocks = Array.isArray(view.view.blocks) ? (view.view.blocks as JsonObject[]) : [];
-    const slot = findElement(blocks, input.actionId);
+    const slot = findElement(blocks, input.actionId, input.blockId);
     if (!slot) {
       throw new Error(
         `SlackEmulator: no action_id ${input.actionId} in the view (has: ${actionIds(blocks).join(", ")})`,

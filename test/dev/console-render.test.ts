@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { parseCommand, splitArgs } from "../../dev/console/commands.js";
 import { consoleEnv, consoleRoles, DEFAULT_CONSOLE_ROLES } from "../../dev/console/index.js";
 import {
+  choiceKey,
   interactiveElements,
   mrkdwnToText,
   renderBlocks,
@@ -68,16 +69,25 @@ test("blocks: header, section text and labelled fields, context, divider, button
       ],
     },
   ];
-  assert.deepEqual(renderBlocks(blocks, { ...dir, choices: { approve: 1, deny: 2 } }), [
-    "== Scan requested ==",
-    "@alice wants to scan *web-shop*",
-    "Target: https://shop.test",
-    "Profile: full",
-    "plain field",
-    "---",
-    "[1] Approve  [2] Deny",
-    "› Requested yesterday  [icon]",
-  ]);
+  assert.deepEqual(
+    renderBlocks(blocks, {
+      ...dir,
+      choices: {
+        [choiceKey({ actionId: "approve", value: "scan-1" })]: 1,
+        [choiceKey({ actionId: "deny", value: "scan-1" })]: 2,
+      },
+    }),
+    [
+      "== Scan requested ==",
+      "@alice wants to scan *web-shop*",
+      "Target: https://shop.test",
+      "Profile: full",
+      "plain field",
+      "---",
+      "[1] Approve  [2] Deny",
+      "› Requested yesterday  [icon]",
+    ],
+  );
 });
 
 test("accessories, selects with options, link buttons and unnumbered elements", () => {
@@ -103,11 +113,16 @@ test("accessories, selects with options, link buttons and unnumbered elements", 
       ],
     },
   ];
-  assert.deepEqual(renderBlocks(blocks, { choices: { project: 3, open: 4 } }), [
-    "Pick a project",
-    "[3] Project (web-shop | API (api))",
-    "[4] Open report <https://r.test/1>  [-] more (Stop (stop))",
-  ]);
+  assert.deepEqual(
+    renderBlocks(blocks, {
+      choices: { [choiceKey({ actionId: "project" })]: 3, [choiceKey({ actionId: "open" })]: 4 },
+    }),
+    [
+      "Pick a project",
+      "[3] Project (web-shop | API (api))",
+      "[4] Open report <https://r.test/1>  [-] more (Stop (stop))",
+    ],
+  );
   const elements = interactiveElements(blocks);
   assert.deepEqual(
     elements.map((e) => [e.actionId, e.type, e.label]),

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { test } from "node:test";
 import { retryPolicies, WebClient } from "@slack/web-api";
 import { type ConsoleOptions, type ConsoleReady, runConsole } from "../../dev/console/index.js";
@@ -393,4 +393,74 @@ test("quiet by default: a typo gets its reply and no log line; the short-poll wa
   assert.doesNotMatch(text, /stack| {4}at /);
   assert.equal(text.match(/below the 120 s/g)?.length, 1, text);
   assert.doesNotMatch(text, /below Veracode's recommended/);
+});
+
+test("buttons are numbered uniquely per screen: two Delete buttons are [1] and [2], and [2] deletes the second", async () => {
+  const { code, text } = await script([
+    "/crashtest project create alpha https://alpha.example.com",
+    "/crashtest project create beta https://beta.example.com",
+    "/crashtest projects",
+    "press 2",
+    "y",
+    "/crashtest projects",
+  ]);
+  assert.equal(code, 0);
+  const listing = text.slice(text.indexOf("> /crashtest projects\n"));
+  assert.match(
+    listing,
+    /\*alpha\* · ID `101`\n.*\n {3}\[1\] Delete\n {3}\*beta\* · ID `102`\n.*\n {3}\[2\] Delete/,
+  );
+  const after = text.slice(text.lastIndexOf("> /crashtest projects\n"));
+  assert.match(after, /\*alpha\*/);
+  assert.doesNotMatch(after, /\*beta\*/, "[2] deleted beta, not alpha");
+});
+
+test("in a terminal, `wait N` shows what happens while waiting, without another Enter", async () => {
+  // A TTY-like pair: readline runs in terminal mode (prompt, line editing) as in a real terminal.
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  let out = "";
+  const output = Object.assign(
+    new Writable({
+      write(chunk, _encoding, done) {
+        out += String(chunk);
+        done();
+      },
+    }),
+    { isTTY: true, columns: 120, rows: 40 },
+  );
+  const seen = async (pattern: RegExp, what: string) => {
+    const deadline = Date.now() + 20_000;
+    while (!pattern.test(out)) {
+      if (Date.now() > deadline) assert.fail(`never saw ${what}:\n${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const ready = Promise.withResolvers<void>();
+  const done = runConsole({
+    env: {
+      CONSOLE_STORE_URL: "memory://",
+      REQUIRE_APPROVAL: "false",
+      SIMULATOR_QUEUE_SECONDS: "1",
+      SIMULATOR_RUN_SECONDS: "1",
+      SCAN_POLL_INTERVAL_SECONDS: "1",
+      SCAN_WATCH_TICK_SECONDS: "1",
+    },
+    input,
+    output,
+    onReady: () => ready.resolve(),
+  });
+  try {
+    await ready.promise;
+    input.write("/crashtest project create web-shop https://shop.example.com\r");
+    await seen(/Project \*web-shop\* created/, "the project created");
+    input.write("/crashtest scan start web-shop\r");
+    await seen(/Scan 390 of \*web-shop\* started/, "the scan started");
+    input.write("wait 8\r");
+    // Nothing more is typed: the watcher's thread replies must show while the wait runs.
+    await seen(/scan 390 of \*web-shop\* finished/, "the scan finishing during the wait");
+    input.write("quit\r");
+  } finally {
+    input.end();
+    assert.equal(await done, 0);
+  }
 });
