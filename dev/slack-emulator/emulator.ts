@@ -1011,18 +1011,33 @@ export class SlackEmulator {
     );
   }
 
-  /** Seeds a message written by a person (the bot cannot edit or delete it). */
-  postAsUser(input: { user: string; channel: string; text: string; threadTs?: string }): StoredMessage {
+  /**
+   * Seeds a message written by a person (the bot cannot edit or delete it). People can attach message
+   * metadata (chat.postMessage with a user token) and share files of any name: look-alikes of what the
+   * bot posts, which the bot must not take for its own.
+   */
+  postAsUser(input: {
+    user: string;
+    channel: string;
+    text: string;
+    threadTs?: string;
+    metadata?: JsonObject;
+    files?: Array<{ name: string; bytes?: Buffer }>;
+  }): StoredMessage {
     const user = this.userOrThrow(input.user);
     const channel = this.visibleChannel(input.channel, user);
+    const content = { text: input.text, ...(input.metadata ? { metadata: input.metadata } : {}) };
+    const author = { user: user.id, fromBot: false };
+    if (input.files && input.files.length > 0) {
+      const files = input.files.map(({ name, bytes = Buffer.from(name) }) => {
+        const { file } = this.ws.createFile(name, bytes.length);
+        Object.assign(file, { user: user.id, bytes, completed: true });
+        return file;
+      });
+      return this.ws.messageSnapshot(this.ws.shareFiles(files, channel, content, input.threadTs, author));
+    }
     const thread = input.threadTs !== undefined ? { threadTs: input.threadTs, broadcast: false } : undefined;
-    const record = this.ws.addMessage(
-      channel.id,
-      { text: input.text },
-      { user: user.id, fromBot: false },
-      thread,
-    );
-    return this.ws.messageSnapshot(record);
+    return this.ws.messageSnapshot(this.ws.addMessage(channel.id, content, author, thread));
   }
 
   // ---- state for assertions ----

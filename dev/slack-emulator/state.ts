@@ -479,11 +479,17 @@ export class Workspace {
   }
 
   /** Shares completed files into a channel (or thread) through one message, as files.completeUploadExternal does. */
-  shareFiles(files: StoredFile[], channel: ChannelRecord, content: MessageVersion, threadTs?: string): void {
+  shareFiles(
+    files: StoredFile[],
+    channel: ChannelRecord,
+    content: MessageVersion,
+    threadTs?: string,
+    author: { user: string; fromBot: boolean } = { user: this.config.bot.userId, fromBot: true },
+  ): MessageRecord {
     const message = this.addMessage(
       channel.id,
       content,
-      { user: this.config.bot.userId, fromBot: true },
+      author,
       threadTs !== undefined ? { threadTs, broadcast: false } : undefined,
     );
     message.fileIds = files.map((f) => f.id);
@@ -500,6 +506,7 @@ export class Workspace {
       fileIds: [...message.fileIds],
       ...(threadTs !== undefined ? { threadTs } : {}),
     });
+    return message;
   }
 
   toSlackFile(file: StoredFile): JsonObject {
@@ -516,7 +523,7 @@ export class Workspace {
       title: file.title,
       mimetype: mimetype(file.name),
       filetype: file.name.split(".").at(-1) ?? "binary",
-      user: this.config.bot.userId,
+      user: file.user ?? this.config.bot.userId,
       size: file.bytes?.length ?? file.declaredLength,
       is_public: channel !== undefined && !channel.isPrivate,
       ...(file.altText !== undefined ? { alt_txt: file.altText } : {}),

@@ -84,6 +84,8 @@ export interface EphemeralMessage extends MessageVersion {
 export interface StoredFile {
   id: string;
   name: string;
+  /** Who uploaded it: the bot's user ID unless a person shared it (postAsUser). */
+  user?: string;
   title: string;
   altText?: string;
   /** Length announced to files.getUploadURLExternal. */

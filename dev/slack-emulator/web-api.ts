@@ -183,6 +183,18 @@ const handlers: Record<string, Handler> = {
     return { message_ts: record.ts };
   },
 
+  /** https://docs.slack.dev/reference/methods/chat.getPermalink: any message the bot can see. */
+  "chat.getPermalink": (ws, args) => {
+    const channel = ws.requireChannel(optString(args, "channel"));
+    const ts = requireString(args, "message_ts");
+    const record = ws.findMessage(channel.id, ts);
+    if (!record) throw new SlackApiError("message_not_found");
+    const base = `https://${ws.config.team.domain}.slack.com/archives/${channel.id}/p${ts.replace(".", "")}`;
+    const permalink =
+      record.threadTs === undefined ? base : `${base}?thread_ts=${record.threadTs}&cid=${channel.id}`;
+    return { channel: channel.id, permalink };
+  },
+
   "chat.delete": (ws, args) => {
     const channel = ws.requireChannel(optString(args, "channel"));
     const ts = optString(args, "ts");

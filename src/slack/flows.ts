@@ -1,15 +1,15 @@
 import type { ApprovalAudience, ApprovalRequest } from "../domain/approvals.js";
 import type { Authorizer } from "../domain/authz.js";
 import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
-import type { ScanRecord } from "../domain/scans.js";
+import type { MessageRef, ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
 import type { MessageMetadata, SlackGateway } from "./gateway.js";
 
-/** A link to a message, for "see the card" replies. */
-export function messageLink(channel: string, ts: string): string {
-  return `<https://slack.com/app_redirect?channel=${channel}&message_ts=${ts}|card>`;
+/** A link to a card, for "see the card" replies (chat.getPermalink, through the gateway). */
+export function cardLink(deps: SurfaceDeps, card: MessageRef): Promise<string> {
+  return deps.slack.linkTo(card, "card");
 }
 
 /**
@@ -23,7 +23,7 @@ export async function announceScan(
   alreadyRunning: boolean,
 ): Promise<{ scan: ScanRecord; reply: SlackMessage }> {
   if (scan.card) {
-    const text = `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* is already running; follow it on its ${messageLink(scan.card.channel, scan.card.ts)}.`;
+    const text = `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* is already running; follow it on its ${await cardLink(deps, scan.card)}.`;
     return { scan, reply: message(text, [section(text)]) };
   }
   const note = alreadyRunning

@@ -305,6 +305,15 @@ export class SlackGateway {
     return z.url().parse(result.permalink);
   }
 
+  /** `<permalink|label>` for a message; just the label when Slack gives no link (the reply still helps). */
+  async linkTo(ref: MessageRef, label: string): Promise<string> {
+    try {
+      return `<${await this.permalink(ref)}|${label}>`;
+    } catch {
+      return label;
+    }
+  }
+
   /**
    * The bot's own top-level messages in a channel, newest first, at most `maxPages` pages of 200
    * (conversations.history with metadata; scopes channels:history / groups:history). Messages by

@@ -377,6 +377,10 @@ describe("status, reports, audit", () => {
     assert.match(badFormat.text, /not a report format here/);
     const uploaded = await command(PEOPLE.operator, `report ${id} json`);
     assert.match(uploaded.text, /JSON report of scan/);
+    // The link to the card is Slack's permalink (chat.getPermalink), not app_redirect.
+    const permalink = `https://${t.emulator.team.domain}.slack.com/archives/${CHANNEL}/p${scanCard.ts.replace(".", "")}`;
+    assert.ok(uploaded.text.includes(`<${permalink}|card>`), uploaded.text);
+    assert.doesNotMatch(uploaded.text, /app_redirect/);
     const files = t.emulator.filesIn(CHANNEL, scanCard.ts);
     assert.ok(files.some((f) => f.name.endsWith(".json")));
   });

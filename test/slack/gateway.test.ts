@@ -75,3 +75,26 @@ test("the command fallback posts ephemerals through the gateway, without empty b
   assert.equal(call?.status, 200);
   assert.equal(call?.args.blocks, undefined);
 });
+
+test("findByMetadata finds the bot's own card only, never a person's message with the same metadata", async () => {
+  const metadata = { event_type: "crashtest_scan_card", event_payload: { scan_id: "777" } };
+  emulator.postAsUser({ user: "U0BOB", channel: CHANNEL, text: "Scan 777 of web-shop", metadata });
+  assert.equal(await slack.findByMetadata(CHANNEL, metadata), undefined);
+  const own = await slack.post(CHANNEL, { text: "Scan 777 of web-shop", blocks: [] }, { metadata });
+  assert.deepEqual(await slack.findByMetadata(CHANNEL, metadata), own);
+  // auth.test was asked once, however many look-ups.
+  await slack.findByMetadata(CHANNEL, metadata);
+  assert.equal(emulator.calls("auth.test").length, 1);
+});
+
+test("permalinks come from chat.getPermalink", async () => {
+  const ref = await slack.post(CHANNEL, { text: "card", blocks: [] });
+  const link = await slack.permalink(ref);
+  assert.equal(
+    link,
+    `https://${emulator.team.domain}.slack.com/archives/${CHANNEL}/p${ref.ts.replace(".", "")}`,
+  );
+  assert.equal(await slack.linkTo(ref, "card"), `<${link}|card>`);
+  // A message Slack does not know: the label alone, no made-up link.
+  assert.equal(await slack.linkTo({ channel: CHANNEL, ts: "1.000001" }, "card"), "card");
+});

@@ -215,3 +215,37 @@ test("every notice renders to valid blocks and escapes names from outside", () =
     /could not be posted here: file uploads are disabled in this workspace \(file_uploads_disabled\)\./,
   );
 });
+
+test("after a crash only the bot's own replies and files count: look-alikes posted by people do not", async () => {
+  const card = await postCard(scan("507"));
+  // A person copies the bot's effect tag and shares files named like the bot's reports.
+  emulator.postAsUser({
+    user: "U0BOB",
+    channel: CHANNEL,
+    threadTs: card.ts,
+    text: "Scan 507 finished.",
+    metadata: { event_type: EFFECT_EVENT_TYPE, event_payload: { scan_id: "507", effect: "final" } },
+  });
+  emulator.postAsUser({
+    user: "U0BOB",
+    channel: CHANNEL,
+    threadTs: card.ts,
+    text: "here is the report",
+    files: [{ name: reportFileName("507", "pdf") }, { name: reportFileName("507", "json") }],
+  });
+  assert.deepEqual([...(await notifier.postedEffects(card, subject("507")))], []);
+  // So the bot still posts its own, and then finds exactly those.
+  await notifier.post(
+    card,
+    subject("507"),
+    { kind: "final", state: "finished", reportFormats: ["pdf"] },
+    "final",
+  );
+  assert.deepEqual(await notifier.upload(card, subject("507"), report("pdf"), "file:pdf"), { ok: true });
+  assert.deepEqual([...(await notifier.postedEffects(card, subject("507")))].sort(), ["file:pdf", "final"]);
+  const botFiles = emulator.filesIn(CHANNEL, card.ts).filter((f) => f.user === undefined);
+  assert.deepEqual(
+    botFiles.map((f) => f.name),
+    [reportFileName("507", "pdf")],
+  );
+});

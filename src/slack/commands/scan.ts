@@ -4,7 +4,7 @@ import { reportFormatNamed, TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
-import { announceScan, messageLink, postApprovalCard, stopScan } from "../flows.js";
+import { announceScan, cardLink, postApprovalCard, stopScan } from "../flows.js";
 import { reportContent, reportUpload } from "../gateway.js";
 import type { CommandSpec } from "./table.js";
 
@@ -37,7 +37,7 @@ export const scanStart: CommandSpec<SurfaceDeps> = {
     const outcome = await deps.scans.requestScan(userId, channelId, project);
     if (outcome.kind === "approval_needed") {
       const request = await postApprovalCard(deps, outcome.request);
-      const where = request.card ? ` (${messageLink(request.card.channel, request.card.ts)})` : "";
+      const where = request.card ? ` (${await cardLink(deps, request.card)})` : "";
       await reply(
         message(`Scan of ${request.projectName} requested`, [
           section(
@@ -96,7 +96,7 @@ export const scanStatus: CommandSpec<SurfaceDeps> = {
     const status = await deps.scanner.getScanStatus({ projectId: known.projectId, scanId: id });
     // Re-attaching is idempotent: a watch that gave up after failures resumes here.
     if (known.card && !TERMINAL_SCAN_STATES.has(known.state)) await deps.watcher.watch(known);
-    const where = known.card ? ` · ${messageLink(known.card.channel, known.card.ts)}` : "";
+    const where = known.card ? ` · ${await cardLink(deps, known.card)}` : "";
     const text = `Scan ${escapeText(id)} of *${escapeText(known.projectName)}*: ${stateLabel(status.state, status.rawCode)}${where}`;
     await reply(message(text, [section(text)]));
   },
@@ -158,7 +158,7 @@ export const report: CommandSpec<SurfaceDeps> = {
       target: `${scan.projectName} (scan ${id}) ${format}`,
       outcome: "ok",
     });
-    const where = scan.card ? ` in the ${messageLink(scan.card.channel, scan.card.ts)}'s thread` : "";
+    const where = scan.card ? ` in the ${await cardLink(deps, scan.card)}'s thread` : "";
     await reply(
       message(`Report uploaded`, [
         section(`${format.toUpperCase()} report of scan ${escapeText(id)} uploaded${where}.`),
