@@ -31,6 +31,8 @@ export interface ApiWording<C extends FailureContext = FailureContext> {
   notFound?(context: C): string;
   /** `wait` is e.g. "12 s" or "a little while". */
   rateLimited?(wait: string): string;
+  /** A 3xx (the transport follows none). */
+  redirect?(): string;
   /** Any other 4xx, with the server's words when it gave any. */
   rejected?(context: C, words: string | undefined, status: number): string;
   /** A 5xx; `ambiguous` when a request that is not idempotent may have been carried out. */
@@ -116,7 +118,9 @@ export function statusFailure<C extends FailureContext>(
     // redirected API key would go to whoever answers there.
     return make({
       kind: "unavailable",
-      message: `${service} answered with a redirect, which the bot does not follow. Check the configured API URL.`,
+      message:
+        api.redirect?.() ??
+        `${service} answered with a redirect, which the bot does not follow. Check the configured API URL.`,
     });
   }
   return make({ kind: "unavailable", message: `${service} sent an unexpected answer (HTTP ${status}).` });

@@ -162,6 +162,14 @@ const DEFAULT_RETRY: RetrySettings = {
 
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 120_000 };
 
+/** A pooled dispatcher to share between transports (pass it as `dispatcher`; the caller closes it). */
+export function createPool(timeouts: Partial<Pick<Timeouts, "connectMs">> = {}): Dispatcher {
+  return new Agent({
+    connect: { timeout: timeouts.connectMs ?? DEFAULT_TIMEOUTS.connectMs },
+    connections: 8,
+  });
+}
+
 /** Error bodies are read only to word the error. */
 const MAX_ERROR_BODY_BYTES = 256 * 1024;
 
@@ -226,8 +234,7 @@ export class HttpTransport {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ownsPool = options.dispatcher === undefined;
-    const pooled =
-      options.dispatcher ?? new Agent({ connect: { timeout: this.timeouts.connectMs }, connections: 8 });
+    const pooled = options.dispatcher ?? createPool(this.timeouts);
     const authorize = options.authorize;
     // Below the RetryAgent, so every attempt (each retry is a new dispatch) gets fresh headers.
     this.pool =
@@ -254,7 +261,7 @@ export class HttpTransport {
     const started = Date.now();
     const { response, retries } = await this.dispatch(request);
     const bytes = await this.readBody(request, response, this.maxResponseBytes);
-    this.logResponse(request, response.statusCode, retries, started);
+    this.logResponse(request, response, retries, started);
     return { status: response.statusCode, headers: response.headers, bytes };
   }
 
@@ -266,7 +273,7 @@ export class HttpTransport {
   async stream(request: OutgoingRequest, limit: StreamLimit): Promise<StreamedResponse> {
     const started = Date.now();
     const { response, retries } = await this.dispatch(request);
-    this.logResponse(request, response.statusCode, retries, started);
+    this.logResponse(request, response, retries, started);
     const { statusCode: status, headers } = response;
     if (status < 200 || status >= 300) {
       const bytes = await this.readBody(request, response, MAX_ERROR_BODY_BYTES);
@@ -370,11 +377,17 @@ export class HttpTransport {
     }
   }
 
-  private logResponse(request: OutgoingRequest, status: number, retries: number, started: number): void {
+  private logResponse(
+    request: OutgoingRequest,
+    response: Dispatcher.ResponseData,
+    retries: number,
+    started: number,
+  ): void {
     this.logger.debug(`${this.logName} response`, {
       operation: request.operation,
       route: request.route,
-      status,
+      status: response.statusCode,
+      ...this.logFields(response.headers),
       retries,
       ms: Date.now() - started,
     });

@@ -1,16 +1,24 @@
 /**
  * Veracode Identity API client: reads API credential expiry. Read-only by design: the bot never
  * generates, renews or revokes credentials (that would revoke them for every other integration).
- * See shared/docs/veracode-api.md §4–§6.
+ * Expiry: https://docs.veracode.com/r/c_identity_creds_expire; rate limits and retries:
+ * https://docs.veracode.com/r/About_API_Rate_Limiting.
  */
-import { setTimeout as delay } from "node:timers/promises";
-import { Agent, type Dispatcher } from "undici";
 import { z } from "zod";
 import type { CheckedCredential, CredentialTarget } from "../domain/credential-guard.js";
 import { AppError } from "../domain/errors.js";
+import { parseOutside } from "../domain/outside.js";
 import type { Logger } from "../domain/ports.js";
+import { type ApiWording, type FailureContext, statusFailure } from "../http/errors.js";
+import {
+  createPool,
+  type Dispatcher,
+  type HttpResponse,
+  HttpTransport,
+  type RetrySettings,
+} from "../http/transport.js";
 import type { VeracodeAccount } from "./credentials.js";
-import { signVeracodeRequest, splitRequestUrl } from "./signer.js";
+import { signVeracodeRequest } from "./signer.js";
 
 export interface ApiCredentialsInfo {
   apiId: string;
@@ -77,9 +85,9 @@ const apiCredentialsSchema = z.object({
 
 export interface VeracodeIdentityClientOptions {
   logger: Logger;
-  /** Defaults to an Agent the client owns (closed by close()). */
+  /** Defaults to a pool the client owns (closed by close()). */
   dispatcher?: Dispatcher;
-  /** Per request: time to wait for response headers, and between body chunks. */
+  /** Per request: time to connect, to wait for response headers, and between body chunks. */
   timeoutMs?: number;
   /** Retries of transient failures (network, timeouts, 5xx, 429); at most 5, per Veracode's guidance. */
   maxRetries?: number;
@@ -94,41 +102,56 @@ export interface VeracodeIdentityClientOptions {
 
 const OWN_CREDENTIALS_PATH = "/api/authn/v2/api_credentials";
 const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** Credential answers are a few hundred bytes. */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+interface IdentityContext extends FailureContext {
+  account: VeracodeAccount;
+}
+
+const who = (account: VeracodeAccount) => `account "${account.name}" (key …${account.keyIdHint})`;
+
+/** The Identity API's specialization of the shared status mapping. */
+const IDENTITY: ApiWording<IdentityContext> = {
+  service: "The Veracode API",
+  auth: ({ account }) =>
+    `Veracode rejected the API credentials of ${who(account)}: credentials wrong, revoked or wrong region.`,
+  permission: ({ account }) =>
+    `The API credentials of ${who(account)} may not read these credentials (reading other users' needs the Admin API role).`,
+  notFound: ({ account }) => `Veracode found no API credentials for this request (${who(account)}).`,
+  rateLimited: () => "The Veracode API rate limit was hit; try again later.",
+  unavailable: () => "The Veracode API is unavailable right now.",
+  redirect: () =>
+    "The Veracode API answered with a redirect, which the bot does not follow. Check VERACODE_API_URL.",
+};
 
 export class VeracodeIdentityClient {
   private readonly logger: Logger;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly pool: Dispatcher;
+  private readonly ownsPool: boolean;
   private readonly timeoutMs: number;
-  private readonly maxRetries: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly maxRetryAfterMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
+  private readonly retry: Partial<RetrySettings>;
+  /** One transport per account (its origin and signing key), all over the one pool. */
+  private readonly transports = new Map<VeracodeAccount, HttpTransport>();
 
   constructor(options: VeracodeIdentityClientOptions) {
     this.logger = options.logger.child({ component: "veracode-identity" });
     this.timeoutMs = options.timeoutMs ?? 15_000;
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connectTimeout: this.timeoutMs,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-    this.maxRetries = Math.min(Math.max(options.maxRetries ?? 5, 0), 5);
-    this.baseDelayMs = options.baseDelayMs ?? 1_000;
-    this.maxDelayMs = options.maxDelayMs ?? 30_000;
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
-    this.sleep = options.sleep ?? ((ms) => delay(ms));
-    this.random = options.random ?? Math.random;
+    this.ownsPool = options.dispatcher === undefined;
+    this.pool = options.dispatcher ?? createPool({ connectMs: this.timeoutMs });
+    this.retry = {
+      maxRetries: Math.min(Math.max(options.maxRetries ?? 5, 0), 5),
+      baseDelayMs: options.baseDelayMs ?? 1_000,
+      maxDelayMs: options.maxDelayMs ?? 30_000,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    };
   }
 
   /** Expiry of the account's own (calling) credentials. */
   getOwnCredentials(account: VeracodeAccount): Promise<ApiCredentialsInfo> {
-    return this.getCredentials(account, OWN_CREDENTIALS_PATH);
+    return this.getCredentials(account, OWN_CREDENTIALS_PATH, `GET ${OWN_CREDENTIALS_PATH}`);
   }
 
   /** Expiry of another user's credentials; the account needs the Admin API role. */
@@ -138,217 +161,116 @@ export class VeracodeIdentityClient {
         detail: `user ID ${userId}`,
       });
     }
-    return this.getCredentials(account, `${OWN_CREDENTIALS_PATH}/user_id/${userId}`);
+    return this.getCredentials(
+      account,
+      `${OWN_CREDENTIALS_PATH}/user_id/${userId}`,
+      `GET ${OWN_CREDENTIALS_PATH}/user_id/{user_id}`,
+    );
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    await Promise.all([...this.transports.values()].map((transport) => transport.close()));
+    if (this.ownsPool) await this.pool.close();
   }
 
-  private async getCredentials(account: VeracodeAccount, path: string): Promise<ApiCredentialsInfo> {
-    const body = await this.getJson(account, path);
-    const parsed = apiCredentialsSchema.safeParse(body);
-    if (!parsed.success) {
-      // Only field paths are logged: values may be anything the server sent.
-      const fields = parsed.error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
-      throw new AppError("unavailable", "Veracode returned an unexpected credentials response.", {
-        detail: `Unexpected api_credentials response from ${path}; invalid fields: ${fields}`,
-      });
-    }
+  private async getCredentials(
+    account: VeracodeAccount,
+    path: string,
+    route: string,
+  ): Promise<ApiCredentialsInfo> {
+    const body = await this.getJson(account, path, route);
+    const data = parseOutside(
+      apiCredentialsSchema,
+      body,
+      (problem) =>
+        // Only field paths are named: values may be anything the server sent.
+        new AppError("unavailable", "Veracode returned an unexpected credentials response.", {
+          detail: `Unexpected api_credentials response from ${path}; ${problem}`,
+        }),
+    );
     const info: ApiCredentialsInfo = {
-      apiId: parsed.data.api_id,
-      expirationTs: parsed.data.expiration_ts,
-      expiresAt: parseExpirationTs(parsed.data.expiration_ts),
+      apiId: data.api_id,
+      expirationTs: data.expiration_ts,
+      expiresAt: parseExpirationTs(data.expiration_ts),
     };
-    if (parsed.data.revocation_ts) info.revokedAt = parseExpirationTs(parsed.data.revocation_ts);
+    if (data.revocation_ts) info.revokedAt = parseExpirationTs(data.revocation_ts);
     return info;
   }
 
-  private async getJson(account: VeracodeAccount, path: string): Promise<unknown> {
-    const target = splitRequestUrl(`${account.baseUrl}${path}`);
-    const log = this.logger.child({ account: account.name, keyId: `…${account.keyIdHint}`, path });
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.attempt(account, target.origin, target.pathAndQuery);
-      if (!(outcome instanceof RequestFailure)) return outcome.body;
-      const retrying = outcome.retryable && attempt < this.maxRetries;
-      log.warn("Veracode Identity API call failed", {
-        attempt: attempt + 1,
-        status: outcome.status,
-        conversationId: outcome.conversationId,
-        error: outcome,
-        retrying,
+  private transportFor(account: VeracodeAccount): HttpTransport {
+    let transport = this.transports.get(account);
+    if (transport === undefined) {
+      transport = new HttpTransport({
+        baseUrl: account.baseUrl,
+        logger: this.logger.child({ account: account.name, keyId: `…${account.keyIdHint}` }),
+        service: "The Veracode API",
+        logName: "Veracode Identity API",
+        // Not owned: close() leaves the pool to this client.
+        dispatcher: this.pool,
+        timeouts: { connectMs: this.timeoutMs, headersMs: this.timeoutMs, bodyMs: this.timeoutMs },
+        retry: this.retry,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
+        secrets: [account.apiKeyId, account.apiKeySecret],
+        // Signed afresh for every attempt over the exact URL sent: a new nonce and timestamp, as
+        // Veracode requires. The transport follows no redirect: a new location would need a new
+        // signature.
+        authorize: (method, url) => ({
+          authorization: signVeracodeRequest({
+            apiKeyId: account.apiKeyId,
+            apiKeySecret: account.apiKeySecret,
+            method,
+            url,
+          }),
+        }),
+        logFields: (headers) => ({ conversationId: headerValue(headers["x-conversation-id"]) }),
       });
-      if (!retrying) throw outcome;
-      await this.sleep(outcome.retryAfterMs ?? this.backoff(attempt));
+      this.transports.set(account, transport);
     }
+    return transport;
   }
 
-  /** Full jitter in the upper half: grows exponentially, never collapses to zero. */
-  private backoff(attempt: number): number {
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt);
-    return Math.round(cap / 2 + (this.random() * cap) / 2);
-  }
-
-  /** One signed request. Failures come back as a RequestFailure so the loop decides about retries. */
-  private async attempt(
-    account: VeracodeAccount,
-    origin: string,
-    pathAndQuery: string,
-  ): Promise<{ body: unknown } | RequestFailure> {
-    // Signed afresh for every attempt: a new nonce and timestamp, as Veracode requires.
-    const authorization = signVeracodeRequest({
-      apiKeyId: account.apiKeyId,
-      apiKeySecret: account.apiKeySecret,
-      method: "GET",
-      url: `${origin}${pathAndQuery}`,
-    });
-    let response: Dispatcher.ResponseData;
+  private async getJson(account: VeracodeAccount, path: string, route: string): Promise<unknown> {
+    const log = this.logger.child({ account: account.name, keyId: `…${account.keyIdHint}`, path });
+    const transport = this.transportFor(account);
+    let response: HttpResponse;
     try {
-      // origin + path are sent verbatim, so the wire path is exactly the signed one. The dispatcher
-      // does not follow redirects: a new location would need a new signature.
-      response = await this.dispatcher.request({
-        origin,
-        path: pathAndQuery,
+      response = await transport.send({
+        operation: "getApiCredentials",
+        route,
         method: "GET",
-        headers: { authorization, accept: "application/json" },
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        path,
+        headers: { accept: "application/json" },
       });
     } catch (error) {
-      return transportFailure(error);
+      log.warn("Veracode Identity API call failed", { error });
+      throw error;
     }
     const conversationId = headerValue(response.headers["x-conversation-id"]);
-    const { statusCode } = response;
-    if (statusCode !== 200) {
-      await response.body.dump().catch(() => undefined);
-      return statusFailure(
+    if (response.status !== 200) {
+      const context: IdentityContext = {
+        operation: "getApiCredentials",
+        subject: `the API credentials at ${route}`,
+        retry: "idempotent",
         account,
-        statusCode,
-        headerValue(response.headers["retry-after"]),
+      };
+      const error = statusFailure(IDENTITY, response, context, (text) => transport.scrub(text));
+      log.warn("Veracode Identity API call failed", {
+        status: response.status,
         conversationId,
-        {
-          maxRetryAfterMs: this.maxRetryAfterMs,
-        },
-      );
-    }
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      return transportFailure(error, conversationId);
+        error,
+      });
+      throw error;
     }
     try {
-      return { body: JSON.parse(text) as unknown };
-    } catch (error) {
-      return new RequestFailure("unavailable", "Veracode returned a response that is not JSON.", {
-        cause: error,
-        status: statusCode,
-        conversationId,
+      return JSON.parse(Buffer.from(response.bytes).toString("utf8")) as unknown;
+    } catch {
+      // The parser's message quotes the body, so only its size is kept.
+      throw new AppError("unavailable", "Veracode returned a response that is not JSON.", {
+        detail: `Veracode returned a response that is not JSON (${response.bytes.byteLength} bytes, conversation ${conversationId ?? "unknown"})`,
+        retryable: true,
       });
     }
   }
-}
-
-/** An AppError that also carries what the failure log line needs. */
-class RequestFailure extends AppError {
-  readonly status: number | undefined;
-  readonly conversationId: string | undefined;
-
-  constructor(
-    kind: AppError["kind"],
-    userMessage: string,
-    options: {
-      cause?: unknown;
-      detail?: string;
-      retryable?: boolean;
-      retryAfterMs?: number;
-      status?: number;
-      conversationId?: string | undefined;
-    },
-  ) {
-    super(kind, userMessage, options);
-    this.status = options.status;
-    this.conversationId = options.conversationId;
-  }
-}
-
-function transportFailure(error: unknown, conversationId?: string): RequestFailure {
-  const code = (error as { code?: unknown }).code;
-  const timedOut = typeof code === "string" && code.includes("TIMEOUT");
-  return new RequestFailure(
-    "unavailable",
-    timedOut ? "Veracode did not answer in time." : "Could not reach the Veracode API.",
-    {
-      cause: error,
-      detail: `Veracode request failed: ${typeof code === "string" ? code : (error as Error).message}`,
-      retryable: true,
-      conversationId,
-    },
-  );
-}
-
-function statusFailure(
-  account: VeracodeAccount,
-  status: number,
-  retryAfter: string | undefined,
-  conversationId: string | undefined,
-  limits: { maxRetryAfterMs: number },
-): RequestFailure {
-  const common = { status, conversationId, detail: `Veracode answered HTTP ${status}` };
-  const who = `account "${account.name}" (key …${account.keyIdHint})`;
-  if (status === 401) {
-    return new RequestFailure(
-      "auth",
-      `Veracode rejected the API credentials of ${who}: credentials wrong, revoked or wrong region.`,
-      common,
-    );
-  }
-  if (status === 403) {
-    return new RequestFailure(
-      "permission",
-      `The API credentials of ${who} may not read these credentials (reading other users' needs the Admin API role).`,
-      common,
-    );
-  }
-  if (status === 404) {
-    return new RequestFailure(
-      "not_found",
-      `Veracode found no API credentials for this request (${who}).`,
-      common,
-    );
-  }
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfter(retryAfter);
-    const tooLong = retryAfterMs !== undefined && retryAfterMs > limits.maxRetryAfterMs;
-    const options = { ...common, retryable: !tooLong };
-    return new RequestFailure(
-      "rate_limited",
-      "The Veracode API rate limit was hit; try again later.",
-      retryAfterMs === undefined ? options : { ...options, retryAfterMs },
-    );
-  }
-  if (status >= 500) {
-    return new RequestFailure("unavailable", "The Veracode API is unavailable right now.", {
-      ...common,
-      retryable: true,
-    });
-  }
-  const redirected = status >= 300 && status < 400;
-  return new RequestFailure(
-    "unavailable",
-    redirected
-      ? "The Veracode API answered with a redirect, which the bot does not follow. Check VERACODE_API_URL."
-      : `The Veracode API answered with unexpected HTTP status ${status}.`,
-    common,
-  );
-}
-
-/** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,6 +1,7 @@
 /**
  * Veracode HMAC request signing (VERACODE-HMAC-SHA-256), byte-exact with Veracode's signing library.
- * See shared/docs/veracode-api.md §1 and §3.
+ * Signing: https://docs.veracode.com/r/c_hmac_signing_example; regions and key prefixes:
+ * https://docs.veracode.com/r/Region_Domains_for_Veracode_APIs.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { AppError } from "../domain/errors.js";

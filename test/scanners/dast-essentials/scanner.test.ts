@@ -540,3 +540,15 @@ test("target URLs go without scheme into url and with it into protocol", () => {
   );
   assert.throws(() => buildTargetRequest({ name: "", url: "https://a.test" }, DEFAULT_TARGET_DEFAULTS));
 });
+
+test("an answer that makes zod report 100,000 issues is a typed error with a bounded detail", async (t) => {
+  const { fake, scanner } = await setup(t);
+  const target = await scanner.createProject(spec);
+  const runs = Array.from({ length: 100_000 }, () => ({ analysis_run_id: 7, status: [] }));
+  // A bare 400 on start makes the adapter list the target's runs, which answers the hostile page.
+  fake.enqueue({ status: 400 }, { status: 200, body: { _embedded: { analysis_runs: runs } } });
+  const error = await rejectsWith(scanner.startScan(target.id), "unavailable");
+  assert.match(error.message, /_embedded\.analysis_runs\.0\.analysis_run_id \(invalid_type\)/);
+  assert.match(error.message, /and [\d,]+ more/);
+  assert.ok(error.message.length < 1000, "the detail stays bounded");
+});
