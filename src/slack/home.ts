@@ -2,6 +2,7 @@ import type { App, BlockAction } from "@slack/bolt";
 import { readCredentialStatuses } from "../domain/credential-guard.js";
 import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
 import { ACTIONS } from "./blocks/cards.js";
+import { escapeText } from "./blocks/common.js";
 import {
   type Decidable,
   HOME_BLOCK_PREFIX,
@@ -51,7 +52,7 @@ function channelMembership(deps: SurfaceDeps) {
 export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured: () => boolean): void {
   const isMember = channelMembership(deps);
 
-  const render = async (user: string) => {
+  const render = async (user: string, notice?: string) => {
     const now = deps.clock.now();
     if (!(await deps.authz.can(user, "view"))) {
       return noAccessView(deps.authz.adminContacts(), now);
@@ -79,6 +80,7 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
       approvals,
       credentials: credentialsConfigured() ? await readCredentialStatuses(deps.store, now) : undefined,
       now,
+      ...(notice ? { notice } : {}),
     });
   };
 
@@ -102,16 +104,20 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
         const requestId = "value" in action && typeof action.value === "string" ? action.value : "";
         const user = body.user.id;
         deps.tasks.run("app home redraw", async () => {
-          const deadline = deps.clock.now() + REDRAW_WAIT_MS;
+          const valid = /^[A-Za-z0-9:_-]{1,100}$/.test(requestId);
+          let request = valid ? await deps.scans.getApproval(requestId) : undefined;
           const started = Date.now();
-          while (Date.now() - started < REDRAW_WAIT_MS && deps.clock.now() <= deadline) {
-            const request = /^[A-Za-z0-9:_-]{1,100}$/.test(requestId)
-              ? await deps.scans.getApproval(requestId)
-              : undefined;
-            if (request?.status !== "pending") break;
+          while (request?.status === "pending" && Date.now() - started < REDRAW_WAIT_MS) {
             await new Promise((resolve) => setTimeout(resolve, 100));
+            request = await deps.scans.getApproval(requestId);
           }
-          await deps.slack.publishHome(user, await render(user));
+          // A Home click has no response_url and no channel for the card listener's answer: when the
+          // request is still pending, the click was refused, so the Home says where to see why.
+          const notice =
+            request?.status === "pending"
+              ? `:warning: Your click did not decide the scan request for *${escapeText(request.projectName)}*. Press the button on its card in <#${request.channel}> to see why.`
+              : undefined;
+          await deps.slack.publishHome(user, await render(user, notice));
         });
       },
     );

@@ -106,6 +106,28 @@ describe("App Home", () => {
     assert.ok(!operator.json.includes("scan_approve"), "an operator cannot approve");
   });
 
+  test("a refused Home click (self-approval, value edited to the clicker's own request) says so on the Home", async () => {
+    const home = await openHome(PEOPLE.approver);
+    const vault = (await t.bot.store.entries<ApprovalRequest>("approvals")).find(
+      ([, r]) => r.projectName === "vault",
+    )?.[1];
+    assert.ok(vault);
+    const published = t.emulator.calls("views.publish").length;
+    await t.emulator.clickInView({
+      user: PEOPLE.approver,
+      viewId: home.id,
+      actionId: ACTIONS.approve,
+      value: vault.id,
+    });
+    await eventually(() => t.emulator.calls("views.publish").length > published, 10_000);
+    const redrawn = JSON.stringify(t.emulator.views(PEOPLE.approver).find((v) => v.type === "home")?.view);
+    assert.match(redrawn, /Your click did not decide the scan request for \*vault\*/);
+    const after = (await t.bot.store.entries<ApprovalRequest>("approvals")).find(
+      ([, r]) => r.id === vault.id,
+    )?.[1];
+    assert.equal(after?.status, "pending");
+  });
+
   test("Approve on the Home goes through the card's listener: the scan starts and the Home is redrawn", async () => {
     const home = await openHome(PEOPLE.approver);
     const published = t.emulator.calls("views.publish").length;

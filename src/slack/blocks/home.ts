@@ -55,6 +55,8 @@ export function homeView(input: {
   approvals: readonly HomeApproval[];
   credentials: readonly CredentialStatus[] | undefined;
   now: number;
+  /** A line for the viewer at the top, e.g. about their last click. */
+  notice?: string;
 }): types.HomeView {
   const running = input.scans.filter((s) => !TERMINAL_SCAN_STATES.has(s.state));
   const recent = input.scans
@@ -71,6 +73,7 @@ export function homeView(input: {
   const blocks: KnownBlock[] = [
     header("Crashtest ChatOps"),
     context(`Updated ${slackDate(input.now)} · \`/crashtest help\` lists the commands`),
+    ...(input.notice ? [section(input.notice)] : []),
     divider(),
     section(`*Running scans* (${running.length})`),
     ...list(running.map(scanLine), "No scans are running."),
