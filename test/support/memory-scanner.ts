@@ -13,8 +13,8 @@ import type {
 import { reportFromFile } from "../../src/domain/reports.js";
 
 /**
- * An in-memory Scanner for domain tests, recording every call. Scanner adapters themselves are tested
- * over real HTTP against the simulator.
+ * An in-memory Scanner for domain tests, recording every call. It keeps the Scanner contract
+ * (test/scanners/contract.test.ts), like the adapters that run it over real HTTP.
  */
 export class MemoryScanner implements Scanner {
   readonly name = "memory";
@@ -53,6 +53,7 @@ export class MemoryScanner implements Scanner {
 
   async startScan(projectId: string): Promise<StartScanResult> {
     this.take(`startScan ${projectId}`);
+    if (!this.projects.has(projectId)) throw new AppError("not_found", `Project ${projectId} not found`);
     for (const [scanId, scan] of this.scans) {
       if (scan.projectId === projectId && (scan.state === "queued" || scan.state === "running")) {
         return { scanId, alreadyRunning: true };
@@ -79,6 +80,8 @@ export class MemoryScanner implements Scanner {
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     this.take(`getReport ${ref.scanId} ${format}`);
+    if (!this.reportFormats.includes(format)) throw new AppError("unsupported", `No ${format} report here`);
+    if (!this.scans.has(ref.scanId)) throw new AppError("not_found", `Scan ${ref.scanId} not found`);
     return reportFromFile({
       format,
       bytes: new TextEncoder().encode(`${format} report for ${ref.scanId}`),
