@@ -53,11 +53,18 @@ test("an unreachable store stops start-up with a message naming STORE_URL", asyn
       SLACK_SIGNING_SECRET: emulator.signingSecret,
       SLACK_API_URL: emulator.apiUrl,
       STORE_URL: "redis://:pw-hidden@127.0.0.1:1",
+      ADMIN_USERS: "U0ADMIN",
       PORT: "0",
     });
     assert.notEqual(await run.exited, 0);
-    assert.match(run.err(), /STORE_URL: cannot reach the store at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
-    assert.ok(!run.err().includes("pw-hidden"));
+    assert.match(
+      run.err(),
+      /STORE_URL: cannot reach the store at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(connect ECONNREFUSED/,
+    );
+    assert.ok(!`${run.out()}${run.err()}`.includes("pw-hidden"));
+    // One clear line: no backend retry warnings or stack traces before it.
+    assert.equal(run.err().trim().split("\n").length, 1, run.err());
+    assert.doesNotMatch(run.out(), /store backend error|at .*\.ts:\d+/);
   } finally {
     await emulator.close();
   }
@@ -85,6 +92,14 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
     run.child.kill("SIGTERM");
     assert.equal(await run.exited, 0);
     assert.ok(Date.now() - stopAt < 10_000);
+    // The shutdown message is a JSON log line like every other; nothing goes to stderr.
+    const lines = run.out().trim().split("\n");
+    const records = lines.map((line) => JSON.parse(line) as { msg: string; signal?: string });
+    assert.ok(
+      records.some((r) => r.msg === "shutting down" && r.signal === "SIGTERM"),
+      run.out(),
+    );
+    assert.equal(run.err(), "");
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
   } finally {
     await emulator.close();

@@ -35,6 +35,7 @@ export {
   type TargetDefaults as DastTargetDefaults,
 } from "./dast-essentials/targets.js";
 export { summarizeFindingsJson, summarizeJunit, summarizeReport } from "./findings.js";
+export { scannerFromConfig } from "./from-config.js";
 export { DEFAULT_REPORT_MAX_BYTES } from "./reports.js";
 export {
   createSimulatedScanner,

@@ -135,10 +135,18 @@ export interface OpenStoreOptions {
  */
 export async function openStore({
   url,
-  onBackendError = () => {},
+  onBackendError: reportAfterOpen = () => {},
 }: OpenStoreOptions): Promise<KeyValueStore> {
   const kind = storeKind(url);
   const label = describeStoreUrl(url);
+  // While opening, backend errors (a refused connection, once per retry) are one failure: the first
+  // becomes the reason in the start-up error instead of a stream of log lines before it.
+  let opening = true;
+  let firstError: unknown;
+  const onBackendError = (error: unknown) => {
+    if (opening) firstError ??= error;
+    else reportAfterOpen(error);
+  };
   let store: KeyValueStore;
   switch (kind) {
     case "memory": {
@@ -230,10 +238,35 @@ export async function openStore({
     await store.ping();
   } catch (error) {
     await store.close().catch(() => {});
-    throw new AppError("config", `STORE_URL: cannot reach the store at ${label}`, {
+    const root = firstError ?? (error instanceof Error && error.cause !== undefined ? error.cause : error);
+    const reason = root instanceof Error ? root.message : String(root);
+    throw new AppError("config", `STORE_URL: cannot reach the store at ${label} (${reason})`, {
       cause: error,
-      detail: `STORE_URL: cannot reach the store at ${label}: ${error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error)}`,
+      detail: `STORE_URL: cannot reach the store at ${label}: ${reason}`,
     });
+  } finally {
+    opening = false;
   }
   return store;
+}
+
+/**
+ * The health check of a store (GET /healthz): a store that hangs (network cut) still gives a prompt
+ * answer, "timeout", instead of a hanging check.
+ */
+export function storeHealth(store: Pick<KeyValueStore, "ping">, timeoutMs = 2000) {
+  return async (): Promise<{ ok: boolean; checks: { store: "ok" | "timeout" | "unreachable" } }> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const state = await Promise.race([store.ping().then(() => "ok" as const), timeout]);
+      return { ok: state === "ok", checks: { store: state } };
+    } catch {
+      return { ok: false, checks: { store: "unreachable" } };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }

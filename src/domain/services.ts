@@ -1,0 +1,56 @@
+import type { ApprovalAudience } from "./approvals.js";
+import { type AuditOptions, AuditTrail } from "./audit.js";
+import { Authorizer, type GroupMembers, type RoleConfig } from "./authz.js";
+import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "./ports.js";
+import { ProjectService } from "./project-service.js";
+import { ProjectRegistry } from "./projects.js";
+import { ScanService } from "./scans.js";
+import { TargetGuard } from "./targets.js";
+
+export interface DomainServicesDeps {
+  scanner: Scanner;
+  store: KeyValueStore;
+  clock: Clock;
+  logger: Logger;
+  /** Audit batching (tests widen the window to prove shutdown writes it). */
+  audit?: Partial<AuditOptions>;
+  /** How target host names are looked up (DNS in production). */
+  resolver: HostResolver;
+  /** Members of a user group (the Slack layer asks Slack, with a cache). */
+  groupMembers: GroupMembers;
+  /** Who can see a channel's approval cards (the Slack layer asks Slack), given the authorizer. */
+  audience: (authz: Authorizer) => ApprovalAudience;
+  settings: {
+    roles: RoleConfig;
+    approvals: { required: boolean; ttlMs: number; channel?: string };
+    allowPrivateTargets: boolean;
+  };
+}
+
+/** The domain's services over one store and one scanner, each built once. */
+export function createDomainServices(deps: DomainServicesDeps) {
+  const { scanner, store, clock, settings } = deps;
+  const authz = new Authorizer(settings.roles, deps.groupMembers);
+  const registry = new ProjectRegistry(store, clock);
+  const audit = new AuditTrail(store, clock, { logger: deps.logger, ...deps.audit });
+  const targets = new TargetGuard({ resolver: deps.resolver, allowPrivate: settings.allowPrivateTargets });
+  const scans = new ScanService({
+    scanner,
+    store,
+    clock,
+    authz,
+    projects: registry,
+    audit,
+    audience: deps.audience(authz),
+    policy: {
+      requireApproval: settings.approvals.required,
+      approvalTtlMs: settings.approvals.ttlMs,
+      ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
+    },
+    targets,
+  });
+  const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
+  return { authz, registry, audit, targets, scans, projects };
+}
+
+export type DomainServices = ReturnType<typeof createDomainServices>;

@@ -1,0 +1,205 @@
+import type { App } from "@slack/bolt";
+import type { Config } from "../config.js";
+import type { AuditOptions } from "../domain/audit.js";
+import type { CredentialAlert } from "../domain/credential-guard.js";
+import { AppError } from "../domain/errors.js";
+import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
+import { createDomainServices } from "../domain/services.js";
+import type { BackgroundTasks } from "../domain/tasks.js";
+import {
+  type ProjectLookup,
+  type ScanRecords,
+  ScanWatcher,
+  type WatcherOptions,
+} from "../domain/watch/index.js";
+import { summarizeReport } from "../scanners/index.js";
+import { DEFAULT_TICK_SECONDS, watcherJob } from "../scheduler/watcher-job.js";
+import { registerActions } from "./actions.js";
+import { credentialAlertMessage } from "./blocks/credentials.js";
+import { audit, credentialsCommand } from "./commands/admin.js";
+import { helpCommand } from "./commands/help.js";
+import { registerCommands } from "./commands/listener.js";
+import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
+import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
+import { CommandTable } from "./commands/table.js";
+import type { ScanWatching, SurfaceDeps } from "./deps.js";
+import { approvalAudience, auditFailure } from "./flows.js";
+import { SlackGateway } from "./gateway.js";
+import { registerHome } from "./home.js";
+import { SlackNotifier } from "./notifier.js";
+import { registerViews } from "./views/register.js";
+
+/**
+ * How the Slack layer is wired to the domain: the watcher with its Slack output, the command table and
+ * every listener. main.ts calls these in order; each part is built once.
+ */
+
+const GROUP_CACHE_MS = 5 * 60_000;
+
+/** User group members change rarely; a short cache keeps role checks off Slack's rate limits. */
+export function cachedGroupMembers(slack: Pick<SlackGateway, "groupMembers">) {
+  const cache = new Map<string, { at: number; members: string[] }>();
+  return async (groupId: string) => {
+    const hit = cache.get(groupId);
+    if (hit && Date.now() - hit.at < GROUP_CACHE_MS) return hit.members;
+    const members = await slack.groupMembers(groupId);
+    cache.set(groupId, { at: Date.now(), members });
+    return members;
+  };
+}
+
+export interface CreateScanWatcherDeps {
+  scanner: Scanner;
+  scans: ScanRecords;
+  store: KeyValueStore;
+  clock: Clock;
+  logger: Logger;
+  /** The Slack gateway over the Bolt app's Web client. */
+  slack: SlackGateway;
+  settings: Omit<Config["watcher"], "tickSeconds"> & { tickSeconds?: number };
+  projects?: ProjectLookup;
+  /** Overrides for tests and tuning. */
+  options?: Partial<WatcherOptions>;
+}
+
+/**
+ * Wires the scan watcher: the domain watcher, its Slack notifier over the app's Web client,
+ * the findings summariser and the cron job. `start()` loads the watch list (before the scheduler
+ * starts); `stop()` waits for a tick in progress.
+ */
+export function createScanWatcher(deps: CreateScanWatcherDeps) {
+  const { settings } = deps;
+  const watcher = new ScanWatcher({
+    scanner: deps.scanner,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    scans: deps.scans,
+    output: new SlackNotifier({ slack: deps.slack, logger: deps.logger }),
+    summarize: (report) => summarizeReport(report, { logger: deps.logger }),
+    ...(deps.projects ? { projects: deps.projects } : {}),
+    options: {
+      pollIntervalMs: settings.pollIntervalSeconds * 1000,
+      maxRequestsPerMinute: settings.maxRequestsPerMinute,
+      reportFormats: settings.reportFormats,
+      tickMs: (settings.tickSeconds ?? DEFAULT_TICK_SECONDS) * 1000,
+      ...deps.options,
+    },
+  });
+  const watching: ScanWatching = {
+    watch: async (scan) => {
+      await watcher.watch(scan);
+    },
+    attach: (input) => watcher.attach(input.scanId, input.projectId, input.channel, input.user),
+    isWatched: async (scanId) => (await watcher.getWatch(scanId)) !== undefined,
+  };
+  return {
+    watcher,
+    watching,
+    job: watcherJob(watcher),
+    start: async () => {
+      await watcher.start();
+    },
+    stop: () => watcher.idle(),
+  };
+}
+
+export interface SurfaceOptions {
+  tasks: BackgroundTasks;
+  logger: Logger;
+  /** Whether the Veracode credential guard is on (for `credentials` and the Home tab). */
+  credentialsConfigured: () => boolean;
+}
+
+/** Registers every command (through one command table), button, view and the Home tab on the app. */
+export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOptions): void {
+  const table = new CommandTable<SurfaceDeps>();
+  table
+    .add(helpCommand(table))
+    .add(projects)
+    .add(projectCreate)
+    .add(projectDelete)
+    .add(link)
+    .add(scanStart)
+    .add(scanStop)
+    .add(scanStatus)
+    .add(report)
+    .add(credentialsCommand(options.credentialsConfigured))
+    .add(audit);
+  registerCommands(
+    app,
+    table,
+    deps,
+    options.tasks,
+    options.logger,
+    async ({ user, command, args, error }) => {
+      await auditFailure(deps, {
+        user,
+        action: command,
+        target: args.join(" ").slice(0, 100),
+        kind: error instanceof AppError ? error.kind : "internal",
+      });
+    },
+  );
+  registerActions(app, deps);
+  registerViews(app, deps);
+  registerHome(app, deps, options.credentialsConfigured);
+}
+
+export interface SlackSurfaceInput {
+  app: App;
+  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher">;
+  scanner: Scanner;
+  store: KeyValueStore;
+  clock: Clock;
+  logger: Logger;
+  tasks: BackgroundTasks;
+  resolver: HostResolver;
+  credentialsConfigured: () => boolean;
+  audit?: Partial<AuditOptions>;
+}
+
+/**
+ * The bot's Slack side over the domain: the Slack gateway, domain services (roles checked against Slack user
+ * groups), the scan watcher posting to Slack, and every listener registered on the app.
+ */
+export function wireSlackSurface(input: SlackSurfaceInput) {
+  const { app, config, scanner, store, clock, logger, tasks } = input;
+  const slack = new SlackGateway(app.client);
+  const services = createDomainServices({
+    scanner,
+    store,
+    clock,
+    resolver: input.resolver,
+    logger,
+    ...(input.audit ? { audit: input.audit } : {}),
+    groupMembers: cachedGroupMembers(slack),
+    audience: (authz) => approvalAudience(slack, authz),
+    settings: config,
+  });
+  const watcher = createScanWatcher({
+    scanner,
+    scans: services.scans,
+    store,
+    clock,
+    logger,
+    slack,
+    projects: services.registry,
+    settings: config.watcher,
+  });
+  const { scans, projects, registry, authz, audit } = services;
+  const deps: SurfaceDeps = {
+    ...{ scans, projects, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
+    watcher: watcher.watching,
+    settings: { allowPrivateTargets: config.allowPrivateTargets },
+  };
+  registerSurface(app, deps, { tasks, logger, credentialsConfigured: input.credentialsConfigured });
+  return { deps, slack, watcher, audit };
+}
+
+/** Posts each credential alert to the alert channel. */
+export function credentialAlerts(slack: Pick<SlackGateway, "post">, channel: string) {
+  return async (alert: CredentialAlert) => {
+    await slack.post(channel, credentialAlertMessage(alert));
+  };
+}
