@@ -10,9 +10,13 @@ const SECRET_PATTERNS: RegExp[] = [
   /xox[abposr]-[0-9A-Za-z-]+/g,
   /xapp-[0-9]-[0-9A-Za-z-]+/g,
   /VERACODE-HMAC-SHA-256\s+[^\s"']+/g,
-  /([?&](?:api_key|API_KEY|token)=)[^&\s"']+/g,
-  // user:password@ in any URL (a refused target, a store URL in an error).
-  /(:\/\/)[^\s/?#@"'<>]*(?=@)/g,
+  // Query parameters that carry credentials: API keys, tokens, Socket Mode connection tickets
+  // (wss://…/link/?ticket=…), libpq's password= and sslpassword=, signatures.
+  // Name parts are bounded so that scanning long text stays linear.
+  /([?&;](?:api[_-]?key|[\w.-]{0,64}token|ticket|[\w.-]{0,64}pass(?:word)?|pwd|[\w.-]{0,64}secret|sig(?:nature)?)=)[^&;\s"'#]+/gi,
+  // user:password@ in any URL (a refused target, a store URL in an error); a password already masked
+  // for display (`user:***@`, as describeStoreUrl prints it) stays readable.
+  /(:\/\/)(?![^\s/?#@"'<>:]*:\*\*\*@)[^\s/?#@"'<>]*(?=@)/g,
 ];
 
 export const REDACTED = "[REDACTED]";
