@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import { Pool } from "undici";
 import { SlackEmulator, slackSignatureHeaders } from "../dev/slack-emulator/index.js";
+import type { AuditEntry } from "../src/domain/audit.js";
+import { openStore } from "../src/store/index.js";
 
 /**
  * Slash-command ack latency through Bolt's HTTPReceiver, the real bot against a bare Bolt app that
@@ -120,11 +122,28 @@ function spawnTarget(name: string, args: string[], env: Record<string, string>):
   });
 }
 
-async function stopTarget(target: Target): Promise<void> {
+async function stopTarget(target: Target, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
   if (target.child.exitCode !== null || target.child.signalCode !== null) return;
   const exited = new Promise((resolve) => target.child.once("exit", resolve));
-  target.child.kill("SIGKILL");
+  target.child.kill(signal);
   await exited;
+}
+
+/** Audit entries by action and outcome, counting aggregated refusals by their count. */
+async function auditCounts(url: string): Promise<Record<string, number>> {
+  const store = await openStore({ url });
+  try {
+    const counts: Record<string, number> = {};
+    for (const [, value] of await store.entries<AuditEntry | AuditEntry[]>("audit")) {
+      for (const entry of Array.isArray(value) ? value : [value]) {
+        const key = `${entry.action}:${entry.outcome}`;
+        counts[key] = (counts[key] ?? 0) + (entry.count ?? 1);
+      }
+    }
+    return counts;
+  } finally {
+    await store.close();
+  }
 }
 
 // ---- load ----
@@ -401,6 +420,22 @@ export async function runAckBench(): Promise<void> {
       })),
     );
     console.log(`response_url posts received by the sink (answers not carried by the ack): ${sink.posts()}`);
+    // SIGTERM, as in production: the bot writes its pending audit batch before it exits. Every failing
+    // command of the mix must have left its entry, so skipped work shows.
+    await stopTarget(bot, "SIGTERM");
+    // In each round, request i runs probe i % 5: `scan status` is probe 3, the refusal probe 4.
+    const runsOf = (probe: number) =>
+      [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + 4 - probe) / 5), 0);
+    const expected = { "scan status:failed": runsOf(3), "projects:denied": runsOf(4) };
+    const counts = await auditCounts(botEnv(COLD_STARTS - 1).STORE_URL);
+    console.log("Audit entries after a SIGTERM (expected: the mix's failures, bot and warm-up rounds):");
+    console.table(
+      Object.entries(expected).map(([key, want]) => ({
+        entry: key,
+        expected: want,
+        recorded: counts[key] ?? 0,
+      })),
+    );
   } finally {
     for (const target of targets) await stopTarget(target);
     await sink.close();
