@@ -40,6 +40,32 @@ function summarize(findings: Finding[]): FindingsSummary {
   return { counts, total: findings.length, findings: sorted };
 }
 
+/**
+ * Report fields are attacker-influenced (a scanned site chooses what findings quote) and Slack shows at
+ * most a few hundred characters of each, so every field is cut to these lengths before anything else
+ * (trimming, pattern matching) touches it.
+ */
+export const FIELD_MAX_CHARS = { title: 500, category: 200, detail: 2000 } as const;
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never end on the first half of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+/**
+ * "Command Injection (1)" → "Command Injection": the number counts occurrences of a check, it is not
+ * part of the title. Index arithmetic, not a pattern: `\s*\(\d+\)\s*$` backtracks quadratically on a
+ * long run of spaces.
+ */
+function junitTitle(name: string): string {
+  const title = cut(name, FIELD_MAX_CHARS.title).trimEnd();
+  const open = title.lastIndexOf("(");
+  if (open === -1 || !title.endsWith(")")) return title;
+  return /^\d+$/.test(title.slice(open + 1, -1)) ? title.slice(0, open).trimEnd() : title;
+}
+
 function textOf(input: string | Uint8Array): string {
   return typeof input === "string" ? input : Buffer.from(input).toString("utf8");
 }
@@ -116,11 +142,11 @@ export function summarizeFindingsJson(
         unscored.set(item.finding_description_slug, (unscored.get(item.finding_description_slug) ?? 0) + 1);
       }
       findings.push({
-        title: description?.title ?? item.finding_description_slug,
+        title: cut(description?.title ?? item.finding_description_slug, FIELD_MAX_CHARS.title),
         severity: score === undefined ? "info" : severityFromScore(score),
-        category,
+        category: cut(category, FIELD_MAX_CHARS.category),
         ...(score === undefined ? {} : { score }),
-        ...(item.information === undefined ? {} : { detail: item.information }),
+        ...(item.information === undefined ? {} : { detail: cut(item.information, FIELD_MAX_CHARS.detail) }),
       });
     }
   }
@@ -163,14 +189,18 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
     for (const child of element.children) {
       if (child.name !== "failure") continue;
       const failure = Failure.parse(child.attributes);
-      const type = (failure.type ?? "").trim().toLowerCase();
+      const type = cut(failure.type ?? "", 40)
+        .trim()
+        .toLowerCase();
       if (!isSeverity(type)) unknownTypes.set(type, (unknownTypes.get(type) ?? 0) + 1);
-      const detail = failure.message ?? child.text.trim();
+      const detail = cut(failure.message ?? child.text.trim(), FIELD_MAX_CHARS.detail);
+      const classname = cut(testcase.data.classname ?? "", FIELD_MAX_CHARS.category);
       findings.push({
-        // "Command Injection (1)": the number counts occurrences of a check, it is not part of the title.
-        title: testcase.data.name.replace(/\s*\(\d+\)\s*$/, ""),
+        title: junitTitle(testcase.data.name),
         severity: isSeverity(type) ? type : "info",
-        category: (testcase.data.classname ?? "").replace(/\.crashtest\.cloud$/, ""),
+        category: classname.endsWith(".crashtest.cloud")
+          ? classname.slice(0, -".crashtest.cloud".length)
+          : classname,
         ...(detail === "" ? {} : { detail }),
       });
     }

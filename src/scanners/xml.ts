@@ -21,6 +21,7 @@ export class XmlError extends Error {
 }
 
 const PREDEFINED: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+const NAMED = Object.entries(PREDEFINED).map(([name, value]) => [`&${name};`, value] as const);
 const NAME = /[A-Za-z_:\u00C0-\uFFFF][\w.:\u00B7\u00C0-\uFFFF-]*/y;
 const SPACE = /[ \t\r\n]*/y;
 const REFERENCE = /&(#x[0-9A-Fa-f]+|#[0-9]+|[A-Za-z][\w.-]*);/y;
@@ -39,10 +40,17 @@ function isXmlChar(code: number): boolean {
 /** Decodes references in text or an attribute value; a bare `&` or an unknown entity is an error. */
 function decode(raw: string, offset: number): string {
   if (!raw.includes("&")) return raw;
-  let out = "";
+  const parts: string[] = [];
   let last = 0;
   for (let at = raw.indexOf("&"); at !== -1; at = raw.indexOf("&", last)) {
-    out += raw.slice(last, at);
+    if (at > last) parts.push(raw.slice(last, at));
+    // Reports escape heavily (a payload is mostly &lt; and &quot;): the common case skips the pattern.
+    const named = NAMED.find(([reference]) => raw.startsWith(reference, at));
+    if (named) {
+      parts.push(named[1]);
+      last = at + named[0].length;
+      continue;
+    }
     REFERENCE.lastIndex = at;
     const match = REFERENCE.exec(raw);
     if (!match) throw new XmlError("bare '&' (use &amp;)", offset + at);
@@ -54,17 +62,18 @@ function decode(raw: string, offset: number): string {
       if (!isXmlChar(code)) {
         throw new XmlError(`character reference &${ref}; is not an XML character`, offset + at);
       }
-      out += String.fromCodePoint(code);
+      parts.push(String.fromCodePoint(code));
     } else {
-      const value = PREDEFINED[ref];
+      const value = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
       if (value === undefined) {
         throw new XmlError(`unknown entity &${ref}; (DTDs are not supported)`, offset + at);
       }
-      out += value;
+      parts.push(value);
     }
     last = at + match[0].length;
   }
-  return out + raw.slice(last);
+  parts.push(raw.slice(last));
+  return parts.join("");
 }
 
 class Reader {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
 import { SEVERITIES, type Severity } from "../../src/domain/ports.js";
 import {
+  FIELD_MAX_CHARS,
   severityFromScore,
   summarizeFindingsJson,
   summarizeJunit,
@@ -216,4 +217,40 @@ test("summarizeReport picks the reader by format and refuses PDFs", () => {
     () => summarizeReport(report("pdf", "%PDF-1.4")),
     (error: unknown) => error instanceof AppError && error.kind === "unsupported",
   );
+});
+
+test("JUnit titles lose the occurrence count, and report fields are cut before anything else reads them", () => {
+  const junit = (name: string, extra = "") =>
+    summarizeJunit(
+      `<testsuites><testsuite><testcase name="${name}" classname="x.crashtest.cloud"${extra}><failure type="high"/></testcase></testsuite></testsuites>`,
+    ).findings[0];
+  assert.equal(junit("Command Injection (12)")?.title, "Command Injection");
+  assert.equal(junit("Command Injection   (1)  ")?.title, "Command Injection");
+  assert.equal(junit("Cookie (HttpOnly)")?.title, "Cookie (HttpOnly)");
+  assert.equal(junit("Weird (1) name")?.title, "Weird (1) name");
+  assert.equal(junit("(3)")?.title, "");
+  assert.equal(junit("n")?.category, "x");
+
+  // 200k spaces before a non-match froze the bot for 15 s with the old /\s*\(\d+\)\s*$/.
+  assert.equal(junit(`XSS${" ".repeat(200_000)}x (2)`)?.title, "XSS");
+  const long = "é".repeat(10_000);
+  const cut = summarizeJunit(
+    `<testsuites><testcase name="${long}" classname="${long}"><failure type="low" message="${long}"/></testcase></testsuites>`,
+  ).findings[0];
+  assert.equal(cut?.title.length, FIELD_MAX_CHARS.title);
+  assert.equal(cut?.category.length, FIELD_MAX_CHARS.category);
+  assert.equal(cut?.detail?.length, FIELD_MAX_CHARS.detail);
+
+  const emoji = "\u{1F600}".repeat(FIELD_MAX_CHARS.detail);
+  const json = summarizeFindingsJson(
+    JSON.stringify({
+      findings: { [long]: [{ finding_description_slug: "s", information: `x${emoji}` }] },
+      descriptions: [{ slug: "s", title: long, baseScore: 5 }],
+    }),
+  ).findings[0];
+  assert.equal(json?.title.length, FIELD_MAX_CHARS.title);
+  assert.equal(json?.category.length, FIELD_MAX_CHARS.category);
+  // Never cut between the two halves of a surrogate pair.
+  assert.equal(json?.detail?.length, FIELD_MAX_CHARS.detail - 1);
+  assert.ok(json?.detail?.endsWith("\u{1F600}"));
 });

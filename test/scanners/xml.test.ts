@@ -55,6 +55,10 @@ test("refuses malformed documents", () => {
     "<a>AT&T</a>",
     "<a>&#0;</a>",
     "<a>&#xD800;</a>",
+    // Names of Object.prototype members are not entities (once decoded to a function's source text).
+    "<a>&constructor;</a>",
+    '<a x="&toString;"/>',
+    "<a>&amp</a>",
     "<a><!-- open </a>",
     "<a><![CDATA[open</a>",
     '<a x="open/>',

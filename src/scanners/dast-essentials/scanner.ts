@@ -514,14 +514,17 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   }
 }
 
-/** The target ID at the end of a `location` header, when the 201 body lacks it. */
-function idFromLocation(response: HttpResponse): string | undefined {
+/**
+ * The target ID at the end of a `location` header, when the 201 body lacks it. Split, not
+ * `/[?#].*$/` and `/\/+$/`: those backtrack quadratically on a header of many `?` or `/`.
+ */
+export function idFromLocation(response: Pick<HttpResponse, "headers">): string | undefined {
   const header = response.headers.location;
   const location = Array.isArray(header) ? header[0] : header;
   const last = location
-    ?.replace(/[?#].*$/, "")
-    .replace(/\/+$/, "")
-    .split("/")
+    ?.split(/[?#]/, 1)[0]
+    ?.split("/")
+    .filter((segment: string) => segment !== "")
     .pop();
   return last !== undefined && isDastId(last) ? last : undefined;
 }

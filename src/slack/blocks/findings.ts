@@ -53,7 +53,10 @@ const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u20
  * escaping, so an entity is never cut in half.
  */
 export function reportText(input: string, max: number): string {
-  const flat = input.replace(HIDDEN, " ").replace(/\s+/g, " ").trim();
+  // Cut before any pattern runs: report text can be megabytes, and only `max` characters are shown.
+  let head = input.length > max * 8 ? input.slice(0, max * 8) : input;
+  if (head.length < input.length && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
+  const flat = head.replace(HIDDEN, " ").replace(/\s+/g, " ").trim();
   const chars = Array.from(flat);
   const cut = chars.length <= max ? flat : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`;
   return escapeText(cut);
