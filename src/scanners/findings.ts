@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AppError } from "../domain/errors.js";
+import { parseOutside } from "../domain/outside.js";
 import {
   type Finding,
   type FindingsSummary,
@@ -124,9 +125,7 @@ export function summarizeFindingsJson(
   } catch {
     throw unreadable("JSON findings", "invalid JSON");
   }
-  const parsed = FindingsReport.safeParse(json);
-  if (!parsed.success) throw unreadable("JSON findings", z.prettifyError(parsed.error));
-  const body = parsed.data;
+  const body = parseOutside(FindingsReport, json, (problem) => unreadable("JSON findings", problem));
 
   const descriptions = new Map<string, z.infer<typeof JsonDescription>>();
   for (const description of body.descriptions) {
@@ -184,19 +183,22 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
   const unknownTypes = new Map<string, number>();
   const findings: Finding[] = [];
   for (const element of descendants(root, "testcase")) {
-    const testcase = TestCase.safeParse(element.attributes);
-    if (!testcase.success) throw unreadable("JUnit", "a <testcase> has no name");
+    const testcase = parseOutside(TestCase, element.attributes, () =>
+      unreadable("JUnit", "a <testcase> has no name"),
+    );
     for (const child of element.children) {
       if (child.name !== "failure") continue;
-      const failure = Failure.parse(child.attributes);
+      const failure = parseOutside(Failure, child.attributes, (problem) =>
+        unreadable("JUnit", `a <failure> has odd attributes (${problem})`),
+      );
       const type = cut(failure.type ?? "", 40)
         .trim()
         .toLowerCase();
       if (!isSeverity(type)) unknownTypes.set(type, (unknownTypes.get(type) ?? 0) + 1);
       const detail = cut(failure.message ?? child.text.trim(), FIELD_MAX_CHARS.detail);
-      const classname = cut(testcase.data.classname ?? "", FIELD_MAX_CHARS.category);
+      const classname = cut(testcase.classname ?? "", FIELD_MAX_CHARS.category);
       findings.push({
-        title: junitTitle(testcase.data.name),
+        title: junitTitle(testcase.name),
         severity: isSeverity(type) ? type : "info",
         category: classname.endsWith(".crashtest.cloud")
           ? classname.slice(0, -".crashtest.cloud".length)

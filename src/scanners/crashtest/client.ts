@@ -49,7 +49,7 @@ export function checkId(kind: "project" | "scan", value: string): string {
 
 const ProjectId = z.union([z.number().int(), z.string().regex(ID)]).transform((value) => String(value));
 
-// The create response is undocumented (doc A.5): accept the usual spellings of the new ID.
+// The create response is undocumented: accept the usual spellings of the new ID.
 const CreateBody = z.looseObject({
   data: z.looseObject({
     id: ProjectId.optional(),
@@ -61,10 +61,10 @@ const CreateBody = z.looseObject({
   }),
 });
 
-/** REST report path segments (doc A.5): the JUnit report is the one the API calls "xml". */
+/** REST report path segments (https://docs.veracode.com/r/Crashtest_Security_API offers PDF, XML and JSON): the JUnit report is the one the API calls "xml". */
 const REST_FORMAT: Record<CrashtestReportFormat, string> = { json: "json", pdf: "pdf", xml: "xml" };
 
-/** Crashtest REST API adapter (doc A.3–A.5), authenticated with the user's API key in a header. */
+/** Crashtest REST API adapter (https://docs.veracode.com/r/Crashtest_Security_API), authenticated with the user's API key in a header. */
 export class CrashtestRestBackend implements ScannerBackend {
   readonly reportFormats: readonly ReportFormat[] = ["json", "pdf", "xml"];
   private readonly transport: HttpTransport;
@@ -188,7 +188,7 @@ export class CrashtestRestBackend implements ScannerBackend {
   ): { request: OutgoingRequest; context: CrashtestContext } {
     const route = this.routes[operation];
     const headers: Record<string, string> = {
-      // Header, never the query string: query strings end up in proxy and access logs (doc A.3).
+      // Header, never the query string: query strings end up in proxy and access logs.
       API_KEY: this.apiKey,
       accept: operation === "report" ? "*/*" : "application/json",
     };

@@ -36,7 +36,7 @@ export function crashtestFailure(
 
 /**
  * Lenient readers for the response bodies both Crashtest surfaces share. Every sample uses the
- * `{"message": "...", "data": {...}}` envelope (doc A.5); unknown keys are ignored everywhere.
+ * `{"message": "...", "data": {...}}` envelope (github.com/crashtest-security/github-action, github.com/DefectDojo/django-DefectDojo, dojo/tools/crashtest_security); unknown keys are ignored everywhere.
  */
 
 const NumericId = z
@@ -45,14 +45,14 @@ const NumericId = z
 
 const StartBody = z.looseObject({
   message: z.string().optional(),
-  // REST answers `scan_id`, the webhook `scanId` (doc A.6): accept both on both.
+  // REST answers `scan_id`, the webhook `scanId` (github.com/crashtest-security/github-action): accept both on both.
   data: z.looseObject({ scan_id: NumericId.optional(), scanId: NumericId.optional() }).nullish(),
 });
 
 const StatusBody = z.looseObject({
   data: z.looseObject({
     status: z.looseObject({
-      // `status_code`, not `code` (doc A.6, vendor fix "Fix status code retrieval").
+      // `status_code`, not `code` (github.com/crashtest-security/github-action, fix "Fix status code retrieval").
       status_code: z.union([
         z.number().int(),
         z
@@ -72,7 +72,7 @@ const ALREADY_RUNNING = /already\s+running/i;
 
 /**
  * Reads a start-scan answer. "Already running" is recognised by its message whatever the HTTP
- * status (its status is unknown, doc A.6); it carries the running scan's ID on REST (doc A.5) but
+ * status (its HTTP status is not documented); it carries the running scan's ID on REST but
  * none on the webhook, where the caller gets AppError("conflict") since no scan can be followed.
  */
 export function readStartResponse(
@@ -102,7 +102,7 @@ export function readStartResponse(
 }
 
 /**
- * Maps a status code (doc A.7): 100 queued, 101 running, anything else means the scan ended. The
+ * Maps a status code (https://docs.veracode.com/r/interpreting-scan-status, github.com/crashtest-security/github-action): 100 queued, 101 running, anything else means the scan ended. The
  * individual terminal codes are undocumented, so the text sent with the code decides between failed
  * and stopped; an unknown code without such text counts as 'finished' and its raw code is shown.
  */

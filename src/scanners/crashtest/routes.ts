@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
 
 /**
- * The one table of Crashtest REST routes (doc A.5). Both the client and the simulator read it, so an
+ * The one table of Crashtest REST routes (https://docs.veracode.com/r/Crashtest_Security_API lists the operations, not their paths). Both the client and the simulator read it, so an
  * override from configuration changes both sides the same way.
  *
  * UNVERIFIED: no public source shows any REST path. The defaults below are the doc's educated guess
@@ -42,7 +42,7 @@ export const PLACEHOLDERS: Readonly<Record<Operation, readonly string[]>> = {
   report: ["teamId", "projectId", "scanId", "format"],
 };
 
-/** UNVERIFIED defaults (doc A.5). */
+/** UNVERIFIED defaults: no public source shows the REST paths. */
 export const DEFAULT_ROUTES: RouteTable = {
   createProject: { method: "POST", path: "/teams/{teamId}/projects" },
   getProject: { method: "GET", path: "/teams/{teamId}/projects/{projectId}" },
@@ -53,7 +53,7 @@ export const DEFAULT_ROUTES: RouteTable = {
   report: { method: "GET", path: "/teams/{teamId}/projects/{projectId}/scans/{scanId}/report/{format}" },
 };
 
-/** Webhook API paths (doc A.6, confirmed by vendor clients), so not configurable. */
+/** Webhook API paths, confirmed by the vendor's own clients (github.com/crashtest-security/github-action), so not configurable. */
 export const WEBHOOK_ROUTES = {
   webhookStart: { method: "POST", path: "/webhook/{secret}" },
   webhookStatus: { method: "GET", path: "/webhook/{secret}/scans/{scanId}/status" },

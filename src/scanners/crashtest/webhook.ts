@@ -16,7 +16,7 @@ import { type CrashtestContext, readStartResponse, readStatusResponse, streamRep
 import { describeRoute, fillPath, WEBHOOK_ROUTES, type WebhookOperation } from "./routes.js";
 
 /**
- * Webhook mode (doc A.6): for teams that only hold a project's webhook secret. The secret is a
+ * Webhook mode (https://crashtest-security.com/using-webhooks/): for teams that only hold a project's webhook secret. The secret is a
  * password that sits in the URL path, so it lives only inside this module: project IDs are
  * `webhook:<name>`, and logs, errors and Slack values only ever see the name.
  */
@@ -40,7 +40,7 @@ export function isWebhookProjectId(projectId: string): boolean {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// Webhook secrets are UUIDs (doc A.4); allow any long path-safe token in case the format changes.
+// Webhook secrets are UUIDs (https://crashtest-security.com/using-webhooks/); allow any long path-safe token in case the format changes.
 const SECRET = /^[A-Za-z0-9_-]{16,128}$/;
 
 const Entry = z.union([z.string(), z.strictObject({ secret: z.string(), url: z.string().optional() })]);
@@ -222,7 +222,7 @@ export class CrashtestWebhookBackend implements ScannerBackend {
       route: describeRoute(route),
       method: route.method,
       path: fillPath(route.path, { secret: project.secret, ...ids }),
-      // No body, and an explicit zero length: the vendor's clients needed it (doc A.6).
+      // No body, and an explicit zero length: the vendor's clients needed it (github.com/crashtest-security/github-action).
       headers: route.method === "POST" ? { "content-length": "0" } : { accept: "application/json, */*" },
       retry: route.method === "POST" ? "unsent-only" : "idempotent",
     };

@@ -3,7 +3,7 @@ import { AppError } from "../../domain/errors.js";
 
 /**
  * The parts of the Veracode DAST Essentials Target Configuration Service (TCS) API the bot uses
- * (shared/docs/crashtest-api.md Part B; OpenAPI copy in shared/specs/veracode-dast-tcs-openapi.json).
+ * (https://docs.veracode.com/r/DAST_Essentials_REST_API; the OpenAPI document is published in github.com/Blackmoon-co/veracode-dast-sdk).
  * Response readers are lenient: only the fields the bot needs are required, unknown keys and values
  * are kept or ignored, so a server that adds enum values or fields does not break the bot.
  */

@@ -12,7 +12,7 @@ import type { VeracodeAccount } from "../../veracode/index.js";
 import { type Problem, ProblemBody } from "./api.js";
 
 /**
- * Turns a non-2xx TCS answer into a typed, actionable AppError (doc B.5). 400s are RFC 7807
+ * Turns a non-2xx TCS answer into a typed, actionable AppError (https://docs.veracode.com/r/DAST_Essentials_REST_API). 400s are RFC 7807
  * `application/problem+json` with `errors[].code`; other errors are `application/json` Problems or
  * have no body (401). User messages may quote the server's `detail`: callers escape them for Slack.
  */

@@ -106,7 +106,7 @@ const ACTIVE = new Set(["RUNNING", "STOPPING"]);
 const JSON_ACCEPT = "application/json, application/problem+json";
 
 /**
- * The run's state for the port (doc B.4): RUNNING and STOPPING are running, STOPPED, FINISHED and
+ * The run's state for the port (`AnalysisRun.status`, https://docs.veracode.com/r/DAST_Essentials_REST_API): RUNNING and STOPPING are running, STOPPED, FINISHED and
  * FAILED are terminal. A missing status means "not known yet": running, so the watcher keeps
  * polling. Values outside the spec's enum are read by their wording, the raw value is always kept.
  */
@@ -530,7 +530,7 @@ export function idFromLocation(response: Pick<HttpResponse, "headers">): string 
 }
 
 /**
- * The Veracode DAST Essentials scanner (TCS REST API, doc Part B), selected with
+ * The Veracode DAST Essentials scanner (TCS REST API, https://docs.veracode.com/r/DAST_Essentials_REST_API), selected with
  * SCANNER=dast-essentials. Every request is HMAC-signed afresh with the account's credentials.
  */
 export function createDastEssentialsScanner(options: DastEssentialsScannerOptions): DastEssentialsScanner {

@@ -3,7 +3,7 @@ import type { ProjectSpec } from "../../domain/ports.js";
 import { SCAN_TYPES, type ScanType, TARGET_TYPES, type TargetRequest, type TargetType } from "./api.js";
 
 /**
- * Builds the TCS `TargetRequest` (doc B.3) from the port's ProjectSpec. Everything the server would
+ * Builds the TCS `TargetRequest` (https://docs.veracode.com/r/DAST_Essentials_REST_API) from the port's ProjectSpec. Everything the server would
  * refuse for a reason the bot can see is refused here first, with a message naming the fix.
  */
 

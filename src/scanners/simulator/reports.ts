@@ -3,7 +3,8 @@ import { severityFromScore } from "../findings.js";
 
 /**
  * Reports the simulator serves, built from one small catalogue so the three formats agree: the JSON
- * findings report in the real sample's shape (doc A.8), JUnit XML as in doc A.9, and a one-page PDF.
+ * findings report in the real sample's shape and JUnit XML as DefectDojo's Crashtest parser reads them
+ * (github.com/DefectDojo/django-DefectDojo, dojo/tools/crashtest_security), and a one-page PDF.
  */
 
 export interface ReportSubject {

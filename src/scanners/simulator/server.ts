@@ -386,9 +386,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     );
     if (!project) return error(404, "Not Found");
     if (operation === "webhookStart") {
-      // A real payload would reconfigure the project (doc A.6); the simulator does not model that.
+      // A real payload would reconfigure the project (https://crashtest-security.com/using-webhooks/); the simulator does not model that.
       if (body !== "") return error(400, "The simulator does not accept webhook payloads");
-      // Confirmed wording; no data and no scan ID (doc A.6).
+      // Confirmed wording; no data and no scan ID (github.com/crashtest-security/github-action).
       if (activeScan(project.id)) return json(409, { message: "Scan is already running" });
       return json(200, {
         message: "webhook_scan_started",
@@ -476,7 +476,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
 
     if (!matched) return send(res, error(404, "404 Not Found"));
-    // Vendor clients had to add Content-Length: 0 to their POSTs (doc A.6); mirror the likely refusal.
+    // Vendor clients had to add Content-Length: 0 to their POSTs (github.com/crashtest-security/github-action); mirror the likely refusal.
     if (method === "POST" && req.headers["content-length"] === undefined) {
       return send(res, error(411, "Length Required"));
     }
