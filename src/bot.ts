@@ -109,6 +109,8 @@ export async function startBot(
       // Also at start-up, so a bot that was down on the day still sends the alert that is due.
       tasks.run("credential check at start-up", credentials.run);
     }
+    // CRASHTEST_WEBHOOKS projects are usable at once, without a `link`.
+    await surface.deps.projects.registerConfigured(scanner.webhookProjects ?? []);
     await surface.watcher.start();
     closers.push(() => surface.watcher.stop());
     // A crash between starting a scan and watching it must not orphan the scan.

@@ -301,7 +301,10 @@ export class ConsoleSession {
       return;
     }
     const n = this.messageNumber(message.channel, message.ts);
-    const replies = message.replyCount > 0 ? ` · ${message.replyCount} replies (thread ${n})` : "";
+    const replies =
+      message.replyCount > 0
+        ? ` · ${message.replyCount} ${message.replyCount === 1 ? "reply" : "replies"} (thread ${n})`
+        : "";
     this.block(
       `${where} · message ${n} ${what} ${this.author(message)}${replies}`,
       this.messageBody(message),

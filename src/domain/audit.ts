@@ -202,9 +202,7 @@ function matches(entry: AuditEntry, query: AuditQuery): boolean {
   if (query.outcome !== undefined && entry.outcome !== query.outcome) return false;
   if (query.action !== undefined) {
     const action = query.action.toLowerCase();
-    // Domain actions read `scan.start`, failed commands `scan start`: a prefix matches both.
-    const prefixed = entry.action.startsWith(`${action}.`) || entry.action.startsWith(`${action} `);
-    if (entry.action !== action && !prefixed) return false;
+    if (entry.action !== action && !entry.action.startsWith(`${action}.`)) return false;
   }
   return true;
 }

@@ -2,7 +2,7 @@ import type { ApprovalRequest } from "./approvals.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
 import { AppError, quoted } from "./errors.js";
-import type { Scanner } from "./ports.js";
+import type { Project, Scanner } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 import type { ScanService } from "./scans.js";
@@ -13,6 +13,9 @@ import type { TargetGuard } from "./targets.js";
  * mistaken for another project's ID wherever a command takes "name or ID".
  */
 const ID_SHAPED = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/** `createdBy` of projects that come from the configuration rather than a person. */
+export const CONFIGURED = "configuration";
 
 /** Creating, linking and deleting scan targets, with the checks a security team expects. */
 export class ProjectService {
@@ -86,6 +89,29 @@ export class ProjectService {
     return record;
   }
 
+  /**
+   * Projects the configuration defines (webhook-only projects) are known without a `link`: registered
+   * at start-up under their name (or their ID when a linked project holds the name); ones no longer
+   * configured are forgotten.
+   */
+  async registerConfigured(configured: readonly Project[]): Promise<void> {
+    const { projects, scanner } = this.deps;
+    const ids = new Set(configured.map((project) => project.id));
+    for (const record of await projects.list()) {
+      if (record.createdBy === CONFIGURED && !ids.has(record.id)) await projects.remove(record);
+    }
+    for (const project of configured) {
+      if (await projects.get(project.id)) continue;
+      const meta = { backend: scanner.name, createdBy: CONFIGURED, linked: true, reserved: false };
+      try {
+        await projects.save(project, meta);
+      } catch (error) {
+        if (!(error instanceof AppError && error.kind === "conflict")) throw error;
+        await projects.save({ ...project, name: project.id }, meta);
+      }
+    }
+  }
+
   private async checkName(name: string): Promise<void> {
     if (ID_SHAPED.test(name) || (await this.deps.projects.get(name))) {
       throw new AppError(
@@ -133,7 +159,11 @@ export class ProjectService {
       action: "project.delete",
       target: `${project.name} (${project.id})`,
       outcome: "ok",
-      ...(expiredRequests.length > 0 ? { detail: `${expiredRequests.length} open scan requests ended` } : {}),
+      ...(expiredRequests.length > 0
+        ? {
+            detail: `${expiredRequests.length} open scan request${expiredRequests.length === 1 ? "" : "s"} ended`,
+          }
+        : {}),
     });
     return { project, expiredRequests };
   }

@@ -35,7 +35,15 @@ export class ProjectRegistry {
   async reserveName(name: string): Promise<void> {
     const reserved = await this.store.add(NAMES, nameKey(name), { pending: true }, 10 * 60_000);
     if (!reserved) {
-      throw new AppError("conflict", `A project named "${name}" already exists; pick another name.`);
+      // Names match whatever their case, so say which project holds this one ("Web-Shop" vs "web-shop").
+      const holder = await this.store.get<{ id?: string }>(NAMES, nameKey(name));
+      const existing = holder?.id === undefined ? undefined : await this.get(holder.id);
+      throw new AppError(
+        "conflict",
+        existing
+          ? `A project named "${quoted(existing.name)}" (ID \`${existing.id}\`) already exists (names ignore case); pick another name.`
+          : `A project named "${quoted(name)}" is being created right now; pick another name.`,
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import type { KeyValueStore, Logger, Scanner } from "../domain/ports.js";
+import type { KeyValueStore, Logger, Project, Scanner } from "../domain/ports.js";
 import { createCrashtestScanner } from "./crashtest/scanner.js";
 import { createDastEssentialsScanner } from "./dast-essentials/scanner.js";
 import { selectDastAccount } from "./dast-essentials/settings.js";
@@ -9,7 +9,7 @@ import { createSimulatedScanner } from "./simulator/scanner.js";
 export async function scannerFromConfig(
   config: Pick<Config, "scanner" | "crashtest" | "dast" | "simulator" | "veracode" | "reportMaxBytes">,
   deps: { logger: Logger; store: KeyValueStore },
-): Promise<Scanner> {
+): Promise<Scanner & { readonly webhookProjects?: readonly Project[] }> {
   const { logger, store } = deps;
   if (config.scanner === "dast-essentials") {
     const { dast } = config;

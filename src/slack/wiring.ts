@@ -135,7 +135,8 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
     async ({ user, command, args, error }) => {
       await auditFailure(deps, {
         user,
-        action: command,
+        // One spelling with the domain's records: "project create" is audited as project.create.
+        action: command.replace(/ /g, "."),
         target: args.join(" ").slice(0, 100),
         kind: error instanceof AppError ? error.kind : "internal",
       });

@@ -464,3 +464,28 @@ test("in a terminal, `wait N` shows what happens while waiting, without another 
     assert.equal(await done, 0);
   }
 });
+
+test("words a user reads: help per command group, no verification hint for the simulator, '1 reply', the existing project named", async () => {
+  const { code, text } = await script(
+    [
+      "/crashtest help project",
+      "/crashtest help scan",
+      "/crashtest project create Web-Shop https://shop.example.com",
+      "/crashtest project create web-shop https://other.example.com",
+      "/crashtest scan start web-shop",
+      "as @bob",
+      "press 1",
+    ],
+    { env: { CONSOLE_STORE_URL: "memory://" } },
+  );
+  assert.equal(code, 0);
+  assert.doesNotMatch(text, /Unknown command/);
+  assert.match(text, /`\/crashtest project create <name> <url>/);
+  assert.match(text, /`\/crashtest project delete <project>`/);
+  assert.match(text, /`\/crashtest scan stop <scan-id>`/);
+  assert.match(text, /`\/crashtest scan` is short for `\/crashtest scan start`/);
+  assert.doesNotMatch(text, /Verify the target/);
+  assert.match(text, /A project named "Web-Shop" \(ID `101`\) already exists/);
+  assert.match(text, /· 1 reply \(thread 1\)/);
+  assert.doesNotMatch(text, /\b1 replies/);
+});

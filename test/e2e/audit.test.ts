@@ -108,7 +108,8 @@ describe("audit", () => {
     const reply = await command(PEOPLE.operator, "project create leaky https://bob:hunter2@shop.example.com");
     assert.match(reply.text, /credentials|user name|password/i);
     const trail = await command(PEOPLE.admin, "audit 5 action:project");
-    assert.match(trail.text, /project create/);
+    assert.match(trail.text, /`project\.create` · leaky/, "failed commands use the domain's spelling");
+    assert.doesNotMatch(trail.text, /project create/);
     assert.match(trail.text, /https:\/\/shop\.example\.com/);
     const everything = [
       trail.text,

@@ -61,10 +61,11 @@ const cards = (pattern: RegExp) => t.emulator.channelMessages(CHANNEL).filter((m
 const startCalls = () => t.emulator.calls("chat.postMessage").length;
 
 describe("projects", () => {
-  test("create: validated, created at the scanner, with the verification step explained", async () => {
+  test("create: validated, created at the scanner; the simulator needs no verification step", async () => {
     const reply = await command(PEOPLE.operator, "project create web-shop https://shop.example.com");
     assert.match(reply.text, /Project \*web-shop\* created/);
-    assert.match(reply.text, /Verify the target before scanning/);
+    assert.doesNotMatch(reply.text, /Verify the target/);
+    assert.match(reply.text, /Next: `\/crashtest scan start web-shop`/);
     const list = await command(PEOPLE.operator, "projects");
     assert.match(list.text, /web-shop/);
   });

@@ -257,5 +257,6 @@ export function projectList(projects: readonly ProjectRecord[], page = 1): Slack
       ),
     );
   }
-  return message(`${projects.length} projects: ${projects.map((p) => p.name).join(", ")}`, blocks);
+  const count = `${projects.length} project${projects.length === 1 ? "" : "s"}`;
+  return message(`${count}: ${projects.map((p) => p.name).join(", ")}`, blocks);
 }

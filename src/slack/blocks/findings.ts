@@ -141,7 +141,7 @@ export function findingsSummaryMessage(
     context(
       rest > 0
         ? `Showing the ${shown} most severe of ${summary.total} findings. ${where}`
-        : `All ${summary.total} findings shown. ${where}`,
+        : `${summary.total === 1 ? "The finding is" : `All ${summary.total} findings`} shown. ${where}`,
     ),
   );
   return message(text, blocks);

@@ -16,6 +16,21 @@ export function helpOverview(specs: readonly CommandSpec<unknown>[]): SlackMessa
   ]);
 }
 
+/** `help project`: the commands that start with that word, each with its synopsis. */
+export function helpGroup(word: string, specs: readonly CommandSpec<unknown>[]): SlackMessage {
+  const lines = specs.map((spec) => `${synopsis(spec)}  ${escapeText(spec.summary)}`);
+  const aliases = specs.flatMap((spec) =>
+    (spec.aliases ?? []).map(
+      (alias) => `\`${COMMAND} ${escapeText(alias)}\` is short for \`${COMMAND} ${escapeText(spec.name)}\`.`,
+    ),
+  );
+  const topic = escapeText(word);
+  return message(`${COMMAND} ${word} commands:\n${lines.join("\n")}`, [
+    section(`*\`${COMMAND} ${topic} …\`*\n${lines.join("\n")}`),
+    context([...aliases, `\`${COMMAND} help ${topic} &lt;subcommand&gt;\` explains one.`].join(" ")),
+  ]);
+}
+
 export function helpFor(spec: CommandSpec<unknown>): SlackMessage {
   const aliases = spec.aliases?.length
     ? `\nAlso: ${spec.aliases.map((a) => `\`${COMMAND} ${a}\``).join(", ")}`

@@ -109,7 +109,7 @@ export const audit: CommandSpec<SurfaceDeps> = {
     } else if (a.page < pages) {
       blocks.push(context(`Next page: \`/crashtest audit ${filterWords(a)} page:${a.page + 1}\``));
     }
-    await reply(message(`Audit trail: ${shown} of ${total} entries`, blocks));
+    await reply(message(`Audit trail: ${shown} of ${total} ${total === 1 ? "entry" : "entries"}`, blocks));
   },
 };
 

@@ -1,4 +1,4 @@
-import { helpFor, helpOverview, unknownCommand } from "../blocks/help.js";
+import { helpFor, helpGroup, helpOverview, unknownCommand } from "../blocks/help.js";
 import type { CommandSpec, CommandTable, Reply } from "./table.js";
 
 export function helpCommand<Deps>(table: CommandTable<Deps>): CommandSpec<Deps> {
@@ -20,6 +20,13 @@ export function helpCommand<Deps>(table: CommandTable<Deps>): CommandSpec<Deps> 
         return;
       }
       const topic = args.join(" ");
+      // `help project` / `help scan`: every command under that word.
+      const word = topic.trim().toLowerCase().replace(/\s+/g, " ");
+      const group = table.list().filter((spec) => spec.name.startsWith(`${word} `));
+      if (group.length > 0) {
+        await reply(helpGroup(word, group as readonly CommandSpec<unknown>[]));
+        return;
+      }
       const match = table.match(topic);
       if (match.kind === "command") {
         let cached = topics.get(match.spec);

@@ -26,15 +26,27 @@ function createOptions(words: string[]): Record<string, string> | undefined {
   return options;
 }
 
-/** What a new project's creator must do next (doc A.10: scans fail until the target is verified). */
+/**
+ * What a new project's creator must do next (doc A.10: scans fail until the target is verified). The
+ * simulator verifies nothing, so it gets no verification hint.
+ */
 export function projectCreatedMessage(project: ProjectRecord): SlackMessage {
+  const verify = project.backend !== "simulator";
   const text =
     `Project *${escapeText(project.name)}* created (ID \`${escapeText(project.id)}\`) for ${escapeText(project.url)}.\n` +
-    ":warning: *Verify the target before scanning.* The scanner only scans sites whose owner proved control: in the " +
-    "project's settings at the scanner, download the verification file (named like `crashtest-1a2b3c4d.html`) and " +
-    'serve it at the web root of the target. Until then scans fail with "Failed to verify the scan targets".\n' +
-    `Then: \`/crashtest scan start ${escapeText(project.name)}\``;
-  return message(`Project ${project.name} created; verify the target before scanning`, [section(text)]);
+    (verify
+      ? ":warning: *Verify the target before scanning.* The scanner only scans sites whose owner proved control: in the " +
+        "project's settings at the scanner, download the verification file (named like `crashtest-1a2b3c4d.html`) and " +
+        'serve it at the web root of the target. Until then scans fail with "Failed to verify the scan targets".\n' +
+        "Then: "
+      : "Next: ") +
+    `\`/crashtest scan start ${escapeText(project.name)}\``;
+  return message(
+    verify
+      ? `Project ${project.name} created; verify the target before scanning`
+      : `Project ${project.name} created`,
+    [section(text)],
+  );
 }
 
 export const projectCreate: CommandSpec<SurfaceDeps> = {
