@@ -98,6 +98,8 @@ export class ScanService {
       const started = await this.start(project, { requestedBy: user, channel });
       return { kind: "started", ...started };
     }
+    // No approver should be asked to approve a target the start would refuse.
+    if (project.url) await this.deps.targets.check(project.url);
     return { kind: "approval_needed", request: await this.approvals.open(user, channel, project) };
   }
 
@@ -135,7 +137,7 @@ export class ScanService {
     who: { requestedBy: string; approvedBy?: string; channel: string },
   ): Promise<{ scan: ScanRecord; alreadyRunning: boolean }> {
     const { scanner, clock, audit, targets } = this.deps;
-    // DNS may point elsewhere than when the project was created. Linked projects have no URL here.
+    // DNS may point elsewhere than when the project was created (or the request was approved).
     if (project.url) await targets.check(project.url);
     const result = await scanner.startScan(project.id);
     const existing = await this.getScan(result.scanId);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import {
   eventually,
   PEOPLE,
@@ -79,5 +80,55 @@ describe("targets that point inside", () => {
     dns.set("blog.example.com", ["93.184.215.14"]);
     await command("scan start blog");
     await eventually(() => scanCards().length > cardsBefore);
+  });
+});
+
+describe("targets that point inside, with four-eyes approval", () => {
+  const dns4 = new FakeResolver();
+  let bot: TestBot;
+  before(async () => {
+    bot = await startTestBot({
+      env: { ...SURFACE_ENV, SIMULATOR_QUEUE_SECONDS: "600" },
+      emulator: SURFACE_EMULATOR,
+      resolver: dns4,
+    });
+  });
+  after(() => bot.close());
+
+  async function say(user: string, text: string) {
+    const seen = bot.emulator.ephemerals(user).length;
+    assert.equal((await bot.emulator.slashCommand({ user, channel: CHANNEL, text })).status, 200);
+    return visibleText(await eventually(() => bot.emulator.ephemerals(user)[seen]));
+  }
+  const requestCards = () =>
+    bot.emulator.channelMessages(CHANNEL).filter((m) => /Scan request for docs/.test(m.text));
+  const scanCardsOf = () =>
+    bot.emulator.channelMessages(CHANNEL).filter((m) => /^Scan \d+ of docs/.test(m.text));
+
+  test("a request for a name that points inside is refused before any approver is asked; an approval after the answer changed starts nothing", async () => {
+    dns4.set("docs.example.com", ["93.184.215.14"]);
+    assert.match(await say(PEOPLE.operator, "project create docs https://docs.example.com"), /created/);
+    dns4.set("docs.example.com", ["100.64.1.2"]);
+    const refused = await say(PEOPLE.operator, "scan start docs");
+    assert.match(refused, /docs\.example\.com points to 100\.64\.1\.2/);
+    assert.equal(requestCards().length, 0, "no approval card was posted");
+
+    dns4.set("docs.example.com", ["93.184.215.14"]);
+    await say(PEOPLE.operator, "scan start docs");
+    const card = await eventually(() => requestCards().at(-1));
+    dns4.set("docs.example.com", ["fd00::1"]);
+    const seen = bot.emulator.ephemerals(PEOPLE.approver).length;
+    await bot.emulator.click({
+      user: PEOPLE.approver,
+      channel: CHANNEL,
+      messageTs: card.ts,
+      actionId: ACTIONS.approve,
+    });
+    await eventually(() => {
+      const latest = visibleText(bot.emulator.message(CHANNEL, card.ts));
+      const told = bot.emulator.ephemerals(PEOPLE.approver).slice(seen).map(visibleText).join("\n");
+      return /points to fd00::1/.test(`${latest}\n${told}`);
+    });
+    assert.equal(scanCardsOf().length, 0, "no scan started");
   });
 });
