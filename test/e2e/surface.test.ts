@@ -384,6 +384,11 @@ describe("status, reports, audit", () => {
     assert.doesNotMatch(uploaded.text, /app_redirect/);
     const files = t.emulator.filesIn(CHANNEL, scanCard.ts);
     assert.ok(files.some((f) => f.name.endsWith(".json")));
+    // One name per format: junit is another name for the XML report, which is what the reply says.
+    const junit = await command(PEOPLE.operator, `report ${id} JUnit`);
+    assert.match(junit.text, /XML report of scan/);
+    assert.doesNotMatch(junit.text, /junit/i);
+    assert.ok(t.emulator.filesIn(CHANNEL, scanCard.ts).some((f) => f.name === `crashtest-scan-${id}.xml`));
   });
 
   test("audit shows who did what to admins only", async () => {
