@@ -16,6 +16,7 @@ import type {
   StartScanResult,
 } from "../src/domain/ports.js";
 import { reportFromFile } from "../src/domain/reports.js";
+import { ScanBook } from "../src/domain/scan-record.js";
 import type { ScanRecord } from "../src/domain/scans.js";
 import {
   ScanWatcher,
@@ -203,10 +204,7 @@ async function runScenario(scenario: Scenario) {
   const scanner = new BenchScanner(clock);
   const output = new RenderOnlyOutput();
   const logger = createLogger({ level: "error", write: () => {} });
-  const scans = {
-    getScan: (id: string) => store.get<ScanRecord>("scans", id),
-    saveScan: (scan: ScanRecord) => store.set("scans", scan.scanId, scan),
-  };
+  const scans = new ScanBook(store, clock);
   const watcher = new ScanWatcher({
     scanner,
     store,
@@ -257,7 +255,7 @@ async function runScenario(scenario: Scenario) {
         startedAt: clock.now(),
         updatedAt: clock.now(),
       };
-      await scans.saveScan(record);
+      await scans.started(record);
       await watcher.watch(record);
       started.push(scanId);
     }

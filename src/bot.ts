@@ -15,7 +15,6 @@ import { scannerFromConfig } from "./scanners/index.js";
 import { credentialJob } from "./scheduler/credential-job.js";
 import { type Job, startScheduler } from "./scheduler/index.js";
 import { type ConfiguredSlack, createSlackApp, type SlackAppOptions } from "./slack/app.js";
-import { reconcileScans } from "./slack/flows.js";
 import { credentialAlerts, wireSlackSurface } from "./slack/wiring.js";
 import { describeStoreUrl, openStore, storeHealth } from "./store/index.js";
 
@@ -114,7 +113,7 @@ export async function startBot(
     await surface.watcher.start();
     closers.push(() => surface.watcher.stop());
     // A crash between starting a scan and watching it must not orphan the scan.
-    tasks.run("reconcile scans", () => reconcileScans(surface.deps));
+    tasks.run("reconcile scans", () => surface.deps.scans.reconcile());
     const scheduler = startScheduler(jobs, { store, logger });
     closers.push(() => scheduler.stop());
     const port = await slackApp.start();

@@ -4,7 +4,8 @@ import { Authorizer, type GroupMembers, type RoleConfig } from "./authz.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "./ports.js";
 import { ProjectService } from "./project-service.js";
 import { ProjectRegistry } from "./projects.js";
-import { ScanService } from "./scans.js";
+import { ScanBook } from "./scan-record.js";
+import { type ScanOutput, ScanService, type ScanWatch } from "./scans.js";
 import { TargetGuard } from "./targets.js";
 
 export interface DomainServicesDeps {
@@ -20,6 +21,10 @@ export interface DomainServicesDeps {
   groupMembers: GroupMembers;
   /** Who can see a channel's approval cards (the Slack layer asks Slack), given the authorizer. */
   audience: (authz: Authorizer) => ApprovalAudience;
+  /** How the scan lifecycle's effects reach people (the Slack layer renders them). */
+  output: ScanOutput;
+  /** The watcher over the scan records (it reads them and reports what the scanner says). */
+  watcher: (parts: { book: ScanBook; registry: ProjectRegistry }) => ScanWatch;
   settings: {
     roles: RoleConfig;
     approvals: { required: boolean; ttlMs: number; channel?: string };
@@ -34,6 +39,8 @@ export function createDomainServices(deps: DomainServicesDeps) {
   const registry = new ProjectRegistry(store, clock);
   const audit = new AuditTrail(store, clock, { logger: deps.logger, ...deps.audit });
   const targets = new TargetGuard({ resolver: deps.resolver, allowPrivate: settings.allowPrivateTargets });
+  // One record per scan: ScanService and the watcher change it only through the book's operations.
+  const book = new ScanBook(store, clock);
   const scans = new ScanService({
     scanner,
     store,
@@ -48,9 +55,13 @@ export function createDomainServices(deps: DomainServicesDeps) {
       ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
     },
     targets,
+    book,
+    output: deps.output,
+    watch: deps.watcher({ book, registry }),
+    logger: deps.logger,
   });
   const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
-  return { authz, registry, audit, targets, scans, projects };
+  return { authz, registry, audit, targets, book, scans, projects };
 }
 
 export type DomainServices = ReturnType<typeof createDomainServices>;

@@ -5,7 +5,7 @@ import { ACTIONS } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
-import { announceScan, auditFailure, showApproval, stopScan } from "./flows.js";
+import { announcedReply, auditFailure, showApproval } from "./flows.js";
 
 interface Click {
   user: string;
@@ -89,10 +89,7 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
             ? `:arrows_counterclockwise: Started by ${who} on retry.`
             : `:white_check_mark: Approved by ${who}.`;
     await showApproval(deps, request, note);
-    if (outcome.started) {
-      const announced = await announceScan(deps, outcome.started.scan, outcome.started.alreadyRunning);
-      await click.reply(announced.reply);
-    }
+    if (outcome.started) await click.reply(await announcedReply(deps, outcome.started));
   };
 
   /** A click that ended the request (expired, project gone, target changed) refreshes its card. */
@@ -120,7 +117,7 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
   );
 
   on(ACTIONS.stop, "scan.stop", async (click) => {
-    await stopScan(deps, click.value, click.user, click.channel);
+    await deps.scans.stop(click.value, click.user, click.channel);
   });
 
   on(ACTIONS.deleteProject, "project.delete", async (click) => {

@@ -1,7 +1,6 @@
 import type { ApprovalAudience, ApprovalRequest } from "../domain/approvals.js";
 import type { Authorizer } from "../domain/authz.js";
-import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
-import type { MessageRef, ScanRecord } from "../domain/scans.js";
+import type { Announced, MessageRef, ScanOutput, ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import type { SurfaceDeps } from "./deps.js";
@@ -12,90 +11,49 @@ export function cardLink(deps: SurfaceDeps, card: MessageRef): Promise<string> {
   return deps.slack.linkTo(card, "card");
 }
 
-/**
- * After a scan starts (or turns out to be running already): post its card in the channel, remember
- * where the card is, and hand the scan to the watcher. A scan that already has a card is not posted
- * twice; the person gets a pointer to the existing card instead.
- */
-export async function announceScan(
-  deps: SurfaceDeps,
-  scan: ScanRecord,
-  alreadyRunning: boolean,
-): Promise<{ scan: ScanRecord; reply: SlackMessage }> {
-  if (scan.card) {
-    const text = `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* is already running; follow it on its ${await cardLink(deps, scan.card)}.`;
-    return { scan, reply: message(text, [section(text)]) };
-  }
-  const note = alreadyRunning
-    ? "A scan was already running for this project; the bot attached to it."
-    : undefined;
-  const card = await deps.slack.post(scan.channel, scanCard(scan, note), {
-    metadata: cardMetadata(scan),
-  });
-  const posted: ScanRecord = { ...scan, card };
-  await deps.scans.saveScan(posted);
-  await deps.watcher.watch(posted);
-  const text = alreadyRunning
-    ? `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* was already running; the bot is now watching it.`
-    : `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* started.`;
-  return { scan: posted, reply: message(text, [section(text)]) };
+/** What the person who started (or attached to) a scan is told: where to follow it. */
+export async function announcedReply(deps: SurfaceDeps, announced: Announced): Promise<SlackMessage> {
+  const { scan } = announced;
+  const what = `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}*`;
+  const text =
+    announced.hadCard && scan.card
+      ? `${what} is already running; follow it on its ${await cardLink(deps, scan.card)}.`
+      : announced.alreadyRunning
+        ? `${what} was already running; the bot is now watching it.`
+        : `${what} started.`;
+  return message(text, [section(text)]);
 }
 
-/** Marks a scan card so that start-up reconciliation can find it (see reconcileScans). */
+/** Marks a scan card so that start-up reconciliation can find it (ScanService.reconcile). */
 function cardMetadata(scan: ScanRecord): MessageMetadata {
   return { event_type: "crashtest_scan_card", event_payload: { scan_id: scan.scanId } };
 }
 
-/**
- * At start-up: every running scan the bot started gets its card and its watch, even if the bot died
- * between starting the scan and watching it. A card that was posted before the crash is found again
- * by its metadata instead of being posted twice.
- */
-export async function reconcileScans(deps: SurfaceDeps): Promise<void> {
-  for (const scan of await deps.scans.listScans()) {
-    if (TERMINAL_SCAN_STATES.has(scan.state) || (await deps.watcher.isWatched(scan.scanId))) continue;
-    // One replica per scan does the repair.
-    if (!(await deps.store.add("scan-reconcile", scan.scanId, { at: deps.clock.now() }, 5 * 60_000)))
-      continue;
-    try {
-      if (scan.card) {
-        await deps.watcher.watch(scan);
-        continue;
+/** Renders the scan lifecycle's effects (domain ScanOutput) as Slack messages; writes no record. */
+export function scanCards(
+  slack: Pick<SlackGateway, "post" | "findByMetadata" | "update" | "note">,
+): ScanOutput {
+  return {
+    postCard: (scan, note) =>
+      slack.post(
+        scan.channel,
+        scanCard(
+          scan,
+          note === "attached"
+            ? "A scan was already running for this project; the bot attached to it."
+            : undefined,
+        ),
+        { metadata: cardMetadata(scan) },
+      ),
+    findCard: (scan) => slack.findByMetadata(scan.channel, cardMetadata(scan)),
+    updateCard: (scan) => slack.update(scan.card, scanCard(scan)),
+    reply: async (scan, notice) => {
+      switch (notice.kind) {
+        case "stop_requested":
+          await slack.note(scan.card, `:octagonal_sign: Stop requested by <@${notice.by}>.`);
       }
-      const card = await deps.slack.findByMetadata(scan.channel, cardMetadata(scan));
-      if (card) {
-        const found = { ...scan, card };
-        await deps.scans.saveScan(found);
-        await deps.watcher.watch(found);
-      } else {
-        await announceScan(deps, scan, false);
-      }
-      deps.logger.info("reconciled an unwatched scan", {
-        scanId: scan.scanId,
-        cardFound: card !== undefined,
-      });
-    } catch (error) {
-      deps.logger.error("could not reconcile scan; `/crashtest scan status` re-attaches it", {
-        scanId: scan.scanId,
-        error,
-      });
-    }
-  }
-}
-
-/** `scan stop` and the Stop button: stop once, then show who asked on the card and in its thread. */
-export async function stopScan(
-  deps: SurfaceDeps,
-  scanId: string,
-  user: string,
-  channel?: string,
-): Promise<ScanRecord> {
-  const scan = await deps.scans.stop(scanId, user, channel);
-  if (scan.card) {
-    await deps.slack.update(scan.card, scanCard(scan));
-    await deps.slack.note(scan.card, `:octagonal_sign: Stop requested by <@${user}>.`);
-  }
-  return scan;
+    },
+  };
 }
 
 /** Posts a request card where approvers see it (APPROVAL_CHANNEL or the requesting channel). */

@@ -4,6 +4,7 @@ import type { AuditOptions } from "../domain/audit.js";
 import type { CredentialAlert } from "../domain/credential-guard.js";
 import { AppError } from "../domain/errors.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
+import type { ScanWatch } from "../domain/scans.js";
 import { createDomainServices } from "../domain/services.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import {
@@ -22,8 +23,8 @@ import { registerCommands } from "./commands/listener.js";
 import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
 import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
 import { CommandTable } from "./commands/table.js";
-import type { ScanWatching, SurfaceDeps } from "./deps.js";
-import { approvalAudience, auditFailure } from "./flows.js";
+import type { SurfaceDeps } from "./deps.js";
+import { approvalAudience, auditFailure, scanCards } from "./flows.js";
 import { SlackGateway } from "./gateway.js";
 import { registerHome } from "./home.js";
 import { SlackNotifier } from "./notifier.js";
@@ -86,7 +87,7 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
       ...deps.options,
     },
   });
-  const watching: ScanWatching = {
+  const watching: ScanWatch = {
     watch: async (scan) => {
       await watcher.watch(scan);
     },
@@ -167,6 +168,7 @@ export interface SlackSurfaceInput {
 export function wireSlackSurface(input: SlackSurfaceInput) {
   const { app, config, scanner, store, clock, logger, tasks } = input;
   const slack = new SlackGateway(app.client);
+  let watcher: ReturnType<typeof createScanWatcher> | undefined;
   const services = createDomainServices({
     scanner,
     store,
@@ -176,18 +178,23 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     ...(input.audit ? { audit: input.audit } : {}),
     groupMembers: cachedGroupMembers(slack),
     audience: (authz) => approvalAudience(slack, authz),
+    output: scanCards(slack),
+    watcher: ({ book, registry }) => {
+      watcher = createScanWatcher({
+        scanner,
+        scans: book,
+        store,
+        clock,
+        logger,
+        slack,
+        projects: registry,
+        settings: config.watcher,
+      });
+      return watcher.watching;
+    },
     settings: config,
   });
-  const watcher = createScanWatcher({
-    scanner,
-    scans: services.scans,
-    store,
-    clock,
-    logger,
-    slack,
-    projects: services.registry,
-    settings: config.watcher,
-  });
+  if (!watcher) throw new AppError("internal", "the scan watcher was not built");
   const { scans, projects, registry, authz, audit } = services;
   const deps: SurfaceDeps = {
     ...{ scans, projects, registry, authz, audit, scanner, slack, store, clock, logger, tasks },

@@ -6,10 +6,12 @@ import { AppError } from "../../src/domain/errors.js";
 import type { KeyValueStore } from "../../src/domain/ports.js";
 import { ProjectService } from "../../src/domain/project-service.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
-import { ScanService } from "../../src/domain/scans.js";
+import { ScanBook } from "../../src/domain/scan-record.js";
+import { type ScanOutput, ScanService, type ScanWatch } from "../../src/domain/scans.js";
 import { TargetGuard } from "../../src/domain/targets.js";
 import { openStore } from "../../src/store/index.js";
 import { FakeResolver } from "../support/dns.js";
+import { captureLogger } from "../support/logs.js";
 import { MemoryScanner } from "../support/memory-scanner.js";
 
 const HOUR = 3600_000;
@@ -34,6 +36,32 @@ let allowedChannels: string[] = [];
 let approvers = ["UALICE", "UBOB"];
 let operators = ["UOPS"];
 
+/** The lifecycle's effects as the Slack layer would get them, in order. */
+let effects: string[] = [];
+const output: ScanOutput = {
+  postCard: async (scan, note) => {
+    effects.push(`post ${scan.scanId} in ${scan.channel}${note ? ` (${note})` : ""}`);
+    return { channel: scan.channel, ts: `ts-${scan.scanId}` };
+  },
+  findCard: async () => undefined,
+  updateCard: async (scan) => {
+    effects.push(`update ${scan.card.ts} ${scan.state}${scan.stopRequestedBy ? " stop requested" : ""}`);
+  },
+  reply: async (scan, notice) => {
+    effects.push(`reply ${scan.card.ts} ${notice.kind} by ${notice.by}`);
+  },
+};
+const watched = new Set<string>();
+const watch: ScanWatch = {
+  watch: async (scan) => {
+    effects.push(`watch ${scan.scanId} card ${scan.card?.ts}`);
+    watched.add(scan.scanId);
+  },
+  isWatched: async (scanId) => watched.has(scanId),
+  attach: async () => assert.fail("not used"),
+};
+let book: ScanBook;
+
 function build(requireApproval: boolean) {
   const authz = new Authorizer({ admins: ["UADMIN"], approvers, operators, allowedChannels }, async () => []);
   const registry = new ProjectRegistry(store, clock);
@@ -49,6 +77,10 @@ function build(requireApproval: boolean) {
     audience,
     policy: { requireApproval, approvalTtlMs: 24 * HOUR, ...(approvalChannel ? { approvalChannel } : {}) },
     targets,
+    book,
+    output,
+    watch,
+    logger: captureLogger().logger,
   });
   projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
 }
@@ -69,6 +101,9 @@ beforeEach(async () => {
   approvers = ["UALICE", "UBOB"];
   operators = ["UOPS"];
   store = await openStore({ url: "memory://" });
+  book = new ScanBook(store, clock);
+  effects = [];
+  watched.clear();
   scanner = new MemoryScanner();
   now = Date.UTC(2026, 10, 23, 12);
   build(true);
@@ -170,7 +205,7 @@ test("projects: duplicate names refused, delete blocked while a scan runs, audit
   assert.equal(denied.kind, "permission");
   const busy = await kindOf(projects.prepareDelete("UADMIN", "CSEC", "web-shop"));
   assert.match(busy.message, /in progress; stop it first/);
-  await scans.saveScan({ ...started.scan, state: "finished" });
+  await book.observed(started.scan.scanId, "finished", "102");
   await projects.delete("UADMIN", "CSEC", "web-shop");
   assert.equal(scanner.projects.size, 0);
   const actions = (await audit.recent(10)).map((e) => `${e.action}:${e.outcome}`);
@@ -315,4 +350,63 @@ test("a withdraw is recorded as withdrawn, and a late click says so", async () =
   assert.match(late.message, /already withdrawn by <@UOPS>/);
   const trail = (await audit.recent(5)).map((e) => e.action);
   assert.ok(trail.includes("scan.withdraw"));
+});
+
+// ---- issue 13: one record per scan, effects through an output port ----
+
+test("scan started: the domain records the scan, posts its card through the output port, then hands it to the watcher", async () => {
+  build(false);
+  const first = await scans.requestScan("UOPS", "CSEC", "web-shop");
+  assert.ok(first.kind === "started");
+  const id = first.scan.scanId;
+  assert.deepEqual(effects, [`post ${id} in CSEC`, `watch ${id} card ts-${id}`]);
+  assert.deepEqual(
+    (await book.getScan(id))?.card,
+    { channel: "CSEC", ts: `ts-${id}` },
+    "the card is in the record",
+  );
+  // A second start attaches to the running scan: no second card, the person is pointed at the first.
+  const second = await scans.requestScan("UOPS", "CSEC", "web-shop");
+  assert.ok(second.kind === "started" && second.hadCard && second.alreadyRunning);
+  assert.equal(effects.length, 2);
+
+  effects = [];
+  await scans.stop(id, "UALICE", "CSEC");
+  assert.deepEqual(effects, [
+    `update ts-${id} queued stop requested`,
+    `reply ts-${id} stop_requested by UALICE`,
+  ]);
+  assert.equal((await book.getScan(id))?.stopRequestedBy, "UALICE");
+});
+
+test("scan observed: only a change is written; the record is the one place the state lives", async () => {
+  build(false);
+  const started = await scans.requestScan("UOPS", "CSEC", "web-shop");
+  assert.ok(started.kind === "started");
+  const id = started.scan.scanId;
+  const before = await book.getScan(id);
+  now += 1000;
+  assert.deepEqual(await book.observed(id, "queued", undefined), before, "same state: nothing written");
+  const running = await book.observed(id, "running", "101");
+  assert.equal(running?.state, "running");
+  assert.equal(running?.updatedAt, now);
+  assert.equal((await scans.getScan(id))?.rawCode, "101");
+});
+
+test("reconcile after a crash: a scan without a card gets one and its watch, once", async () => {
+  await book.started({
+    scanId: "900",
+    projectId: "p",
+    projectName: "web-shop",
+    targetUrl: "https://shop.example.com/",
+    backend: "memory",
+    requestedBy: "UOPS",
+    channel: "CSEC",
+    state: "running",
+    startedAt: now,
+    updatedAt: now,
+  });
+  await scans.reconcile();
+  await scans.reconcile();
+  assert.deepEqual(effects, ["post 900 in CSEC", "watch 900 card ts-900"]);
 });

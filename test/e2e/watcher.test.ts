@@ -7,6 +7,7 @@ import { webApi } from "@slack/bolt";
 import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { AppError } from "../../src/domain/errors.js";
 import type { Clock, KeyValueStore, Logger } from "../../src/domain/ports.js";
+import { ScanBook } from "../../src/domain/scan-record.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
 import { ScanWatcher, type WatcherOptions, type WatchRecord } from "../../src/domain/watch/index.js";
 import { createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
@@ -53,7 +54,7 @@ interface Rig {
   logs: ReturnType<typeof captureLogger>;
   client: webApi.WebClient;
   scanner: ReturnType<typeof createCrashtestScanner>;
-  scans: { getScan(id: string): Promise<ScanRecord | undefined>; saveScan(scan: ScanRecord): Promise<void> };
+  scans: ScanBook;
   newWatcher(options?: Partial<WatcherOptions>, store?: KeyValueStore, logger?: Logger): ScanWatcher;
   startScan(name?: string): Promise<ScanRecord>;
   statusCalls(scanId?: string): number;
@@ -89,10 +90,7 @@ async function rig(
     retry: { maxRetries: 0 },
   });
   cleanups.push(() => scanner.close());
-  const scansOf = (s: KeyValueStore) => ({
-    getScan: (id: string) => s.get<ScanRecord>("scans", id),
-    saveScan: (scan: ScanRecord) => s.set("scans", scan.scanId, { ...scan, updatedAt: clock.now() }),
-  });
+  const scansOf = (s: KeyValueStore) => new ScanBook(s, clock);
   const scans = scansOf(store);
   let projects = 0;
   const byOperation = (operation: string, scanId?: string) =>

@@ -1,7 +1,7 @@
 import { webApi } from "@slack/bolt";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { Clock } from "../../src/domain/ports.js";
-import type { ScanRecord } from "../../src/domain/scans.js";
+import { ScanBook } from "../../src/domain/scan-record.js";
 import type { WatchRecord } from "../../src/domain/watch/index.js";
 import { createCrashtestScanner, startSimulator } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
@@ -78,10 +78,7 @@ export async function watcherRig(options: WatcherRigOptions = {}) {
     timeouts: { headersMs: options.headersTimeoutMs ?? 150 },
   });
   closers.push(() => scanner.close());
-  const scans = {
-    getScan: (id: string) => store.get<ScanRecord>("scans", id),
-    saveScan: (scan: ScanRecord) => store.set("scans", scan.scanId, { ...scan, updatedAt: clock.now() }),
-  };
+  const scans = new ScanBook(store, clock);
   const wired = createScanWatcher({
     scanner,
     scans,

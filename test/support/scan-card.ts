@@ -10,7 +10,7 @@ import { scanCard } from "../../src/slack/blocks/cards.js";
 export async function startScanWithCard(deps: {
   scanner: Scanner;
   client: webApi.WebClient;
-  scans: { saveScan(scan: ScanRecord): Promise<void> };
+  scans: { started(scan: ScanRecord): Promise<unknown> };
   clock: Clock;
   channel: string;
   name: string;
@@ -33,6 +33,6 @@ export async function startScanWithCard(deps: {
   const card = scanCard(scan);
   const posted = await client.chat.postMessage({ channel, text: card.text, blocks: card.blocks });
   const withCard = { ...scan, card: { channel, ts: String(posted.ts) } };
-  await scans.saveScan(withCard);
+  await scans.started(withCard);
   return withCard;
 }

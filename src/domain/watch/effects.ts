@@ -245,7 +245,6 @@ export class EffectQueue {
       ...(watch.rawCode === undefined ? {} : { rawCode: watch.rawCode }),
       card: watch.card,
     };
-    if (known && (known.state !== scan.state || known.rawCode !== scan.rawCode)) await scans.saveScan(scan);
     try {
       await output.updateCard(watch.card, scan, watch);
     } catch (error) {

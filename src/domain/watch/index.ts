@@ -91,6 +91,7 @@ export class ScanWatcher {
     });
     this.ticker = new Ticker({
       clock: deps.clock,
+      scans: deps.scans,
       scanner: deps.scanner,
       records: this.records,
       schedule: this.schedule,
@@ -134,7 +135,7 @@ export class ScanWatcher {
 
   /**
    * `scan status <id>` for a scan the bot does not watch: checks it at the scanner (a scan that does
-   * not exist fails here with not_found) and records it through ScanService.saveScan. A scan that
+   * not exist fails here with not_found) and records it as attached (ScanBook.attached). A scan that
    * already has a card (the bot started it; its watch gave up) is watched again at once. A scan
    * without a card is returned card-less: the caller posts its card and calls watch(), as after a
    * start. A scan already watched is answered from its record, without a scanner call.
@@ -175,14 +176,15 @@ export class ScanWatcher {
       state: status.state,
       rawCode: status.rawCode,
     };
-    await scans.saveScan(scan);
+    const recorded = await scans.attached(scan);
     const resumable = existing?.outcome === "watch_failed" || existing?.outcome === "not_found";
-    if (existing && !resumable) return { scan, status, watch: existing, alreadyWatched: false };
-    if (!card) return { scan, status, alreadyWatched: false };
-    if (!existing && TERMINAL_SCAN_STATES.has(status.state)) return { scan, status, alreadyWatched: false };
-    const watch = await this.withLock(scanId, () => this.watchLocked(scan, status));
+    if (existing && !resumable) return { scan: recorded, status, watch: existing, alreadyWatched: false };
+    if (!card) return { scan: recorded, status, alreadyWatched: false };
+    if (!existing && TERMINAL_SCAN_STATES.has(status.state))
+      return { scan: recorded, status, alreadyWatched: false };
+    const watch = await this.withLock(scanId, () => this.watchLocked(recorded, status));
     this.log.info("scan attached", { scanId, user, state: status.state });
-    return { scan: { ...scan, card: watch.card }, status, watch, alreadyWatched: false };
+    return { scan: { ...recorded, card: watch.card }, status, watch, alreadyWatched: false };
   }
 
   /** watch() under the scan's lock; `status` is a status fetched just now (attach). */

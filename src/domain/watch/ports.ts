@@ -10,6 +10,7 @@ import type {
   ScanState,
   ScanStatus,
 } from "../ports.js";
+import type { ScanBook } from "../scan-record.js";
 import type { MessageRef, ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
 import type { WatchRecord } from "./record.js";
@@ -50,11 +51,11 @@ export interface WatchOutput {
   postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>>;
 }
 
-/** ScanService satisfies this: the scan records the rest of the bot reads. */
-export interface ScanRecords {
-  getScan(scanId: string): Promise<ScanRecord | undefined>;
-  saveScan(scan: ScanRecord): Promise<void>;
-}
+/**
+ * The scan records (domain/scan-record.ts ScanBook): the watcher reads them and reports what the
+ * scanner said through their operations; it never writes a scan record itself.
+ */
+export type ScanRecords = Pick<ScanBook, "getScan" | "observed" | "attached">;
 
 /** Project names for attach; ProjectRegistry satisfies it. */
 export interface ProjectLookup {

@@ -7,7 +7,7 @@ import type { DueSchedule } from "./due-index.js";
 import { BudgetExhausted, type EffectQueue, ScannerFailure } from "./effects.js";
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
-import { emptyReport, type TickReport } from "./ports.js";
+import { emptyReport, type ScanRecords, type TickReport } from "./ports.js";
 import { hasOpenEffects, type WatchRecord, type WatchRecords } from "./record.js";
 
 interface TickContext {
@@ -23,6 +23,7 @@ interface TickContext {
 
 export interface TickDeps {
   clock: Clock;
+  scans: ScanRecords;
   scanner: Scanner;
   records: WatchRecords;
   schedule: DueSchedule;
@@ -160,7 +161,10 @@ export class Ticker {
       }
       watch.lastPolledAt = now;
       if (status) {
+        // "Scan observed": the scan record (its only home) learns a change; an unchanged poll costs nothing.
+        const changed = status.state !== watch.state || status.rawCode !== watch.rawCode;
         if (polling.onStatus(watch, status, ctx.slot)) ctx.report.stateChanges++;
+        if (changed) await this.deps.scans.observed(watch.scanId, status.state, status.rawCode);
       } else if (failure) polling.onScanError(watch, failure, ctx.slot);
       if (!hasOpenEffects(watch) && watch.phase === "polling") {
         // The common case: nothing changed, nothing to post. One write.

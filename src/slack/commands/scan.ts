@@ -1,10 +1,10 @@
 import { AppError, quoted } from "../../domain/errors.js";
 import type { ReportFormat } from "../../domain/ports.js";
-import { reportFormatNamed, TERMINAL_SCAN_STATES } from "../../domain/ports.js";
+import { reportFormatNamed } from "../../domain/ports.js";
 import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
-import { announceScan, cardLink, postApprovalCard, stopScan } from "../flows.js";
+import { announcedReply, cardLink, postApprovalCard } from "../flows.js";
 import { reportContent, reportUpload } from "../gateway.js";
 import type { CommandSpec } from "./table.js";
 
@@ -47,8 +47,7 @@ export const scanStart: CommandSpec<SurfaceDeps> = {
       );
       return;
     }
-    const announced = await announceScan(deps, outcome.scan, outcome.alreadyRunning);
-    await reply(announced.reply);
+    await reply(await announcedReply(deps, outcome));
   },
 };
 
@@ -58,7 +57,7 @@ export const scanStop: CommandSpec<SurfaceDeps> = {
   summary: "Stop a running scan.",
   async run({ args, userId, channelId, reply }, deps) {
     const id = scanId(args[0], "scan stop <scan-id>");
-    await stopScan(deps, id, userId, channelId);
+    await deps.scans.stop(id, userId, channelId);
     await reply(
       message(`Stopping scan ${id}`, [
         section(`Stopping scan ${escapeText(id)}. The card shows when it has stopped.`),
@@ -73,31 +72,13 @@ export const scanStatus: CommandSpec<SurfaceDeps> = {
   summary: "Show a scan's state and keep watching it (give the project for a scan the bot did not start).",
   async run({ args, userId, channelId, reply }, deps) {
     const id = scanId(args[0], "scan status <scan-id> [project]");
-    await deps.authz.require(userId, "view", channelId);
-    const known = await deps.scans.getScan(id);
-    if (!known) {
-      if (args[1] === undefined) {
-        throw new AppError(
-          "not_found",
-          `The bot does not know scan ${id}. Name its project to attach to it: \`/crashtest scan status ${id} <project>\`.`,
-        );
-      }
-      const project = await deps.registry.resolve(args[1]);
-      const attached = await deps.watcher.attach({
-        scanId: id,
-        projectId: project.id,
-        channel: channelId,
-        user: userId,
-      });
-      const announced = await announceScan(deps, attached.scan, true);
-      await reply(announced.reply);
+    const { scan, attached } = await deps.scans.status(id, userId, channelId, args[1]);
+    if (attached) {
+      await reply(await announcedReply(deps, attached));
       return;
     }
-    const status = await deps.scanner.getScanStatus({ projectId: known.projectId, scanId: id });
-    // Re-attaching is idempotent: a watch that gave up after failures resumes here.
-    if (known.card && !TERMINAL_SCAN_STATES.has(known.state)) await deps.watcher.watch(known);
-    const where = known.card ? ` · ${await cardLink(deps, known.card)}` : "";
-    const text = `Scan ${escapeText(id)} of *${escapeText(known.projectName)}*: ${stateLabel(status.state, status.rawCode)}${where}`;
+    const where = scan.card ? ` · ${await cardLink(deps, scan.card)}` : "";
+    const text = `Scan ${escapeText(id)} of *${escapeText(scan.projectName)}*: ${stateLabel(scan.state, scan.rawCode)}${where}`;
     await reply(message(text, [section(text)]));
   },
 };

@@ -14,6 +14,7 @@ import type {
   ScanStatus,
 } from "../../../src/domain/ports.js";
 import { reportFromFile } from "../../../src/domain/reports.js";
+import { ScanBook } from "../../../src/domain/scan-record.js";
 import type { MessageRef, ScanRecord } from "../../../src/domain/scans.js";
 import {
   ScanWatcher,
@@ -198,10 +199,7 @@ export async function setup(options: Partial<WatcherOptions> = {}, store?: KeyVa
   const logs = captureLogger();
   const kv = store ?? (await openStore({ url: "memory://" }));
   if (!store) cleanups.push(() => kv.close());
-  const scanStore = {
-    getScan: (id: string) => kv.get<ScanRecord>("scans", id),
-    saveScan: (scan: ScanRecord) => kv.set("scans", scan.scanId, scan),
-  };
+  const scanStore = new ScanBook(kv, clock);
   let summarize: (report: ReportFile) => FindingsSummary = () => SUMMARY;
   const make = (overrides: Partial<WatcherOptions> = {}, deps: Partial<WatcherDeps> = {}) =>
     new ScanWatcher({

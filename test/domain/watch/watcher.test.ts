@@ -10,7 +10,7 @@ import { INTERVAL, setup } from "./harness.js";
 test("a scan's life: one reply per state change, silent polls, then final, summary and files in order", async () => {
   const t = await setup();
   const scan = t.scan("queued");
-  await t.scans.saveScan(scan);
+  await t.scans.started(scan);
   await t.watcher.watch(scan);
   await t.tickAfter(INTERVAL);
   assert.deepEqual(t.output.effects(scan.scanId), []);

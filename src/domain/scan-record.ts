@@ -1,0 +1,89 @@
+import type { MessageRef } from "./approvals.js";
+import type { Clock, KeyValueStore, ScanState } from "./ports.js";
+
+/**
+ * A scan: the one record of its state. Only the operations below change it; ScanService (start,
+ * card, stop) and the watcher (what the scanner reported) call them, nothing writes it directly.
+ */
+export interface ScanRecord {
+  scanId: string;
+  projectId: string;
+  projectName: string;
+  targetUrl: string;
+  backend: string;
+  requestedBy: string;
+  approvedBy?: string;
+  channel: string;
+  card?: MessageRef;
+  state: ScanState;
+  rawCode?: string;
+  startedAt: number;
+  updatedAt: number;
+  stopRequestedBy?: string;
+}
+
+const SCANS = "scans";
+
+/** The scan records in the store, keyed by scan ID, and the domain operations that change them. */
+export class ScanBook {
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly clock: Clock,
+  ) {}
+
+  getScan(scanId: string): Promise<ScanRecord | undefined> {
+    return this.store.get<ScanRecord>(SCANS, scanId);
+  }
+
+  async listScans(): Promise<ScanRecord[]> {
+    return (await this.store.entries<ScanRecord>(SCANS)).map(([, scan]) => scan);
+  }
+
+  private async write(scan: ScanRecord): Promise<ScanRecord> {
+    const saved = { ...scan, updatedAt: this.clock.now() };
+    await this.store.set(SCANS, scan.scanId, saved);
+    return saved;
+  }
+
+  /** "Scan started" (or attached to a running one): the record is created. */
+  started(scan: ScanRecord): Promise<ScanRecord> {
+    return this.write(scan);
+  }
+
+  /** The scan's card was posted: later updates edit it and replies go into its thread. */
+  async cardPosted(scanId: string, card: MessageRef): Promise<ScanRecord | undefined> {
+    const scan = await this.getScan(scanId);
+    return scan ? this.write({ ...scan, card }) : undefined;
+  }
+
+  /** "Scan observed": the scanner reported a state; a change is recorded, the same state is not. */
+  async observed(scanId: string, state: ScanState, rawCode?: string): Promise<ScanRecord | undefined> {
+    const scan = await this.getScan(scanId);
+    if (!scan || (scan.state === state && scan.rawCode === rawCode)) return scan;
+    const next: ScanRecord = { ...scan, state };
+    if (rawCode === undefined) delete next.rawCode;
+    else next.rawCode = rawCode;
+    return this.write(next);
+  }
+
+  /**
+   * "Scan attached" (`scan status <id> <project>`): a scan the bot did not start, or one it knows,
+   * with the state the scanner just reported. What the record already holds (card, people) is kept.
+   */
+  async attached(scan: ScanRecord): Promise<ScanRecord> {
+    const known = await this.getScan(scan.scanId);
+    const card = known?.card ?? scan.card;
+    return this.write({
+      ...(known ?? scan),
+      ...(card ? { card } : {}),
+      state: scan.state,
+      ...(scan.rawCode === undefined ? {} : { rawCode: scan.rawCode }),
+    });
+  }
+
+  /** A stop was sent to the scanner for this person; the scan ends when the scanner says so. */
+  async stopRequested(scanId: string, user: string): Promise<ScanRecord | undefined> {
+    const scan = await this.getScan(scanId);
+    return scan ? this.write({ ...scan, stopRequestedBy: user }) : undefined;
+  }
+}
