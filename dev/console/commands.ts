@@ -36,7 +36,7 @@ export const CONSOLE_HELP = [
   "  cancel                   close the open modal",
   "  help                     this list",
   "  quit                     stop the bot and exit (Ctrl-D works too)",
-  "Lines starting with `# ` are comments (handy in scripts).",
+  "`# ` starts a comment, at the start of a line or after a console command other than say and submit.",
 ].join("\n");
 
 /** Splits on spaces, keeping "quoted strings" and key="quoted values" together; quotes are removed. */
@@ -78,7 +78,9 @@ export function parseCommand(line: string): ConsoleCommand {
       ? { kind: "slash", command: trimmed, text: "" }
       : { kind: "slash", command: trimmed.slice(0, space), text: trimmed.slice(space + 1).trim() };
   }
-  const [word = "", ...rest] = trimmed.split(/\s+/);
+  // A trailing "  # comment" belongs to the console line; slash text, `say` and `submit` keep their #s.
+  const freeText = /^(say|submit)\s/i.test(trimmed);
+  const [word = "", ...rest] = (freeText ? trimmed : trimmed.replace(/\s+#(\s.*)?$/, "")).split(/\s+/);
   const arg = rest.join(" ");
   const bare = positiveInt(word);
   if (bare !== undefined) return pressCommand(bare, rest);
