@@ -174,22 +174,22 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
   try {
     root = parseXml(textOf(input));
   } catch (error) {
-    if (error instanceof XmlError) throw unreadable("JUnit", error.message);
+    if (error instanceof XmlError) throw unreadable("XML (JUnit)", error.message);
     throw error;
   }
   if (root.name !== "testsuites" && root.name !== "testsuite") {
-    throw unreadable("JUnit", `root element is <${root.name}>, not <testsuites>`);
+    throw unreadable("XML (JUnit)", `root element is <${root.name}>, not <testsuites>`);
   }
   const unknownTypes = new Map<string, number>();
   const findings: Finding[] = [];
   for (const element of descendants(root, "testcase")) {
     const testcase = parseOutside(TestCase, element.attributes, () =>
-      unreadable("JUnit", "a <testcase> has no name"),
+      unreadable("XML (JUnit)", "a <testcase> has no name"),
     );
     for (const child of element.children) {
       if (child.name !== "failure") continue;
       const failure = parseOutside(Failure, child.attributes, (problem) =>
-        unreadable("JUnit", `a <failure> has odd attributes (${problem})`),
+        unreadable("XML (JUnit)", `a <failure> has odd attributes (${problem})`),
       );
       const type = cut(failure.type ?? "", 40)
         .trim()
