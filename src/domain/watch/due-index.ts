@@ -1,5 +1,5 @@
 import type { KeyValueStore, Logger } from "../ports.js";
-import type { WatchRecord, WatchRecords } from "./record.js";
+import { SCHEDULE_BUCKETS, type WatchRecord, type WatchRecords } from "./record.js";
 
 const ADDED = "watch-added";
 
@@ -92,17 +92,27 @@ export class DueIndex {
   }
 }
 
+/** Announcements are read back this many tick slots, for writers a little late or a clock a little off. */
+const LOOKBACK_SLOTS = 4;
+
 /**
- * The due index kept in step with the store. It is a cache: rebuilt from the store at start and
- * every resyncMs, and fed in between with the watches other replicas add (`watch-added`, one
- * short-lived key per watch created or resumed); each popped entry is re-read from the store before
- * anything is done.
+ * The due index kept in step with the store without listing it on every tick:
+ * - each live watch has a compact schedule record (record.ts, `watch-due-<bucket>`), written with every
+ *   reschedule and removed when the watch ends;
+ * - a new or resumed watch is announced under exact keys (`watch-added`, `<tick slot>:<n>`, first writer
+ *   wins per key), which the other replicas read by key: a tick costs a few lookups plus one per new watch;
+ * - as a safety net (a lost announcement), one bucket of schedule records is read back every
+ *   resyncMs / 8, so the whole schedule is resynced every resyncMs, a slice at a time.
+ * The full watch records are read only at start. Each popped entry is re-read before anything is done.
  */
 export class DueSchedule {
   readonly index = new DueIndex();
-  /** `watch-added` entries already applied to the index. */
-  private readonly seenAdded = new Map<string, number>();
-  private lastResync = Number.NEGATIVE_INFINITY;
+  /** Announcement slot -> next sequence number to read / to try writing. */
+  private readonly readFrom = new Map<number, number>();
+  private readonly writeFrom = new Map<number, number>();
+  private lastSyncSlot = 0;
+  private nextBucket = 0;
+  private lastBucketAt = Number.NEGATIVE_INFINITY;
   private synced = false;
 
   constructor(
@@ -110,64 +120,106 @@ export class DueSchedule {
     private readonly records: WatchRecords,
     private readonly log: Logger,
     private readonly resyncMs: number,
+    private readonly tickMs: number,
   ) {}
 
-  /** Full rebuild; returns the records read (start-up counts their pending effects). */
+  /**
+   * Full rebuild from the watch records (start-up); schedule records missing for live watches (a store
+   * written before they existed) are added. Returns the records read.
+   */
   async rebuild(now: number): Promise<Array<[string, WatchRecord]>> {
-    // Announcements first: their records were written before them, so the full read has them.
-    const added = await this.store.entries<number>(ADDED);
     const entries = await this.records.entries();
-    this.load(entries, now, added);
+    this.index.clear();
+    const known = new Set<string>();
+    for (let bucket = 0; bucket < SCHEDULE_BUCKETS; bucket++) {
+      for (const [id] of await this.records.schedules(bucket)) known.add(id);
+    }
+    for (const [id, watch] of entries) {
+      if (watch.phase === "ended") continue;
+      this.index.set(id, watch.nextPollAt);
+      if (!known.has(id)) await this.records.saveSchedule(watch);
+    }
+    this.readFrom.clear();
+    this.lastSyncSlot = this.slotOf(now);
+    this.lastBucketAt = now;
+    this.synced = true;
     return entries;
   }
 
-  /**
-   * Without loading the whole namespace each tick: a full rebuild at start and every resyncMs; in
-   * between, only the small `watch-added` namespace.
-   */
+  /** Before each tick: announcements of the last slots, and one resync slice when its turn has come. */
   async sync(now: number): Promise<void> {
-    if (!this.synced || now - this.lastResync >= this.resyncMs) {
+    if (!this.synced) {
       await this.rebuild(now);
       this.log.debug("watch index rebuilt", { active: this.index.size });
       return;
     }
-    const added = await this.store.entries<number>(ADDED);
-    const current = new Set<string>();
-    for (const [id, at] of added) {
-      current.add(id);
-      if (this.seenAdded.get(id) === at) continue;
-      this.seenAdded.set(id, at);
-      this.index.set(id, at);
+    const current = this.slotOf(now);
+    if (current - this.lastSyncSlot > this.announcementTtlMs() / this.tickMs / 2) {
+      // This replica has not ticked for so long that announcements may have expired unread.
+      await this.rebuild(now);
+      this.log.debug("watch index rebuilt after a long pause", { active: this.index.size });
+      return;
     }
-    for (const id of this.seenAdded.keys()) if (!current.has(id)) this.seenAdded.delete(id);
+    // Every slot since this replica's last tick (cron runs each slot on one replica only), and a few more.
+    const from = Math.min(this.lastSyncSlot, current) - LOOKBACK_SLOTS;
+    this.lastSyncSlot = current;
+    for (const slot of [...this.readFrom.keys()]) if (slot < from) this.readFrom.delete(slot);
+    for (let slot = from; slot <= current; slot++) {
+      let n = this.readFrom.get(slot) ?? 0;
+      for (;;) {
+        const entry = await this.store.get<[string, number]>(ADDED, `${slot}:${n}`);
+        if (!entry) break;
+        this.index.set(entry[0], entry[1]);
+        n++;
+      }
+      this.readFrom.set(slot, n);
+    }
+    if (now - this.lastBucketAt >= this.resyncMs / SCHEDULE_BUCKETS) {
+      const bucket = this.nextBucket;
+      this.nextBucket = (bucket + 1) % SCHEDULE_BUCKETS;
+      this.lastBucketAt = now;
+      for (const [id, at] of await this.records.schedules(bucket)) this.index.set(id, at);
+    }
+  }
+
+  /** A watch (re)scheduled at watch.nextPollAt: the local index and its schedule record. */
+  async track(watch: WatchRecord): Promise<void> {
+    this.index.set(watch.scanId, watch.nextPollAt);
+    await this.records.saveSchedule(watch);
+  }
+
+  /** A watch that ended. */
+  async untrack(scanId: string): Promise<void> {
+    this.index.delete(scanId);
+    await this.records.dropSchedule(scanId);
   }
 
   /** Tells the other replicas about a new (or resumed) watch, so they need no full reload for it. */
   async announce(watch: WatchRecord): Promise<void> {
-    const ttl = Math.max(2 * this.resyncMs, 10 * 60_000);
+    const ttl = this.announcementTtlMs();
+    const slot = this.slotOf(watch.updatedAt);
+    for (const old of [...this.writeFrom.keys()]) if (old < slot - LOOKBACK_SLOTS) this.writeFrom.delete(old);
     try {
-      await this.store.set(ADDED, watch.scanId, watch.nextPollAt, ttl);
-      this.seenAdded.set(watch.scanId, watch.nextPollAt);
+      // Other replicas may have taken the next numbers of this slot: move on to the first free one.
+      for (let n = this.writeFrom.get(slot) ?? 0; ; n++) {
+        if (await this.store.add(ADDED, `${slot}:${n}`, [watch.scanId, watch.nextPollAt], ttl)) {
+          this.writeFrom.set(slot, n + 1);
+          return;
+        }
+      }
     } catch (error) {
-      this.log.warn("new watch not announced; other replicas see it at their next full resync", {
+      this.log.warn("new watch not announced; other replicas see it at their next resync", {
         scanId: watch.scanId,
         error,
       });
     }
   }
 
-  private load(
-    entries: ReadonlyArray<[string, WatchRecord]>,
-    now: number,
-    added: ReadonlyArray<[string, number]>,
-  ): void {
-    this.index.clear();
-    for (const [id, watch] of entries) {
-      if (watch.phase !== "ended") this.index.set(id, watch.nextPollAt);
-    }
-    this.seenAdded.clear();
-    for (const [id, at] of added) this.seenAdded.set(id, at);
-    this.lastResync = now;
-    this.synced = true;
+  private announcementTtlMs(): number {
+    return Math.max(2 * this.resyncMs, 10 * 60_000);
+  }
+
+  private slotOf(at: number): number {
+    return Math.floor(at / this.tickMs);
   }
 }

@@ -76,7 +76,7 @@ export class ScanWatcher {
     const log = this.log;
     this.plan = reportPlan(deps.scanner, o.reportFormats, log);
     this.records = new WatchRecords(deps.store, deps.clock);
-    this.schedule = new DueSchedule(deps.store, this.records, log, o.resyncMs);
+    this.schedule = new DueSchedule(deps.store, this.records, log, o.resyncMs, o.tickMs);
     this.polling = new Polling(o, this.plan, log);
     const effects = new EffectQueue({
       scanner: deps.scanner,
@@ -230,7 +230,7 @@ export class ScanWatcher {
       watch.nextPollAt = watch.nextStatusAt;
     }
     await this.records.set(watch);
-    this.schedule.index.set(watch.scanId, watch.nextPollAt);
+    await this.schedule.track(watch);
     await this.schedule.announce(watch);
     this.log.info("watching scan", {
       scanId: watch.scanId,
@@ -260,7 +260,7 @@ export class ScanWatcher {
     // The next tick removes the card's "not watched" note (and shows a new state).
     watch.nextPollAt = now;
     await this.records.set(watch);
-    this.schedule.index.set(watch.scanId, watch.nextPollAt);
+    await this.schedule.track(watch);
     await this.schedule.announce(watch);
     this.log.info("watch resumed", { scanId: watch.scanId, attaches: watch.attaches, state: watch.state });
     return watch;

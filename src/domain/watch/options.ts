@@ -31,7 +31,7 @@ export interface WatcherOptions {
   pollClaimTtlMs: number;
   /** Ended watches are kept this long, so watch() of an ended scan stays a no-op. Default 7 days. */
   endedRetentionMs: number;
-  /** Full rebuild of the in-memory due index from the store, as a safety net. Default 10 min. */
+  /** The in-memory due index is read back from the store in slices, all of it once per resyncMs. Default 10 min. */
   resyncMs: number;
   /** Jitter source in [0, 1); tests pass () => 0. */
   random: () => number;

@@ -68,15 +68,53 @@ export interface WatchRecord {
 
 export const WATCHES = "watches";
 
-/** The watch records in the store: one per scan, keyed by scan ID. */
+/** The scheduling fields of a live watch, kept apart so that an unchanged poll rewrites only them. */
+export interface WatchSchedule {
+  /** When it was written (watcher clock): it overrides the full record's fields only when newer. */
+  at: number;
+  nextPollAt: number;
+  nextStatusAt: number;
+  lastPolledAt?: number;
+}
+
+type StoredSchedule = [at: number, nextPollAt: number, nextStatusAt: number, lastPolledAt: number];
+
+/** Schedule records are spread over this many namespaces, so they can be read back a slice at a time. */
+export const SCHEDULE_BUCKETS = 8;
+const SCHEDULES = "watch-due";
+
+function scheduleNamespace(scanId: string): string {
+  // FNV-1a: a stable spread of scan IDs over the buckets.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < scanId.length; i++) hash = Math.imul(hash ^ scanId.charCodeAt(i), 0x01000193);
+  return `${SCHEDULES}-${(hash >>> 0) % SCHEDULE_BUCKETS}`;
+}
+
+function withSchedule(watch: WatchRecord, stored: StoredSchedule | undefined): WatchRecord {
+  if (!stored || !(stored[0] > watch.updatedAt) || watch.phase === "ended") return watch;
+  watch.nextPollAt = stored[1];
+  watch.nextStatusAt = stored[2];
+  if (stored[3] > 0) watch.lastPolledAt = stored[3];
+  return watch;
+}
+
+/**
+ * The watch records in the store: the full record (`watches`, one per scan: facts, counters and the
+ * effects log) and, for a live watch, its compact schedule record (`watch-due-<bucket>`). A record read
+ * here carries the newer of the two schedules.
+ */
 export class WatchRecords {
   constructor(
     private readonly store: KeyValueStore,
     private readonly clock: Clock,
   ) {}
 
-  get(scanId: string): Promise<WatchRecord | undefined> {
-    return this.store.get<WatchRecord>(WATCHES, scanId);
+  async get(scanId: string): Promise<WatchRecord | undefined> {
+    const [watch, schedule] = await Promise.all([
+      this.store.get<WatchRecord>(WATCHES, scanId),
+      this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId),
+    ]);
+    return watch && withSchedule(watch, schedule);
   }
 
   set(watch: WatchRecord, ttlMs?: number): Promise<void> {
@@ -89,8 +127,36 @@ export class WatchRecords {
     return this.set(watch, ttlMs);
   }
 
-  entries(): Promise<Array<[string, WatchRecord]>> {
-    return this.store.entries<WatchRecord>(WATCHES);
+  /** Writes only the schedule of a live watch (an unchanged poll, or after any save). */
+  saveSchedule(watch: WatchRecord): Promise<void> {
+    const stored: StoredSchedule = [
+      this.clock.now(),
+      watch.nextPollAt,
+      watch.nextStatusAt,
+      watch.lastPolledAt ?? 0,
+    ];
+    return this.store.set(scheduleNamespace(watch.scanId), watch.scanId, stored);
+  }
+
+  async dropSchedule(scanId: string): Promise<void> {
+    await this.store.delete(scheduleNamespace(scanId), scanId);
+  }
+
+  /** One bucket of schedules: scanId -> nextPollAt. */
+  async schedules(bucket: number): Promise<Array<[string, number]>> {
+    const entries = await this.store.entries<StoredSchedule>(`${SCHEDULES}-${bucket}`);
+    return entries.map(([id, stored]) => [id, stored[1]]);
+  }
+
+  /** Every full record with its schedule (start-up). */
+  async entries(): Promise<Array<[string, WatchRecord]>> {
+    const schedules = new Map<string, StoredSchedule>();
+    for (let bucket = 0; bucket < SCHEDULE_BUCKETS; bucket++) {
+      for (const [id, stored] of await this.store.entries<StoredSchedule>(`${SCHEDULES}-${bucket}`))
+        schedules.set(id, stored);
+    }
+    const entries = await this.store.entries<WatchRecord>(WATCHES);
+    return entries.map(([id, watch]) => [id, withSchedule(watch, schedules.get(id))]);
   }
 }
 

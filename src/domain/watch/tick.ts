@@ -152,6 +152,7 @@ export class Ticker {
         return;
       }
       ctx.report.statusCalls++;
+      const before = { rawCode: watch.rawCode, failures: watch.failures, lastError: watch.lastError };
       let status: ScanStatus | undefined;
       let failure: AppError | undefined;
       try {
@@ -167,8 +168,13 @@ export class Ticker {
         if (changed) await this.deps.scans.observed(watch.scanId, status.state, status.rawCode);
       } else if (failure) polling.onScanError(watch, failure, ctx.slot);
       if (!hasOpenEffects(watch) && watch.phase === "polling") {
-        // The common case: nothing changed, nothing to post. One write.
-        await this.reschedule(watch, claimedKey, now);
+        // The common case: nothing changed, nothing to post. One write, of the schedule alone when
+        // nothing else in the record moved.
+        const unchanged =
+          watch.rawCode === before.rawCode &&
+          watch.failures === before.failures &&
+          watch.lastError === before.lastError;
+        await this.reschedule(watch, claimedKey, now, undefined, unchanged);
         return;
       }
       // The new state and the effects it causes are saved with the first effect's `pending` mark,
@@ -219,6 +225,7 @@ export class Ticker {
     claimedKey: number,
     now: number,
     retryAt?: number,
+    scheduleOnly = false,
   ): Promise<void> {
     const { records, schedule, options, log } = this.deps;
     const open = hasOpenEffects(watch);
@@ -226,7 +233,7 @@ export class Ticker {
       watch.phase = "ended";
       watch.endedAt = now;
       await records.save(watch, options.endedRetentionMs);
-      schedule.index.delete(watch.scanId);
+      await schedule.untrack(watch.scanId);
       log.info("watch ended", { scanId: watch.scanId, outcome: watch.outcome });
       return;
     }
@@ -237,7 +244,7 @@ export class Ticker {
     if (watch.phase === "polling" && open && retryAt === undefined) next = now + 1;
     // Strictly later than the claimed key, so the next claim is a new one.
     watch.nextPollAt = Math.max(next, claimedKey + 1);
-    await records.save(watch);
-    schedule.index.set(watch.scanId, watch.nextPollAt);
+    if (!scheduleOnly) await records.save(watch);
+    await schedule.track(watch);
   }
 }

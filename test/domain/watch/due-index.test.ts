@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { AppError } from "../../../src/domain/errors.js";
+import type { KeyValueStore } from "../../../src/domain/ports.js";
+import type { ScanRecord } from "../../../src/domain/scans.js";
 import { DueIndex } from "../../../src/domain/watch/index.js";
-import { INTERVAL, setup } from "./harness.js";
+import { openStore } from "../../../src/store/index.js";
+import { cleanups, INTERVAL, MIN, setup } from "./harness.js";
 
-/** The due index: heap order, and watches added on another replica. */
+/** The due index: heap order, watches added on another replica, and what a tick asks of the store. */
 
 test("DueIndex pops the most overdue first and skips stale entries", () => {
   const index = new DueIndex();
@@ -33,4 +37,89 @@ test("a watch added on another replica is picked up at the next tick without a f
   await other.watch(scan);
   await t.tickAfter(INTERVAL);
   assert.equal(t.scanner.count("status", scan.scanId), 1, "polled by the replica that did not create it");
+});
+
+/** A memory store that counts what the watcher asks of it, per operation and namespace. */
+async function countingStore() {
+  const inner = await openStore({ url: "memory://" });
+  cleanups.push(() => inner.close());
+  const calls = new Map<string, number>();
+  const count = (op: string, ns: string) => {
+    const key = `${op} ${ns.replace(/-\d+$/, "-*")}`;
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  };
+  const counted = <T>(op: string, ns: string, result: T): T => {
+    count(op, ns);
+    return result;
+  };
+  const store: KeyValueStore = {
+    ...inner,
+    get: (ns, key) => counted("get", ns, inner.get(ns, key)),
+    set: (ns, key, value, ttl) => counted("set", ns, inner.set(ns, key, value, ttl)),
+    add: (ns, key, value, ttl) => counted("add", ns, inner.add(ns, key, value, ttl)),
+    delete: (ns, key) => counted("delete", ns, inner.delete(ns, key)),
+    entries: (ns) => counted("entries", ns, inner.entries(ns)),
+  };
+  return { store, calls, reset: () => calls.clear() };
+}
+
+test("a tick never lists the watch records or the announcements; an unchanged poll writes only its schedule", async () => {
+  const counted = await countingStore();
+  const t = await setup({}, counted.store);
+  const scans = Array.from({ length: 20 }, () => t.scan("running"));
+  for (const scan of scans) await t.watcher.watch(scan);
+  await t.watcher.start();
+  counted.reset();
+  // 20 minutes: every scan polled 10 times, nothing changes.
+  for (let i = 0; i < 80; i++) await t.tickAfter(15_000);
+  assert.equal(t.scanner.count("status"), 200);
+  const calls = Object.fromEntries(counted.calls);
+  assert.equal(calls["entries watches"], undefined, "the full records are not listed");
+  assert.equal(calls["entries watch-added"], undefined, "announcements are read by key");
+  // One slice of the schedule every resyncMs / 8 (75 s): 16 in 20 minutes.
+  assert.equal(calls["entries watch-due-*"], 16);
+  assert.equal(
+    calls["set watches"],
+    20,
+    "only each first poll, which learns the raw code, rewrites the full record",
+  );
+  assert.equal(calls["set watch-due-*"], 200, "one schedule write per poll");
+  // Announcement lookups: one per slot read (the slots since the last tick and four before).
+  assert.ok((calls["get watch-added"] ?? 0) <= 80 * 7, JSON.stringify(calls));
+  // The schedule read with the record is the one the tick polls by.
+  const first = scans[0] as ScanRecord;
+  const lastPoll = t.scanner.calls.filter((c) => c.scanId === first.scanId).at(-1)?.at ?? 0;
+  assert.equal((await t.watcher.getWatch(first.scanId))?.nextPollAt, lastPoll + INTERVAL);
+});
+
+test("a watch whose announcement was lost is found by the schedule resync within resyncMs", async () => {
+  const inner = await openStore({ url: "memory://" });
+  cleanups.push(() => inner.close());
+  const store: KeyValueStore = {
+    ...inner,
+    get: (ns, key) => inner.get(ns, key),
+    set: (ns, key, value, ttl) => inner.set(ns, key, value, ttl),
+    delete: (ns, key) => inner.delete(ns, key),
+    entries: (ns) => inner.entries(ns),
+    add: (ns, key, value, ttl) =>
+      ns === "watch-added"
+        ? Promise.reject(
+            new AppError("store", "The bot's storage is not answering right now.", { retryable: true }),
+          )
+        : inner.add(ns, key, value, ttl),
+  };
+  const t = await setup({}, store);
+  const other = t.make();
+  await t.watcher.tick();
+  const scan = t.scan("running");
+  await other.watch(scan);
+  assert.ok(t.logs.records().some((l) => String(l.msg).startsWith("new watch not announced")));
+  let ticks = 0;
+  while (t.scanner.count("status", scan.scanId) === 0 && ticks < 60) {
+    ticks++;
+    // Only this replica ticks: the other one never polls the scan itself.
+    await t.tickAfter(15_000);
+  }
+  assert.equal(t.scanner.count("status", scan.scanId), 1);
+  assert.ok(ticks * 15_000 <= 10 * MIN + INTERVAL, `found after ${ticks} ticks`);
 });
