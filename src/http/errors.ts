@@ -43,6 +43,17 @@ export interface ApiWording<C extends FailureContext = FailureContext> {
   specialize?(response: HttpResponse, context: C, words: string | undefined): Mapped | undefined;
 }
 
+/** The cause of a status failure: what the server answered, for logs (never its body). */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly operation: string,
+  ) {
+    super(`${operation}: HTTP ${status}`);
+    this.name = "HttpStatusError";
+  }
+}
+
 /** Retry-After in ms (delta-seconds or HTTP date), or undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
@@ -74,6 +85,7 @@ export function statusFailure<C extends FailureContext>(
   const detail = `${context.operation}: HTTP ${status} for ${context.subject}${words ? `: ${words}` : ""}`;
   const make = (mapped: Mapped, retryAfterMs?: number) =>
     new AppError(mapped.kind, mapped.message, {
+      cause: new HttpStatusError(status, context.operation),
       detail,
       retryable: mapped.retryable ?? false,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { type TestContext, test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
 import { readReport } from "../../src/domain/reports.js";
-import { statusFailure } from "../../src/http/errors.js";
+import { HttpStatusError, statusFailure } from "../../src/http/errors.js";
 import { HttpTransport, RETRY_POLICY, type StreamLimit } from "../../src/http/transport.js";
 import { closeServer, listenLocal } from "../support/http.js";
 import { captureLogger } from "../support/logs.js";
@@ -147,6 +147,7 @@ test("stream: a body within the cap arrives whole; a non-2xx is read for its err
   assert.equal(error.kind, "not_found");
   assert.equal(error.userMessage, "Example does not know scan 1.");
   assert.match(error.message, /no such scan/);
+  assert.ok(error.cause instanceof HttpStatusError && error.cause.status === 404, "typed cause");
 });
 
 test("a buffered response over maxResponseBytes is refused, not held", async (t) => {
