@@ -61,3 +61,4 @@ console.log(`Crashtest ChatOps bench — node ${process.version}, ${new Date().t
 console.table(rows);
 await (await import("./watcher.js")).runWatcherBench();
 await (await import("./ack.js")).runAckBench();
+await (await import("./report-upload.js")).runReportUploadBench();

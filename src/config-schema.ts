@@ -126,6 +126,7 @@ export const plain = z.object({
   REPORT_MAX_BYTES: numberOf("bytes", { min: 1024, max: 2 ** 31, whole: true }).default(
     DEFAULT_REPORT_MAX_BYTES,
   ),
+  REPORT_TRANSFERS_MAX: numberOf("", { min: 1, max: 64, whole: true }).default(3),
   VERACODE_API_PROFILE: z.string().optional(),
   VERACODE_ACCOUNTS: z.string().optional(),
   VERACODE_CREDENTIALS_FILE: z.string().optional(),

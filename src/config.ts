@@ -93,6 +93,8 @@ export interface Config {
   };
   /** REPORT_MAX_BYTES: larger reports are refused with a link to the scanner's UI. */
   reportMaxBytes: number;
+  /** REPORT_TRANSFERS_MAX: report downloads-into-uploads at once; the rest wait in line. */
+  reportTransfersMax: number;
   credentialCheck: { alertChannel?: string; cron: string; timezone: string };
   /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
   warnings: string[];
@@ -373,6 +375,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       tickSeconds: values.SCAN_WATCH_TICK_SECONDS,
     },
     reportMaxBytes: values.REPORT_MAX_BYTES,
+    reportTransfersMax: values.REPORT_TRANSFERS_MAX,
     credentialCheck: {
       ...(values.ALERT_CHANNEL ? { alertChannel: values.ALERT_CHANNEL } : {}),
       cron: values.CREDENTIAL_CHECK_CRON,

@@ -257,7 +257,7 @@ export class ConsoleSession {
     return message.fileIds.flatMap((id) => {
       const file = stored.find((f) => f.id === id);
       return file
-        ? [{ name: file.name, title: file.title, size: file.bytes?.length ?? file.declaredLength }]
+        ? [{ name: file.name, title: file.title, size: file.receivedSize ?? file.declaredLength }]
         : [];
     });
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -55,6 +55,8 @@ export interface SlackEmulatorOptions {
   requestUrl?: string;
   /** How long Slack waits for an ack; default 3000 ms. */
   ackTimeoutMs?: number;
+  /** Uploaded files larger than this keep only their size and SHA-256, not their bytes; default 16 MiB. */
+  keepFileBytes?: number;
   /** How deliveries reach the bot; default "auto" (see SlackEmulator.transport). */
   transport?: DeliveryTransport;
   /**
@@ -144,6 +146,23 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** A raw request body as a stream: its size and SHA-256, and its bytes only while they fit in `keep`. */
+async function receiveStream(
+  req: IncomingMessage,
+  keep: number,
+): Promise<{ size: number; sha256: string; bytes?: Buffer }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  let chunks: Buffer[] | undefined = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+    if (chunks && size <= keep) chunks.push(chunk);
+    else chunks = undefined;
+  }
+  return { size, sha256: hash.digest("hex"), ...(chunks ? { bytes: Buffer.concat(chunks) } : {}) };
+}
+
 /** Form, JSON or multipart bodies; throws on malformed JSON. */
 async function parseBody(raw: Buffer, contentType = ""): Promise<ParsedBody> {
   const type = contentType.split(";")[0]?.trim().toLowerCase();
@@ -212,6 +231,7 @@ export class SlackEmulator {
   private readonly listeners = new Set<(change: EmulatorChange) => void>();
   private readonly closing = new AbortController();
   private readonly ackTimeoutMs: number;
+  private readonly keepFileBytes: number;
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
 
@@ -237,6 +257,7 @@ export class SlackEmulator {
     this.requestUrl = options.requestUrl;
     this.transport = options.transport ?? "auto";
     this.ackTimeoutMs = options.ackTimeoutMs ?? 3000;
+    this.keepFileBytes = options.keepFileBytes ?? 16 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.ws = new Workspace(
@@ -443,11 +464,18 @@ export class SlackEmulator {
     return { ok: false, error: "invalid_auth" };
   }
 
-  /** Accepts the raw bytes, or the first file part of a multipart body (what WebClient sends). */
+  /**
+   * Accepts the raw bytes, or the first file part of a multipart body (what WebClient sends). Raw bytes
+   * are read as a stream: counted and hashed, and kept only up to `keepFileBytes`, so a large upload
+   * costs the emulator no more memory than it costs the bot.
+   */
   private async handleUpload(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
-    const raw = await readBody(req);
     const file = this.ws.fileByUploadKey(key);
     const base = { method: UPLOAD_URL_TARGET, args: { file_id: file?.id ?? null }, unknown: false };
+    const contentType = req.headers["content-type"] ?? "";
+    const multipart = contentType.startsWith("multipart/form-data");
+    const received = multipart ? undefined : await receiveStream(req, this.keepFileBytes);
+    const raw = multipart ? await readBody(req) : undefined;
     const fault = await this.faultResponse(UPLOAD_URL_TARGET);
     if (fault) {
       this.record({ ...base, status: fault.status, response: fault.body, fault: fault.kind });
@@ -457,19 +485,22 @@ export class SlackEmulator {
       this.record({ ...base, status: 404, response: "not_found" });
       return send(res, 404, "not_found");
     }
-    const contentType = req.headers["content-type"] ?? "";
-    const bytes = contentType.startsWith("multipart/form-data")
-      ? (await parseBody(raw, contentType)).files[0]
-      : raw;
-    if (!bytes) {
+    const bytes = raw ? (await parseBody(raw, contentType)).files[0] : undefined;
+    const upload = bytes
+      ? { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), bytes }
+      : received;
+    if (!upload || upload.size === 0) {
       this.record({ ...base, status: 400, response: "no_file_data" });
       return send(res, 400, "no_file_data");
     }
-    file.bytes = bytes;
-    const answer = `OK - ${bytes.length}`;
+    file.receivedSize = upload.size;
+    file.sha256 = upload.sha256;
+    if (upload.bytes) file.bytes = upload.bytes;
+    else delete file.bytes;
+    const answer = `OK - ${upload.size}`;
     this.record({
       ...base,
-      args: { file_id: file.id, filename: file.name, size: bytes.length },
+      args: { file_id: file.id, filename: file.name, size: upload.size },
       status: 200,
       response: answer,
     });
@@ -1031,7 +1062,7 @@ export class SlackEmulator {
     if (input.files && input.files.length > 0) {
       const files = input.files.map(({ name, bytes = Buffer.from(name) }) => {
         const { file } = this.ws.createFile(name, bytes.length);
-        Object.assign(file, { user: user.id, bytes, completed: true });
+        Object.assign(file, { user: user.id, bytes, receivedSize: bytes.length, completed: true });
         return file;
       });
       return this.ws.messageSnapshot(this.ws.shareFiles(files, channel, content, input.threadTs, author));

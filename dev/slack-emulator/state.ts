@@ -524,7 +524,7 @@ export class Workspace {
       mimetype: mimetype(file.name),
       filetype: file.name.split(".").at(-1) ?? "binary",
       user: file.user ?? this.config.bot.userId,
-      size: file.bytes?.length ?? file.declaredLength,
+      size: file.receivedSize ?? file.declaredLength,
       is_public: channel !== undefined && !channel.isPrivate,
       ...(file.altText !== undefined ? { alt_txt: file.altText } : {}),
       ...(channel && share

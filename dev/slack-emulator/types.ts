@@ -90,7 +90,11 @@ export interface StoredFile {
   altText?: string;
   /** Length announced to files.getUploadURLExternal. */
   declaredLength: number;
-  /** Undefined until bytes were POSTed to the upload URL. */
+  /** Bytes received at the upload URL (undefined until then). */
+  receivedSize?: number;
+  /** SHA-256 (hex) of the bytes received. */
+  sha256?: string;
+  /** The bytes received, unless larger than the emulator's `keepFileBytes`. */
   bytes?: Buffer;
   /** Undefined until files.completeUploadExternal; the file is private to the bot until then. */
   channel?: string;

@@ -255,7 +255,7 @@ const handlers: Record<string, Handler> = {
     const files: StoredFile[] = entries.map((entry) => {
       const file = typeof entry.id === "string" ? ws.file(entry.id) : undefined;
       // Bytes never reached the upload URL, or the ID was never issued.
-      if (!file || file.bytes === undefined) throw new SlackApiError("file_not_found");
+      if (!file || file.receivedSize === undefined) throw new SlackApiError("file_not_found");
       return file;
     });
     const threadTs = optString(args, "thread_ts");

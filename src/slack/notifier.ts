@@ -1,4 +1,4 @@
-import { type Logger, REPORT_FORMATS, type Report } from "../domain/ports.js";
+import { type Logger, REPORT_FORMATS, type Report, type ReportFormat } from "../domain/ports.js";
 import type { MessageRef, ScanRecord } from "../domain/scans.js";
 import type {
   UploadResult,
@@ -10,7 +10,7 @@ import type {
 import { scanCard, stateLabel } from "./blocks/cards.js";
 import { context, escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { findingsSummaryMessage, findingsUnavailableMessage, reportText } from "./blocks/findings.js";
-import { reportContent, reportFileName, reportUpload, SlackError, type SlackGateway } from "./gateway.js";
+import { reportFileName, reportUpload, SlackError, type SlackGateway } from "./gateway.js";
 
 /**
  * The watcher's Slack output, through the gateway. Thread replies carry message metadata (event type
@@ -112,14 +112,15 @@ export class SlackNotifier implements WatchOutput {
   async upload(
     card: MessageRef,
     subject: WatchSubject,
-    report: Report,
+    format: ReportFormat,
+    open: () => Promise<Report>,
     effectId: string,
   ): Promise<UploadResult> {
     try {
-      await this.slack.transfers.run(async () =>
+      await this.slack.transfers.run(() =>
         this.slack.upload(
           { channel: card.channel, threadTs: card.ts },
-          reportUpload(subject.scanId, report.format, await reportContent(report)),
+          reportUpload(subject.scanId, format, open),
         ),
       );
       return { ok: true };

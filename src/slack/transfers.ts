@@ -27,7 +27,10 @@ export class TransferSlots {
     if (this.active >= this.max) {
       const ahead = this.active + this.waiting.length;
       const turn = new Promise<void>((resolve) => this.waiting.push(resolve));
-      await Promise.resolve(onQueued?.(ahead)).catch(() => {});
+      // Telling the person is a courtesy: the transfer goes ahead whether or not that reached them.
+      await Promise.resolve()
+        .then(() => onQueued?.(ahead))
+        .catch(() => {});
       await turn;
     } else {
       this.active++;

@@ -150,7 +150,7 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
 
 export interface SlackSurfaceInput {
   app: App;
-  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher">;
+  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "reportTransfersMax">;
   scanner: Scanner;
   store: KeyValueStore;
   clock: Clock;
@@ -167,7 +167,7 @@ export interface SlackSurfaceInput {
  */
 export function wireSlackSurface(input: SlackSurfaceInput) {
   const { app, config, scanner, store, clock, logger, tasks } = input;
-  const slack = new SlackGateway(app.client);
+  const slack = new SlackGateway(app.client, { maxTransfers: config.reportTransfersMax });
   let watcher: ReturnType<typeof createScanWatcher> | undefined;
   const services = createDomainServices({
     scanner,

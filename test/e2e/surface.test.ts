@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { UPLOAD_URL_TARGET } from "../../dev/slack-emulator/index.js";
 import type { SimulatedScanner } from "../../src/scanners/simulator/scanner.js";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import {
@@ -389,6 +390,34 @@ describe("status, reports, audit", () => {
     assert.match(junit.text, /XML report of scan/);
     assert.doesNotMatch(junit.text, /junit/i);
     assert.ok(t.emulator.filesIn(CHANNEL, scanCard.ts).some((f) => f.name === `crashtest-scan-${id}.xml`));
+  });
+
+  test("reports beyond REPORT_TRANSFERS_MAX (3) wait in line and say so; all arrive", async () => {
+    const scanCard = await eventually(() => cards(/^Scan \d+ of web-shop/).at(-1));
+    const id = /^Scan (\d+)/.exec(scanCard.text)?.[1] ?? "";
+    const before = t.emulator.filesIn(CHANNEL, scanCard.ts).length;
+    const seen = t.emulator.ephemerals(PEOPLE.operator).length;
+    // The first three uploads are slow at Slack's upload URL, so the fourth has to wait.
+    t.emulator.injectFault(UPLOAD_URL_TARGET, { kind: "delay", ms: 1500, times: 3 });
+    for (let i = 0; i < 4; i++) {
+      const sent = await t.emulator.slashCommand({
+        user: PEOPLE.operator,
+        channel: CHANNEL,
+        text: `report ${id} json`,
+      });
+      assert.equal(sent.status, 200);
+    }
+    const answers = await eventually(() => {
+      const texts = t.emulator.ephemerals(PEOPLE.operator).slice(seen).map(visibleText);
+      return texts.filter((x) => /uploaded/.test(x)).length === 4 ? texts : undefined;
+    }, 20_000);
+    const queued = answers.filter((x) => /Queued behind/.test(x));
+    assert.equal(queued.length, 1, answers.join("\n---\n"));
+    assert.match(
+      queued[0] ?? "",
+      /Queued behind 3 reports: the JSON report of scan \d+ follows when they are done\./,
+    );
+    assert.equal(t.emulator.filesIn(CHANNEL, scanCard.ts).length, before + 4);
   });
 
   test("audit shows who did what to admins only", async () => {

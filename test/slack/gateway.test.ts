@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { after, before, test } from "node:test";
 import { webApi } from "@slack/bolt";
-import { SlackEmulator } from "../../dev/slack-emulator/index.js";
-import { reportFileName, SlackGateway, slackFailure } from "../../src/slack/gateway.js";
+import { SlackEmulator, UPLOAD_URL_TARGET } from "../../dev/slack-emulator/index.js";
+import { AppError } from "../../src/domain/errors.js";
+import {
+  reportFileName,
+  type SlackError,
+  SlackGateway,
+  slackFailure,
+  type UploadFile,
+} from "../../src/slack/gateway.js";
 
 /** The one Slack gateway against the Slack emulator through a real Web client. */
 
@@ -17,7 +26,7 @@ before(async () => {
     retryConfig: webApi.retryPolicies.rapidRetryPolicy,
     logLevel: webApi.LogLevel.ERROR,
   });
-  slack = new SlackGateway(client, { uploadRetry: webApi.retryPolicies.rapidRetryPolicy });
+  slack = new SlackGateway(client, { uploadRetry: { retries: 4, factor: 1, minTimeout: 1, maxTimeout: 5 } });
 });
 after(() => emulator.close());
 
@@ -97,4 +106,89 @@ test("permalinks come from chat.getPermalink", async () => {
   assert.equal(await slack.linkTo(ref, "card"), `<${link}|card>`);
   // A message Slack does not know: the label alone, no made-up link.
   assert.equal(await slack.linkTo({ channel: CHANNEL, ts: "1.000001" }, "card"), "card");
+});
+
+/** `size` bytes made lazily in 64 KiB chunks (never whole in memory); counts how often it is opened. */
+function generated(size: number) {
+  const chunk = Buffer.alloc(64 * 1024, "r");
+  const hash = createHash("sha256");
+  for (let left = size; left > 0; left -= chunk.length)
+    hash.update(chunk.subarray(0, Math.min(left, chunk.length)));
+  const opened: Readable[] = [];
+  const file: UploadFile = {
+    name: "big.pdf",
+    title: "big",
+    open: async () => {
+      const body = Readable.from(
+        (function* () {
+          for (let left = size; left > 0; left -= chunk.length)
+            yield chunk.subarray(0, Math.min(left, chunk.length));
+        })(),
+      );
+      opened.push(body);
+      return { size, body };
+    },
+  };
+  return { file, opened, sha256: hash.digest("hex") };
+}
+
+test("a stream goes to Slack's upload URL with its announced length, then is shared in the thread", async () => {
+  const card = await slack.post(CHANNEL, { text: "card", blocks: [] });
+  const size = 5 * 1024 * 1024 + 123;
+  const { file, sha256 } = generated(size);
+  await slack.upload({ channel: CHANNEL, threadTs: card.ts }, file, { comment: "the report" });
+  const asked = emulator.calls("files.getUploadURLExternal").at(-1);
+  assert.equal(String(asked?.args.length), String(size));
+  const [shared] = emulator.filesIn(CHANNEL, card.ts);
+  assert.equal(shared?.receivedSize, size);
+  assert.equal(shared?.sha256, sha256);
+  assert.equal(shared?.name, "big.pdf");
+  // The Web client's filesUploadV2 was not used: it would have sent multipart form data.
+  assert.equal(emulator.calls("files.upload").length, 0);
+});
+
+test("a failed upload URL POST opens the file again and retries; Retry-After is honoured", async () => {
+  const card = await slack.post(CHANNEL, { text: "card", blocks: [] });
+  emulator.injectFault(UPLOAD_URL_TARGET, { kind: "http_error", status: 502, times: 2 });
+  emulator.injectFault(UPLOAD_URL_TARGET, { kind: "rate_limited", retryAfterSec: 1 });
+  const { file, opened } = generated(300_000);
+  const started = Date.now();
+  await slack.upload({ channel: CHANNEL, threadTs: card.ts }, file);
+  assert.ok(Date.now() - started >= 1000, "waited the Retry-After second");
+  assert.equal(opened.length, 4, "one download per attempt");
+  assert.ok(opened.slice(0, 3).every((body) => body.destroyed));
+  assert.equal(emulator.filesIn(CHANNEL, card.ts).length, 1);
+});
+
+test("a report stream that fails mid-way keeps its own error, and nothing is shared", async () => {
+  const card = await slack.post(CHANNEL, { text: "card", blocks: [] });
+  const tooLarge = new AppError("unsupported", "The report is larger than REPORT_MAX_BYTES.");
+  const file: UploadFile = {
+    name: "broken.pdf",
+    title: "broken",
+    open: async () => ({
+      size: 1_000_000,
+      body: Readable.from(
+        (async function* () {
+          yield Buffer.alloc(100_000);
+          throw tooLarge;
+        })(),
+      ),
+    }),
+  };
+  await assert.rejects(
+    slack.upload({ channel: CHANNEL, threadTs: card.ts }, file),
+    (error) => error === tooLarge,
+  );
+  assert.equal(emulator.filesIn(CHANNEL, card.ts).length, 0);
+});
+
+test("when Slack refuses before the bytes move, the opened download is let go", async () => {
+  emulator.injectFault("files.getUploadURLExternal", { kind: "slack_error", error: "file_uploads_disabled" });
+  const { file, opened } = generated(1_000_000);
+  await assert.rejects(slack.upload({ channel: CHANNEL }, file), (error: SlackError) => {
+    return error.uploadRefusal === "file uploads are disabled in this workspace (file_uploads_disabled)";
+  });
+  assert.equal(opened.length, 1);
+  assert.ok(opened[0]?.destroyed, "the scanner connection is released");
 });

@@ -104,7 +104,10 @@ test("postedEffects finds tagged replies and uploaded report files, across pages
     { kind: "final", state: "finished", reportFormats: ["pdf"] },
     "final",
   );
-  assert.deepEqual(await notifier.upload(card, subject("502"), report("pdf"), "file:pdf"), { ok: true });
+  assert.deepEqual(
+    await notifier.upload(card, subject("502"), "pdf", async () => report("pdf"), "file:pdf"),
+    { ok: true },
+  );
   const seen = await notifier.postedEffects(card, subject("502"));
   assert.deepEqual([...seen].sort(), ["file:pdf", "final", "state:running"]);
   const pages = emulator.calls("conversations.replies");
@@ -137,13 +140,16 @@ test("conversations.replies hides metadata unless include_all_metadata is set (a
 test("an upload Slack refuses for good comes back as a reason; a transient failure throws retryable", async () => {
   const card = await postCard(scan("504"));
   emulator.injectFault("files.getUploadURLExternal", { kind: "slack_error", error: "file_uploads_disabled" });
-  assert.deepEqual(await notifier.upload(card, subject("504"), report("pdf"), "file:pdf"), {
-    ok: false,
-    reason: "file uploads are disabled in this workspace (file_uploads_disabled)",
-  });
+  assert.deepEqual(
+    await notifier.upload(card, subject("504"), "pdf", async () => report("pdf"), "file:pdf"),
+    {
+      ok: false,
+      reason: "file uploads are disabled in this workspace (file_uploads_disabled)",
+    },
+  );
   emulator.injectFault("files.completeUploadExternal", { kind: "slack_error", error: "internal_error" });
   await assert.rejects(
-    notifier.upload(card, subject("504"), report("json"), "file:json"),
+    notifier.upload(card, subject("504"), "json", async () => report("json"), "file:json"),
     (error: AppError) => error.retryable && /internal_error/.test(error.message),
   );
   assert.equal(emulator.filesIn(CHANNEL, card.ts).length, 0);
@@ -241,7 +247,10 @@ test("after a crash only the bot's own replies and files count: look-alikes post
     { kind: "final", state: "finished", reportFormats: ["pdf"] },
     "final",
   );
-  assert.deepEqual(await notifier.upload(card, subject("507"), report("pdf"), "file:pdf"), { ok: true });
+  assert.deepEqual(
+    await notifier.upload(card, subject("507"), "pdf", async () => report("pdf"), "file:pdf"),
+    { ok: true },
+  );
   assert.deepEqual([...(await notifier.postedEffects(card, subject("507")))].sort(), ["file:pdf", "final"]);
   const botFiles = emulator.filesIn(CHANNEL, card.ts).filter((f) => f.user === undefined);
   assert.deepEqual(

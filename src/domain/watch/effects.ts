@@ -119,10 +119,12 @@ export class EffectQueue {
       return;
     }
     await this.markPending(watch, effect);
+    // Opened again for each retry of the upload: the report is held in memory here.
     const result = await this.deps.output.upload(
       watch.card,
       subjectOf(watch),
-      reportFromFile(report),
+      format,
+      async () => reportFromFile(report),
       effect.id,
     );
     if (result.ok) {

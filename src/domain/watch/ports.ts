@@ -45,8 +45,17 @@ export interface WatchOutput {
   updateCard(card: MessageRef, scan: ScanRecord, watch: WatchRecord): Promise<void>;
   /** One message in the card's thread, tagged with the effect ID (message metadata). */
   post(card: MessageRef, subject: WatchSubject, notice: WatchNotice, effectId: string): Promise<void>;
-  /** One report file into the card's thread, under a name derived from (scan ID, format). */
-  upload(card: MessageRef, subject: WatchSubject, report: Report, effectId: string): Promise<UploadResult>;
+  /**
+   * One report file into the card's thread, under a name derived from (scan ID, format). `open` gives
+   * the report's bytes, again for each retry of the transfer.
+   */
+  upload(
+    card: MessageRef,
+    subject: WatchSubject,
+    format: ReportFormat,
+    open: () => Promise<Report>,
+    effectId: string,
+  ): Promise<UploadResult>;
   /** IDs of the effects of this scan already visible in the card's thread. */
   postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>>;
 }

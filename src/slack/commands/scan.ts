@@ -5,7 +5,7 @@ import { stateLabel } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
 import { announcedReply, cardLink, postApprovalCard } from "../flows.js";
-import { reportContent, reportUpload } from "../gateway.js";
+import { reportUpload } from "../gateway.js";
 import type { CommandSpec } from "./table.js";
 
 const usage = (spec: string) => `/crashtest ${spec}`;
@@ -125,12 +125,17 @@ export const report: CommandSpec<SurfaceDeps> = {
       ? { channel: scan.card.channel, threadTs: scan.card.ts }
       : { channel: channelId };
     await deps.slack.transfers.run(
-      async () => {
-        const file = await deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format);
-        await deps.slack.upload(target, reportUpload(id, format, await reportContent(file)), {
-          comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
-        });
-      },
+      () =>
+        deps.slack.upload(
+          target,
+          // Streamed from the scanner into Slack; fetched again if the upload has to be retried.
+          reportUpload(id, format, () =>
+            deps.scanner.getReport({ projectId: scan.projectId, scanId: id }, format),
+          ),
+          {
+            comment: `${format.toUpperCase()} report of scan ${id} (${scan.projectName}), requested by <@${userId}>`,
+          },
+        ),
       (ahead) => reply(queuedReply(id, format, ahead)),
     );
     await deps.audit.record({

@@ -147,7 +147,8 @@ export class FakeOutput implements WatchOutput {
   async upload(
     _card: MessageRef,
     subject: WatchSubject,
-    _report: Report,
+    _format: ReportFormat,
+    _open: () => Promise<Report>,
     effect: string,
   ): Promise<UploadResult> {
     if (this.refuseUploads) return { ok: false, reason: this.refuseUploads };
