@@ -31,27 +31,27 @@ for (const backend of backends) {
     t.after(() => store.close());
     const { leases } = store;
     const key = `lease-${process.pid}-${Date.now()}`;
-    assert.equal(await leases.acquire(key, "a", 300), true);
-    assert.equal(await leases.acquire(key, "b", 300), false, "held");
-    assert.equal(await leases.renew(key, "b", 300), false, "only the holder renews");
+    assert.equal(await leases.acquire(key, "a", 1000), true);
+    assert.equal(await leases.acquire(key, "b", 1000), false, "held");
+    assert.equal(await leases.renew(key, "b", 1000), false, "only the holder renews");
     await leases.release(key, "b");
-    assert.equal(await leases.acquire(key, "b", 300), false, "only the holder releases");
+    assert.equal(await leases.acquire(key, "b", 1000), false, "only the holder releases");
 
     // Renewed past its first lifetime, it stays held.
     for (let i = 0; i < 4; i++) {
-      await sleep(100);
-      assert.equal(await leases.renew(key, "a", 300), true);
+      await sleep(300);
+      assert.equal(await leases.renew(key, "a", 1000), true);
     }
-    assert.equal(await leases.acquire(key, "b", 300), false);
+    assert.equal(await leases.acquire(key, "b", 1000), false);
 
     // Not renewed: free after its lifetime, and the old holder can no longer renew it.
-    await sleep(400);
-    assert.equal(await leases.renew(key, "a", 300), false);
-    assert.equal(await leases.acquire(key, "b", 300), true);
+    await sleep(1200);
+    assert.equal(await leases.renew(key, "a", 1000), false);
+    assert.equal(await leases.acquire(key, "b", 1000), true);
     await leases.release(key, "a");
-    assert.equal(await leases.acquire(key, "c", 300), false, "the late holder did not drop the new one's");
+    assert.equal(await leases.acquire(key, "c", 1000), false, "the late holder did not drop the new one's");
     await leases.release(key, "b");
-    assert.equal(await leases.acquire(key, "c", 300), true);
+    assert.equal(await leases.acquire(key, "c", 1000), true);
     await leases.release(key, "c");
   });
 }
