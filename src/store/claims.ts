@@ -96,17 +96,36 @@ export class RedisClaims implements Claims {
 
 type Query = (sql: string, values?: unknown[]) => Promise<unknown[]>;
 
+/**
+ * IF NOT EXISTS does not make DDL safe against a concurrent twin: when several replicas start on an
+ * empty database at once, PostgreSQL creates the table for one and fails the others with a unique
+ * violation on its catalog (23505) or a duplicate table/column (42P07, 42701), after the winner
+ * committed (error codes: https://www.postgresql.org/docs/current/errcodes-appendix.html).
+ * The object exists then, which is all the caller wanted. @keyv/postgres treats its own table the same way.
+ */
+function createdByAnyone(ddl: Promise<unknown>): Promise<unknown> {
+  return ddl.catch((error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "23505" || code === "42P07" || code === "42701") return undefined;
+    throw error;
+  });
+}
+
 export class PostgresClaims implements Claims {
   private ready: Promise<unknown> | undefined;
 
   constructor(private readonly query: Query) {}
 
   private table(): Promise<unknown> {
-    this.ready ??= this.query(
-      "CREATE TABLE IF NOT EXISTS chatops_claims (key TEXT PRIMARY KEY, expires_at BIGINT, holder TEXT)",
+    this.ready ??= createdByAnyone(
+      this.query(
+        "CREATE TABLE IF NOT EXISTS chatops_claims (key TEXT PRIMARY KEY, expires_at BIGINT, holder TEXT)",
+      ),
     )
       // Tables from before holders existed.
-      .then(() => this.query("ALTER TABLE chatops_claims ADD COLUMN IF NOT EXISTS holder TEXT"))
+      .then(() =>
+        createdByAnyone(this.query("ALTER TABLE chatops_claims ADD COLUMN IF NOT EXISTS holder TEXT")),
+      )
       .catch((error) => {
         this.ready = undefined;
         throw error;
