@@ -1,0 +1,392 @@
+import assert from "node:assert/strict";
+import { describe, type TestContext, test } from "node:test";
+import { ACTIONS } from "../../src/slack/blocks/cards.js";
+import {
+  APPROVER,
+  doublePolls,
+  isolatedStore,
+  OPERATOR,
+  pollsByScan,
+  REPLICA_INTERVAL_S,
+  REPLICA_TICK_S,
+  type ReplicaRig,
+  replicaRig,
+  type StoreKind,
+  storeBase,
+} from "./replica-rig.js";
+import { auditThread, CHANNEL, isComplete, sleep, type ThreadAudit } from "./rig.js";
+
+/**
+ * Issue 19: three real bot processes on one real store (Redis, then PostgreSQL, side by side), one
+ * Slack emulator delivering through a round-robin proxy, one Crashtest simulator behind per-replica
+ * recording fronts. Replicas tick every 5 s and poll each scan every 30 s (production: 15 s and 120 s;
+ * the poll claim lease is the production 45 s, so a takeover after a kill is measured at its real
+ * length against an interval a quarter of production's).
+ *
+ * Checked on every scan: one request card, one scan card, each thread reply and each report file once,
+ * the final report there; at the scanner: one start per approved request, never two status polls of one
+ * scan within one interval (less one tick of planning slack), whichever replicas made them.
+ */
+
+const SCANS = Number(process.env.REPLICA_SCANS ?? 30);
+const INTERVAL_MS = REPLICA_INTERVAL_S * 1000;
+const TICK_MS = REPLICA_TICK_S * 1000;
+
+interface Tally {
+  store: StoreKind;
+  scenario: string;
+  replicas: number;
+  kills: number;
+  scans: number;
+  lost: number;
+  duplicated: number;
+  doublePolls: number;
+  notes: string[];
+}
+const tallies: Tally[] = [];
+
+/** A bounded wait that looks every 250 ms (auditing threads is not free on a loaded machine). */
+async function until<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(250);
+  }
+}
+
+const named = (name: string) => `${name}(?![\\w-])`;
+const requestCards = (rig: ReplicaRig, project: string) =>
+  rig.emulator
+    .channelMessages(CHANNEL)
+    .filter(
+      (m) => m.threadTs === undefined && new RegExp(`^Scan request for ${named(project)}`).test(m.text),
+    );
+const scanCardsOf = (rig: ReplicaRig, project: string) =>
+  rig.emulator
+    .channelMessages(CHANNEL)
+    .filter((m) => m.threadTs === undefined && new RegExp(`^Scan \\S+ of ${named(project)}`).test(m.text));
+const scanIdOf = (text: string) => /^Scan (\S+) of /.exec(text)?.[1] ?? "";
+const startsAtScanner = (rig: ReplicaRig) => rig.calls.filter((c) => c.operation === "startScan").length;
+
+/** At most `width` at a time (six bots share two cores). */
+async function inBatches<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += width) {
+    out.push(...(await Promise.all(items.slice(i, i + width).map(work))));
+  }
+  return out;
+}
+
+async function createProjects(rig: ReplicaRig, names: string[]): Promise<void> {
+  const seen = rig.emulator.ephemerals(OPERATOR).length;
+  await inBatches(names, 4, (name) =>
+    rig.send(OPERATOR, `project create ${name} https://${name}.example.com`),
+  );
+  await until(
+    () => rig.ephemeralsSince(OPERATOR, seen).filter((text) => /created/.test(text)).length >= names.length,
+    60_000,
+    `${rig.kind}: ${names.length} projects created`,
+  );
+}
+
+/** The replica's own endpoint: a click sent there lands on that replica, whatever the proxy would do. */
+const endpoint = (rig: ReplicaRig, replica: number) => {
+  const bot = rig.bots[replica];
+  assert.ok(bot, `replica ${replica} is running`);
+  return `http://127.0.0.1:${bot.port}/slack/events`;
+};
+
+/**
+ * Requests a scan of each project through the proxy and has the approver click Approve on a replica
+ * other than the one that took the request; resolves with the scan IDs, in project order.
+ */
+async function requestAndApprove(
+  rig: ReplicaRig,
+  projects: string[],
+): Promise<{ ids: string[]; notes: string[] }> {
+  const spread = { commands: [0, 0, 0], clicks: [0, 0, 0] };
+  const ids = await inBatches(projects, 4, async (project) => {
+    const took = await rig.send(OPERATOR, `scan start ${project}`);
+    spread.commands[took] = (spread.commands[took] ?? 0) + 1;
+    const card = await until(
+      () => requestCards(rig, project)[0],
+      60_000,
+      `${rig.kind}: request card of ${project}`,
+    );
+    let clicker = (took + 1) % 3;
+    if (!rig.bots[clicker]) clicker = (clicker + 1) % 3;
+    const clicked = await rig.emulator.click({
+      user: APPROVER,
+      channel: CHANNEL,
+      messageTs: card.ts,
+      actionId: ACTIONS.approve,
+      requestUrl: endpoint(rig, clicker),
+    });
+    assert.equal(clicked.status, 200, `${rig.kind}: ack of the approval of ${project}`);
+    spread.clicks[clicker] = (spread.clicks[clicker] ?? 0) + 1;
+    const scanCard = await until(
+      () => scanCardsOf(rig, project)[0],
+      60_000,
+      `${rig.kind}: scan card of ${project}`,
+    );
+    return scanIdOf(scanCard.text);
+  });
+  return {
+    ids,
+    notes: [
+      `requests per replica ${JSON.stringify(spread.commands)}, approvals per replica ${JSON.stringify(spread.clicks)}`,
+    ],
+  };
+}
+
+const hasRunning = (rig: ReplicaRig, scanId: string) =>
+  auditThread(rig.emulator, scanId).shape.includes("state:running");
+
+/** Waits for every scan's complete thread; the audits, complete or not, for the tally. */
+async function waitAllComplete(rig: ReplicaRig, ids: string[], timeoutMs: number): Promise<ThreadAudit[]> {
+  try {
+    await until(() => ids.every((id) => isComplete(auditThread(rig.emulator, id))), timeoutMs, "complete");
+  } catch {
+    // Tallied as lost below.
+  }
+  return ids.map((id) => auditThread(rig.emulator, id));
+}
+
+function tally(
+  t: TestContext,
+  rig: ReplicaRig,
+  scenario: string,
+  audits: ThreadAudit[],
+  projects: string[],
+  notes: string[],
+): Tally {
+  const lost = audits.filter((a) => a.cards === 0 || !isComplete(a));
+  const duplicated = audits.filter(
+    (a) => a.cards > 1 || a.duplicateReplies.length > 0 || a.duplicateUploads.length > 0,
+  );
+  const doubleRequests = projects.filter(
+    (p) => requestCards(rig, p).length !== 1 || scanCardsOf(rig, p).length !== 1,
+  );
+  const ids = new Set(audits.map((a) => a.scanId));
+  const doubles = doublePolls(rig.calls).filter((d) => ids.has(d.scanId));
+  const polls = pollsByScan(rig.calls);
+  const pollCounts = audits.map((a) => polls.get(a.scanId)?.length ?? 0);
+  const entry: Tally = {
+    store: rig.kind,
+    scenario,
+    replicas: 3,
+    kills: rig.kills,
+    scans: audits.length,
+    lost: lost.length,
+    duplicated: duplicated.length + doubleRequests.length,
+    doublePolls: doubles.length,
+    notes: [...notes, `status polls per scan ${JSON.stringify(pollCounts)}`],
+  };
+  tallies.push(entry);
+  t.diagnostic(`${rig.kind} ${scenario}: ${JSON.stringify(entry)}`);
+  for (const a of [...lost, ...duplicated]) {
+    t.diagnostic(
+      `${rig.kind} scan ${a.scanId}: cards ${a.cards} thread ${JSON.stringify(a.shape)} files ${JSON.stringify(a.files)}`,
+    );
+  }
+  assert.deepEqual(
+    lost.map((a) => a.scanId),
+    [],
+    `${rig.kind} ${scenario}: lost scans`,
+  );
+  assert.deepEqual(
+    duplicated.map((a) => a.scanId),
+    [],
+    `${rig.kind} ${scenario}: duplicated effects`,
+  );
+  assert.deepEqual(
+    doubleRequests,
+    [],
+    `${rig.kind} ${scenario}: projects without exactly one request and one scan card`,
+  );
+  assert.deepEqual(doubles, [], `${rig.kind} ${scenario}: two polls of one scan within an interval`);
+  return entry;
+}
+
+describe("three replicas on one store (issue 19)", { concurrency: true }, () => {
+  for (const kind of ["redis", "postgres"] as const) {
+    test(`${kind}: three bot processes behind a round-robin proxy`, { timeout: 15 * 60_000 }, async (t) => {
+      const base = storeBase(t, kind);
+      if (!base) return;
+      const store = isolatedStore(kind, base);
+      let rig: ReplicaRig | undefined;
+      t.after(async () => {
+        if (rig) {
+          if (process.env.FAULTS_KEEP_LOGS) {
+            const { mkdir, writeFile } = await import("node:fs/promises");
+            await mkdir(process.env.FAULTS_KEEP_LOGS, { recursive: true });
+            await writeFile(`${process.env.FAULTS_KEEP_LOGS}/replicas-${kind}.log`, rig.allLogs());
+          }
+          await rig.close();
+        }
+        store.drop();
+      });
+      rig = await replicaRig(kind, store.url);
+      const r = rig;
+
+      await t.test(
+        `A: ${SCANS} scans requested and approved on different replicas: each effect once, no double polls`,
+        async (t) => {
+          const projects = Array.from({ length: SCANS }, (_, i) => `a${i + 1}`);
+          await createProjects(r, projects);
+          const { ids, notes } = await requestAndApprove(r, projects);
+          assert.equal(startsAtScanner(r), SCANS, "one scan started per approved request");
+          await until(
+            () => ids.every((id) => hasRunning(r, id)),
+            2 * INTERVAL_MS + 30_000,
+            `${kind}: every scan running`,
+          );
+          r.sim.clock.advance(2 * 3600_000);
+          const audits = await waitAllComplete(r, ids, 2 * INTERVAL_MS + 60_000);
+          // Anything doubled late (a second replica finishing the same scan) would show within a tick or two.
+          await sleep(2 * TICK_MS);
+          tally(
+            t,
+            r,
+            "A: scans across replicas",
+            audits.map((a) => auditThread(r.emulator, a.scanId)),
+            projects,
+            notes,
+          );
+        },
+      );
+
+      await t.test(
+        "C: a double click and a Slack retry delivered to two different replicas: one effect each",
+        async (t) => {
+          await createProjects(r, ["c1", "c2"]);
+          const before = startsAtScanner(r);
+          await r.send(OPERATOR, "scan start c1");
+          const card1 = await until(() => requestCards(r, "c1")[0], 60_000, "request card of c1");
+          // Two clicks of Approve at once (two action_ts), on replicas 0 and 1.
+          const clicks = await Promise.all(
+            [0, 1].map((replica) =>
+              r.emulator.click({
+                user: APPROVER,
+                channel: CHANNEL,
+                messageTs: card1.ts,
+                actionId: ACTIONS.approve,
+                requestUrl: endpoint(r, replica),
+              }),
+            ),
+          );
+          assert.deepEqual(
+            clicks.map((c) => c.status),
+            [200, 200],
+          );
+          await r.send(OPERATOR, "scan start c2");
+          const card2 = await until(() => requestCards(r, "c2")[0], 60_000, "request card of c2");
+          // One click on replica 1, and Slack's retry of that same delivery on replica 2.
+          const first = await r.emulator.click({
+            user: APPROVER,
+            channel: CHANNEL,
+            messageTs: card2.ts,
+            actionId: ACTIONS.approve,
+            requestUrl: endpoint(r, 1),
+          });
+          const retried = await r.emulator.redeliver(first, {
+            retryNum: 1,
+            retryReason: "http_timeout",
+            requestUrl: endpoint(r, 2),
+          });
+          assert.deepEqual([first.status, retried.status], [200, 200]);
+          const cards = await Promise.all(
+            ["c1", "c2"].map((p) => until(() => scanCardsOf(r, p)[0], 60_000, `scan card of ${p}`)),
+          );
+          const ids = cards.map((c) => scanIdOf(c.text));
+          await until(() => ids.every((id) => hasRunning(r, id)), 2 * INTERVAL_MS + 30_000, "both running");
+          r.sim.clock.advance(2 * 3600_000);
+          const audits = await waitAllComplete(r, ids, 2 * INTERVAL_MS + 60_000);
+          await sleep(2 * TICK_MS);
+          assert.equal(
+            startsAtScanner(r) - before,
+            2,
+            "one scan started per request, whatever was clicked twice",
+          );
+          tally(
+            t,
+            r,
+            "C: double click and retry",
+            audits.map((a) => auditThread(r.emulator, a.scanId)),
+            ["c1", "c2"],
+            [
+              `double click on replicas 0+1, retry on replicas 1+2; scanner starts ${startsAtScanner(r) - before}`,
+            ],
+          );
+        },
+      );
+
+      await t.test(
+        "B: kill -9 of the replica holding a scan's poll claim mid-poll: another replica takes it over",
+        async (t) => {
+          const projects = ["b1", "b2", "b3"];
+          await createProjects(r, projects);
+          const { ids, notes } = await requestAndApprove(r, projects);
+          await until(
+            () => ids.every((id) => hasRunning(r, id)),
+            2 * INTERVAL_MS + 30_000,
+            `${kind}: every scan running`,
+          );
+          const target = ids[0] ?? "";
+          // The target's next status poll is held at the scanner while its replica is killed.
+          let held: { replica: number; at: number } | undefined;
+          let killed: Promise<void> | undefined;
+          for (const front of r.fronts) {
+            front.hold = (call) =>
+              held === undefined && call.operation === "scanStatus" && call.scanId === target;
+            front.onHeld = (call) => {
+              held = { replica: call.replica, at: call.at };
+              killed = r.kill(call.replica);
+            };
+          }
+          r.sim.clock.advance(2 * 3600_000);
+          const victim = await until(() => held, INTERVAL_MS + 30_000, `${kind}: the target's poll`);
+          await killed;
+          for (const front of r.fronts) front.release();
+          const takeover = await until(
+            () =>
+              r.calls.find((c) => c.operation === "scanStatus" && c.scanId === target && c.at > victim.at),
+            2 * INTERVAL_MS + 60_000,
+            `${kind}: another replica polls the target`,
+          );
+          const takeoverMs = takeover.at - victim.at;
+          const audits = await waitAllComplete(r, ids, 2 * INTERVAL_MS + 60_000);
+          await sleep(2 * TICK_MS);
+          const warned = r.bots.some((bot) => bot?.lines.some((l) => /taken over/.test(String(l.msg))));
+          tally(
+            t,
+            r,
+            "B: kill -9 mid-poll",
+            audits.map((a) => auditThread(r.emulator, a.scanId)),
+            projects,
+            [
+              ...notes,
+              `killed replica ${victim.replica} while its status poll of scan ${target} was in flight; replica ${takeover.replica} polled it ${Math.round(takeoverMs / 1000)} s later; takeover warning logged: ${warned}`,
+            ],
+          );
+          assert.notEqual(takeover.replica, victim.replica);
+          // 45 s lease + one tick, within about two intervals (here 60 s; production 120 s), room for load.
+          assert.ok(takeoverMs <= 2 * INTERVAL_MS + 2 * TICK_MS, `takeover after ${takeoverMs} ms`);
+          assert.ok(warned, "the takeover is logged as a warning");
+        },
+      );
+    });
+  }
+});
+
+test("replica tally: replicas, kills, scans, lost, duplicated, double polls", (t) => {
+  for (const entry of tallies) {
+    t.diagnostic(
+      `${entry.store} | ${entry.scenario} | replicas ${entry.replicas} | kills ${entry.kills} | scans ${entry.scans} | lost ${entry.lost} | duplicated ${entry.duplicated} | double polls ${entry.doublePolls} | ${entry.notes.join("; ")}`,
+    );
+  }
+  const sum = (key: "lost" | "duplicated" | "doublePolls") => tallies.reduce((n, e) => n + e[key], 0);
+  assert.equal(sum("lost") + sum("duplicated") + sum("doublePolls"), 0);
+});
