@@ -1,9 +1,27 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { setTimeout as delay } from "node:timers/promises";
 import { Agent, type Dispatcher, RetryAgent, type RetryHandler } from "undici";
 import { AppError } from "../domain/errors.js";
 import type { LogFields, Logger } from "../domain/ports.js";
+import {
+  type BodyFailures,
+  capped,
+  contentLength,
+  discard,
+  MAX_ERROR_BODY_BYTES,
+  readBody,
+  type StreamLimit,
+} from "./body.js";
 import { parseRetryAfter, unavailableMessage } from "./errors.js";
+import {
+  backoff,
+  DEFAULT_RETRY,
+  defaultRetryMode,
+  isUnsent,
+  type RetryMode,
+  type RetrySettings,
+  transientReason,
+} from "./retry-policy.js";
+import { signEveryAttempt } from "./signing.js";
 
 /**
  * The one HTTP transport for every outside API the bot calls (Crashtest REST and webhook, Veracode
@@ -13,20 +31,9 @@ import { parseRetryAfter, unavailableMessage } from "./errors.js";
  * (webhook URLs hold a secret), only operation names and route templates. It follows no redirect.
  */
 
+export type { StreamLimit } from "./body.js";
+export type { RetryMode, RetrySettings } from "./retry-policy.js";
 export type { Dispatcher };
-
-export interface RetrySettings {
-  /** Retries after the first attempt; the failure after the last retry surfaces. */
-  maxRetries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** A longer Retry-After is not waited out in-process: the caller gets rate_limited with the wait. */
-  maxRetryAfterMs: number;
-  /** Injected by tests so backoff costs no wall time. */
-  sleep: (ms: number) => Promise<void>;
-  /** Jitter source in [0, 1). */
-  random: () => number;
-}
 
 export interface Timeouts {
   connectMs: number;
@@ -37,56 +44,6 @@ export interface Timeouts {
 }
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
-
-/**
- * "idempotent": every transient failure is retried (GET, DELETE, and calls that end in the same
- * state when repeated, like a stop).
- * "unsent-only": only failures that prove the server never acted on the request are retried
- * (connection refused or not resolved, connect timeout, 429). A 5xx, a reset or a timeout after
- * sending may follow a change the server did make (a scan that started), so those surface instead.
- */
-export type RetryMode = "idempotent" | "unsent-only";
-
-/** Failures that prove the request never reached the server. */
-const UNSENT_ERRORS = [
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "ENETDOWN",
-  "EHOSTDOWN",
-  "UND_ERR_CONNECT_TIMEOUT",
-] as const;
-/** Failures after the request may have been acted on. */
-const AMBIGUOUS_ERRORS = [
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "UND_ERR_SOCKET",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-] as const;
-
-/**
- * The retry policy. 401 and 403 are in no list: refused credentials do not improve by asking
- * again. 501 and 505 will not change on a retry either. A 429 says the server did not act, so even
- * a POST waits (Retry-After when given) and tries again.
- */
-export const RETRY_POLICY: Readonly<
-  Record<RetryMode, { statuses: ReadonlySet<number>; errors: ReadonlySet<string> }>
-> = {
-  idempotent: {
-    statuses: new Set([429, 500, 502, 503, 504]),
-    errors: new Set([...UNSENT_ERRORS, ...AMBIGUOUS_ERRORS]),
-  },
-  "unsent-only": { statuses: new Set([429]), errors: new Set(UNSENT_ERRORS) },
-};
-
-/** The retry mode of a method when the caller does not say: only POST and PATCH can double an effect. */
-export function defaultRetryMode(method: Method): RetryMode {
-  return method === "POST" || method === "PATCH" ? "unsent-only" : "idempotent";
-}
 
 export interface TransportOptions {
   /** e.g. https://api.crashtest.cloud; a path prefix is kept. */
@@ -133,12 +90,6 @@ export interface HttpResponse {
   bytes: Uint8Array;
 }
 
-export interface StreamLimit {
-  maxBytes: number;
-  /** The error for a body over maxBytes; `size` when the server announced it. */
-  tooLarge: (size: number | undefined) => AppError;
-}
-
 /** A 2xx body left unread for the caller (read it or cancel it), or any other answer, buffered. */
 export type StreamedResponse =
   | {
@@ -151,15 +102,6 @@ export type StreamedResponse =
     }
   | { ok: false; response: HttpResponse };
 
-const DEFAULT_RETRY: RetrySettings = {
-  maxRetries: 5,
-  baseDelayMs: 500,
-  maxDelayMs: 30_000,
-  maxRetryAfterMs: 60_000,
-  sleep: (ms) => delay(ms),
-  random: Math.random,
-};
-
 const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 120_000 };
 
 /** A pooled dispatcher to share between transports (pass it as `dispatcher`; the caller closes it). */
@@ -168,48 +110,6 @@ export function createPool(timeouts: Partial<Pick<Timeouts, "connectMs">> = {}):
     connect: { timeout: timeouts.connectMs ?? DEFAULT_TIMEOUTS.connectMs },
     connections: 8,
   });
-}
-
-/** Error bodies are read only to word the error. */
-const MAX_ERROR_BODY_BYTES = 256 * 1024;
-
-/** Why a failure is worth retrying in this mode, or undefined when it is not. */
-function transientReason(error: Error, mode: RetryMode): string | undefined {
-  const { statusCode, code } = error as { statusCode?: number; code?: string };
-  const policy = RETRY_POLICY[mode];
-  if (typeof statusCode === "number")
-    return policy.statuses.has(statusCode) ? `HTTP ${statusCode}` : undefined;
-  return code !== undefined && policy.errors.has(code) ? code : undefined;
-}
-
-/** The absolute URL of a dispatch, exactly as it goes on the wire (origin + path with query). */
-function requestUrl(opts: Dispatcher.DispatchOptions): string {
-  const origin = opts.origin instanceof URL ? opts.origin.origin : String(opts.origin ?? "");
-  return `${origin.replace(/\/+$/, "")}${opts.path}`;
-}
-
-/** Adds (or replaces, case-insensitively) headers on a dispatch's header object or flat array. */
-function withHeaders(
-  headers: Dispatcher.DispatchOptions["headers"],
-  extra: Record<string, string>,
-): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) out[String(headers[i])] = String(headers[i + 1]);
-  } else if (headers && typeof (headers as Iterable<unknown>)[Symbol.iterator] === "function") {
-    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>)
-      out[name] = value;
-  } else if (headers) {
-    Object.assign(out, headers);
-  }
-  const lower = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
-  for (const name of Object.keys(out)) if (lower.has(name.toLowerCase())) delete out[name];
-  return { ...out, ...extra };
-}
-
-function contentLength(headers: IncomingHttpHeaders): number | undefined {
-  const value = headers["content-length"];
-  return typeof value === "string" && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 export class HttpTransport {
@@ -236,17 +136,7 @@ export class HttpTransport {
     this.ownsPool = options.dispatcher === undefined;
     const pooled = options.dispatcher ?? createPool(this.timeouts);
     const authorize = options.authorize;
-    // Below the RetryAgent, so every attempt (each retry is a new dispatch) gets fresh headers.
-    this.pool =
-      authorize === undefined
-        ? pooled
-        : pooled.compose(
-            (dispatch) => (opts, handler) =>
-              dispatch(
-                { ...opts, headers: withHeaders(opts.headers, authorize(opts.method, requestUrl(opts))) },
-                handler,
-              ),
-          );
+    this.pool = authorize === undefined ? pooled : signEveryAttempt(pooled, authorize);
     this.service = options.service;
     this.logName = options.logName;
     // Short values would scrub ordinary words; real keys and webhook UUIDs are long.
@@ -260,7 +150,7 @@ export class HttpTransport {
   async send(request: OutgoingRequest): Promise<HttpResponse> {
     const started = Date.now();
     const { response, retries } = await this.dispatch(request);
-    const bytes = await this.readBody(request, response, this.maxResponseBytes);
+    const bytes = await readBody(response.body, this.maxResponseBytes, this.bodyFailures(request));
     this.logResponse(request, response, retries, started);
     return { status: response.statusCode, headers: response.headers, bytes };
   }
@@ -276,7 +166,7 @@ export class HttpTransport {
     this.logResponse(request, response, retries, started);
     const { statusCode: status, headers } = response;
     if (status < 200 || status >= 300) {
-      const bytes = await this.readBody(request, response, MAX_ERROR_BODY_BYTES);
+      const bytes = await readBody(response.body, MAX_ERROR_BODY_BYTES, this.bodyFailures(request));
       return { ok: false, response: { status, headers, bytes } };
     }
     const size = contentLength(headers);
@@ -288,7 +178,7 @@ export class HttpTransport {
       ok: true,
       status,
       headers,
-      body: this.capped(request, response.body, limit),
+      body: capped(response.body, limit, this.bodyFailures(request)),
       ...(size === undefined ? {} : { size }),
     };
   }
@@ -335,7 +225,7 @@ export class HttpTransport {
           callback(error);
           return;
         }
-        const wait = retryAfter ?? this.backoff(state.counter);
+        const wait = retryAfter ?? backoff(this.retry, state.counter);
         retries = state.counter;
         this.logger.warn(`${this.logName} request failed; retrying`, {
           operation: request.operation,
@@ -393,16 +283,10 @@ export class HttpTransport {
     });
   }
 
-  private backoff(retry: number): number {
-    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (retry - 1));
-    // "Equal jitter": at least half the exponential step, so retries never bunch up at zero.
-    return Math.round(ceiling / 2 + (this.retry.random() * ceiling) / 2);
-  }
-
   private networkError(request: OutgoingRequest, error: unknown): AppError {
     const code = String((error as { code?: unknown }).code ?? "unknown");
     const mode = request.retry ?? defaultRetryMode(request.method);
-    const ambiguous = mode === "unsent-only" && !(UNSENT_ERRORS as readonly string[]).includes(code);
+    const ambiguous = mode === "unsent-only" && !isUnsent(code);
     return new AppError("unavailable", unavailableMessage(this.service, ambiguous, true), {
       cause: error,
       detail: `${request.operation} (${request.route}) failed: ${code}`,
@@ -416,70 +300,12 @@ export class HttpTransport {
     });
   }
 
-  private async readBody(
-    request: OutgoingRequest,
-    response: Dispatcher.ResponseData,
-    maxBytes: number,
-  ): Promise<Uint8Array> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).byteLength;
-        if (size > maxBytes) {
-          discard(response.body);
-          throw this.tooLargeResponse(request, maxBytes);
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw this.networkError(request, error);
-    }
-    return new Uint8Array(Buffer.concat(chunks));
+  private bodyFailures(request: OutgoingRequest): BodyFailures {
+    return {
+      tooLarge: (maxBytes) => this.tooLargeResponse(request, maxBytes),
+      network: (error) => this.networkError(request, error),
+    };
   }
-
-  /** A web stream over the body that fails once more than limit.maxBytes arrive. */
-  private capped(
-    request: OutgoingRequest,
-    body: Dispatcher.ResponseData["body"],
-    limit: StreamLimit,
-  ): ReadableStream<Uint8Array> {
-    const chunks = body[Symbol.asyncIterator]();
-    let size = 0;
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          try {
-            const next = await chunks.next();
-            if (next.done) {
-              controller.close();
-              return;
-            }
-            const chunk = next.value as Buffer;
-            size += chunk.byteLength;
-            if (size > limit.maxBytes) {
-              discard(body);
-              controller.error(limit.tooLarge(undefined));
-              return;
-            }
-            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          } catch (error) {
-            controller.error(error instanceof AppError ? error : this.networkError(request, error));
-          }
-        },
-        cancel: () => discard(body),
-      },
-      // Pull one chunk at a time: nothing is read ahead of the consumer.
-      { highWaterMark: 0 },
-    );
-  }
-}
-
-/** Drops a body the bot will not read (and the connection with it); its abort error is expected. */
-function discard(body: Dispatcher.ResponseData["body"]): void {
-  body.on("error", () => undefined);
-  body.destroy();
 }
 
 /** Whether a status is 2xx. */

@@ -4,7 +4,7 @@ import { type TestContext, test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
 import { readReport } from "../../src/domain/reports.js";
 import { HttpStatusError, statusFailure } from "../../src/http/errors.js";
-import { HttpTransport, RETRY_POLICY, type StreamLimit } from "../../src/http/transport.js";
+import { HttpTransport, type StreamLimit } from "../../src/http/transport.js";
 import { closeServer, listenLocal } from "../support/http.js";
 import { captureLogger } from "../support/logs.js";
 
@@ -42,17 +42,6 @@ const tooLarge: StreamLimit["tooLarge"] = (size) =>
   new AppError("unsupported", `too large (${size ?? "unknown"})`);
 
 const get = { operation: "probe", route: "GET /probe", method: "GET", path: "/probe?x=1" } as const;
-
-test("the retry policy is data: 401 and 403 are never retried, POST retries only what was not acted on", () => {
-  for (const mode of ["idempotent", "unsent-only"] as const) {
-    assert.equal(RETRY_POLICY[mode].statuses.has(401), false);
-    assert.equal(RETRY_POLICY[mode].statuses.has(403), false);
-    assert.equal(RETRY_POLICY[mode].statuses.has(429), true);
-  }
-  assert.equal(RETRY_POLICY["unsent-only"].statuses.has(503), false);
-  assert.equal(RETRY_POLICY["unsent-only"].errors.has("ECONNRESET"), false);
-  assert.equal(RETRY_POLICY["unsent-only"].errors.has("ECONNREFUSED"), true);
-});
 
 test("every attempt is signed afresh over the exact wire URL; Retry-After is honoured", async (t) => {
   const { url, transport, seen, sleeps } = await setup(t, (_req, res, attempt) => {
