@@ -26,5 +26,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# node, not npm, is PID 1's child so SIGTERM reaches the bot and it shuts down gracefully.
-CMD ["node", "dist/main.js"]
+# node, not npm, is PID 1's child so SIGTERM reaches the bot and it shuts down gracefully. A .env mounted
+# at /app/.env is read when present; variables set with -e/--env-file win over it (Node's --env-file rule).
+CMD ["node", "--env-file-if-exists=.env", "dist/main.js"]

@@ -3,6 +3,8 @@
  * settings are an error), otherwise the local console against the Slack emulator. The production image
  * runs `dist/main.js` directly; this launcher is development tooling, so `src/` never imports `dev/`.
  */
+// First: refuses an unsupported Node before undici and Bolt load.
+import "../src/node-version.js";
 import { loadConfig } from "../src/config.js";
 
 function wantsConsole(): boolean {

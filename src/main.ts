@@ -1,3 +1,5 @@
+// First: refuses an unsupported Node before undici and Bolt load.
+import "./node-version.js";
 import { pathToFileURL } from "node:url";
 import { type Bot, SHUTDOWN_DEADLINE_MS, startBot } from "./bot.js";
 import { type Config, ConfigError, serviceConfig } from "./config.js";

@@ -19,7 +19,7 @@ test("runtime stage ships production dependencies only, as the non-root node use
 });
 
 test("CMD runs node directly (signals reach the process), with a health check and a data volume", () => {
-  assert.match(runtime, /^CMD \["node", "dist\/main\.js"\]$/m);
+  assert.match(runtime, /^CMD \["node", "--env-file-if-exists=\.env", "dist\/main\.js"\]$/m);
   assert.doesNotMatch(runtime, /^CMD \["npm"/m);
   assert.match(runtime, /^HEALTHCHECK [\s\S]*\/healthz/m);
   assert.match(runtime, /^VOLUME \["\/data"\]$/m);

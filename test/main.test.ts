@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { SlackEmulator } from "../dev/slack-emulator/index.js";
 
@@ -109,8 +113,6 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
 });
 
 test("npm start without Slack credentials opens the local console; a scripted session runs help and exits 0", async () => {
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
   const dir = await mkdtemp(`${tmpdir()}/chatops-console-`);
   try {
     const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
@@ -133,5 +135,160 @@ test("npm start without Slack credentials opens the local console; a scripted se
     assert.match(out, /\/crashtest scan start/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts Node as if it were `version` (a preload redefines process.versions.node before any entry code). */
+const pretendNode = (version: string) =>
+  `data:text/javascript,Object.defineProperty(process.versions,"node",{value:${JSON.stringify(version)}})`;
+
+test("an unsupported Node fails fast with one line saying what to do, in both entries, before undici loads", async () => {
+  for (const entry of ["src/main.ts", "dev/start.ts"]) {
+    for (const [version, have] of [
+      ["20.19.0", "20.x"],
+      ["22.12.0", "22.12.0"],
+    ] as const) {
+      const child = spawn(process.execPath, ["--import", pretendNode(version), "--import", "tsx", entry], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let err = "";
+      child.stderr.on("data", (chunk) => {
+        err += chunk;
+      });
+      const [code] = await once(child, "exit");
+      assert.equal(code, 1, `${entry} on ${version}: ${err}`);
+      const need = version.startsWith("22.") ? "22.19 or later" : "22.x";
+      assert.equal(err, `Node 24 (or ${need}) is required; you have ${have}; see README 'Node'.\n`);
+    }
+  }
+  const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+    engines: { node: string };
+  };
+  assert.equal(pkg.engines.node, "^22.19.0 || >=24");
+  assert.match(readFileSync(path.join(root, ".npmrc"), "utf8"), /^engine-strict=true$/m);
+});
+
+test(".env is read by npm start and the production entry when it exists; the environment wins over it", async () => {
+  const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  // exec: npm forwards SIGTERM/SIGINT to its child, so the child must be node itself, not a shell.
+  assert.equal(pkg.scripts.start, "exec node --env-file-if-exists=.env --import tsx dev/start.ts");
+  assert.match(
+    readFileSync(path.join(root, "Dockerfile"), "utf8"),
+    /CMD \["node", "--env-file-if-exists=\.env", "dist\/main\.js"\]/,
+  );
+  // The same flags, in a directory of its own holding a .env (the repository's own .env is never touched).
+  const dir = await mkdtemp(path.join(tmpdir(), "chatops-dotenv-"));
+  try {
+    await symlink(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+    await writeFile(
+      path.join(dir, ".env"),
+      "NODE_ENV=production\nSCAN_POLL_INTERVAL_SECONDS=soon\nPORT=not-a-port\nSTORE_URL=memory://\n",
+    );
+    const child = spawn(
+      process.execPath,
+      ["--env-file-if-exists=.env", "--import", "tsx", path.join(root, "src/main.ts")],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: "3999" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let err = "";
+    child.stderr.on("data", (chunk) => {
+      err += chunk;
+    });
+    const [code] = await once(child, "exit");
+    assert.equal(code, 1);
+    // From the file: production (so Slack is required) and the bad interval.
+    assert.match(err, /SLACK_BOT_TOKEN is not set/);
+    assert.match(err, /SCAN_POLL_INTERVAL_SECONDS must be a whole number of seconds, got a non-number/);
+    // PORT is set in the environment too: the environment's valid value wins over the file's.
+    assert.doesNotMatch(err, /PORT/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Every process below `pid` (Linux /proc). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // pid (comm) state ppid …; comm may hold spaces or parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(name), ppid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test("SIGTERM or SIGINT to npm start stops the bot too: no orphan process is left", {
+  skip: process.platform !== "linux",
+}, async () => {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    const dir = await mkdtemp(path.join(tmpdir(), "chatops-npm-start-"));
+    try {
+      const npm = spawn("npm", ["start", "--silent"], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          CONSOLE_STORE_URL: `sqlite://${dir}/console.sqlite`,
+        },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      npm.stdout.on("data", (chunk) => {
+        out += chunk;
+      });
+      // The console is up (and waits on stdin, which stays open) once its banner is out.
+      const deadline = Date.now() + 60_000;
+      while (!/local/i.test(out)) {
+        if (Date.now() > deadline || npm.exitCode !== null) assert.fail(`console did not start: ${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const below = descendants(npm.pid ?? -1);
+      assert.ok(below.length > 0, "npm runs the bot in a child process");
+      const exited = once(npm, "exit").then(() => true);
+      npm.kill(signal);
+      const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000));
+      if (!(await Promise.race([exited, timeout]))) {
+        for (const pid of [npm.pid ?? -1, ...below]) if (alive(pid)) process.kill(pid, "SIGKILL");
+        assert.fail(`npm start did not stop on ${signal}`);
+      }
+      const settle = Date.now() + 15_000;
+      while (below.some(alive) && Date.now() < settle)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(below.filter(alive), [], `left running after ${signal} to npm`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 });
