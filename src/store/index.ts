@@ -7,6 +7,7 @@ import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
 import type { KeyValueStore, Leases } from "../domain/ports.js";
 import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
+import { lockSqliteFile } from "./sqlite-lock.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
 export { describeStoreUrl, type StoreKind, storeKind, storeSecrets } from "./url.js";
@@ -162,6 +163,8 @@ export async function openStore({
     case "sqlite": {
       const file = url.replace(/^sqlite:\/\//, "");
       if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+      // One process per file (claims and cron coordination are in-process): a second one refuses here.
+      const unlock = file === ":memory:" ? () => {} : lockSqliteFile(file, label);
       const adapters: KeyvSqlite[] = [];
       store = new KeyvStore(
         () => {
@@ -178,7 +181,11 @@ export async function openStore({
         },
         new MemoryClaims(),
         async () => {
-          await Promise.all(adapters.map((adapter) => adapter.close()));
+          try {
+            await Promise.all(adapters.map((adapter) => adapter.close()));
+          } finally {
+            unlock();
+          }
         },
         label,
         onBackendError,
