@@ -164,7 +164,7 @@ export async function openStore({
       const file = url.replace(/^sqlite:\/\//, "");
       if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
       // One process per file (claims and cron coordination are in-process): a second one refuses here.
-      const unlock = file === ":memory:" ? () => {} : lockSqliteFile(file, label);
+      const unlock = file === ":memory:" ? () => {} : await lockSqliteFile(file, label);
       const adapters: KeyvSqlite[] = [];
       store = new KeyvStore(
         () => {

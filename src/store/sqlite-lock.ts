@@ -1,5 +1,5 @@
 import path from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { AppError } from "../domain/errors.js";
 
 /**
@@ -8,17 +8,25 @@ import { AppError } from "../domain/errors.js";
  * exclusive lock on `<file>.lock` (a one-page SQLite database in exclusive locking mode,
  * https://www.sqlite.org/pragma.html#pragma_locking_mode) for as long as a store on the file is open.
  * The operating system drops the lock when the process dies, kill -9 included, so there is never a
- * stale lock to clean up. Stores opened twice in one process share the lock.
+ * stale lock to clean up. Stores opened twice in one process share the lock. `node:sqlite` is loaded
+ * only here, on the first SQLite store: it is still marked experimental on Node 22
+ * (https://nodejs.org/docs/latest-v22.x/api/sqlite.html), so Redis and PostgreSQL deployments never load it.
  */
 
 const held = new Map<string, { db: DatabaseSync; users: number }>();
 
 /** Takes (or shares) this process's lock on a SQLite store file; the returned function lets it go. */
-export function lockSqliteFile(file: string, label: string): () => void {
+export async function lockSqliteFile(file: string, label: string): Promise<() => void> {
   const key = path.resolve(file);
   const mine = held.get(key);
   if (mine) {
     mine.users++;
+    return once(() => letGo(key));
+  }
+  const { DatabaseSync } = await import("node:sqlite");
+  const again = held.get(key);
+  if (again) {
+    again.users++;
     return once(() => letGo(key));
   }
   const db = new DatabaseSync(`${key}.lock`, { timeout: 0 });
