@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
-import { AppError, toAppError } from "./errors.js";
+import { AppError, command, person, say, toAppError } from "./errors.js";
 import type { Clock, KeyValueStore } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 
@@ -253,7 +253,9 @@ export class ApprovalService {
       const by = await store.get<{ user: string }>(STARTS, `${request.id}:${request.attempts ?? 0}`);
       throw new AppError(
         "conflict",
-        `Starting this scan is already under way${by ? ` by <@${by.user}>` : ""}.`,
+        by
+          ? say`Starting this scan is already under way by ${person(by.user)}.`
+          : "Starting this scan is already under way.",
       );
     }
     return this.startApproved(request, project, request.decidedBy ?? user, start, user);
@@ -361,7 +363,7 @@ export class ApprovalService {
     await this.save({ ...request, status: "expired" });
     throw new AppError(
       "conflict",
-      `This request expired at ${new Date(request.expiresAt).toISOString()}. Ask for a new scan with \`/crashtest scan start ${request.projectName}\`.`,
+      say`This request expired at ${new Date(request.expiresAt).toISOString()}. Ask for a new scan with ${command(`scan start ${request.projectName}`)}.`,
     );
   }
 
@@ -408,7 +410,7 @@ export class ApprovalService {
     if (decided.decision === "approve") {
       return new AppError(
         "conflict",
-        `This request was already approved by <@${decided.user}> at ${new Date(decided.at).toISOString()} and its scan is starting. If the card does not show it soon, an approver can press Retry.`,
+        say`This request was already approved by ${person(decided.user)} at ${new Date(decided.at).toISOString()} and its scan is starting. If the card does not show it soon, an approver can press Retry.`,
       );
     }
     return this.alreadyDecided({

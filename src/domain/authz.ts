@@ -1,4 +1,4 @@
-import { AppError } from "./errors.js";
+import { AppError, channelNamed, person } from "./errors.js";
 
 /**
  * Who may do what. Roles come from configuration as Slack user IDs (U…/W…) and user group IDs (S…);
@@ -87,17 +87,23 @@ export class Authorizer {
     if (channelId !== undefined && !this.channelAllowed(channelId)) {
       throw new AppError(
         "permission",
-        `The bot is not enabled in this channel. Use it in ${this.roles.allowedChannels.map((c) => `<#${c}>`).join(", ")}.`,
+        [
+          "The bot is not enabled in this channel. Use it in ",
+          ...this.roles.allowedChannels.flatMap((c, i) =>
+            i === 0 ? [channelNamed(c)] : [", ", channelNamed(c)],
+          ),
+          ".",
+        ],
         { detail: `channel ${channelId} is not in ALLOWED_CHANNELS` },
       );
     }
     if (await this.can(userId, capability)) return;
-    const helpers = this.roles.admins.map((id) => (isGroup(id) ? `<!subteam^${id}>` : `<@${id}>`));
+    const helpers = this.roles.admins.flatMap((id, i) => (i === 0 ? [person(id)] : [", ", person(id)]));
     const who =
       helpers.length > 0
-        ? `Ask ${helpers.join(", ")} for access.`
-        : "No roles are configured yet: an operator of the bot must set ADMIN_USERS (see the README).";
-    throw new AppError("permission", `You are not allowed to ${DESCRIPTIONS[capability]}. ${who}`, {
+        ? ["Ask ", ...helpers, " for access."]
+        : ["No roles are configured yet: an operator of the bot must set ADMIN_USERS (see the README)."];
+    throw new AppError("permission", [`You are not allowed to ${DESCRIPTIONS[capability]}. `, ...who], {
       detail: `user ${userId} lacks ${capability}`,
     });
   }

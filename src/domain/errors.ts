@@ -16,6 +16,46 @@ export type ErrorKind =
   | "store"
   | "internal";
 
+/**
+ * A piece of a user-facing message: words, or a person, a channel or a bot command named by what it is
+ * (never by chat markup), so that each surface renders them its own way (slack/errors.ts).
+ */
+export type MessagePart = string | { user: string } | { channel: string } | { command: string };
+
+/** A person (user or user group ID). */
+export const person = (user: string): MessagePart => ({ user });
+/** A channel ID. */
+export const channelNamed = (channel: string): MessagePart => ({ channel });
+/** A bot command as typed after the command name, e.g. `scan stop 42`. */
+export const command = (text: string): MessagePart => ({ command: text });
+
+/** `say\`Stop it with ${command("scan stop 4")}.\``: a message as parts; plain values become words. */
+export function say(strings: TemplateStringsArray, ...values: Array<MessagePart | number>): MessagePart[] {
+  const parts: MessagePart[] = [];
+  strings.forEach((text, i) => {
+    if (text !== "") parts.push(text);
+    const value = values[i];
+    if (value === undefined) return;
+    parts.push(typeof value === "number" ? String(value) : value);
+  });
+  return parts;
+}
+
+/** The parts as plain words, for logs and anything that is not a chat surface. */
+export function plainText(parts: readonly MessagePart[]): string {
+  return parts
+    .map((p) =>
+      typeof p === "string"
+        ? p
+        : "user" in p
+          ? `@${p.user}`
+          : "channel" in p
+            ? `#${p.channel}`
+            : `\`${p.command}\``,
+    )
+    .join("");
+}
+
 export interface AppErrorOptions {
   cause?: unknown;
   /** Log-only detail; must not contain secrets. Defaults to the user message. */
@@ -28,14 +68,19 @@ export interface AppErrorOptions {
 
 export class AppError extends Error {
   readonly kind: ErrorKind;
+  /** The user-facing message in plain words; `parts` keeps who and which command apart. */
   readonly userMessage: string;
+  readonly parts: readonly MessagePart[];
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
 
-  constructor(kind: ErrorKind, userMessage: string, options: AppErrorOptions = {}) {
+  constructor(kind: ErrorKind, message: string | readonly MessagePart[], options: AppErrorOptions = {}) {
+    const parts = typeof message === "string" ? [message] : message;
+    const userMessage = plainText(parts);
     super(options.detail ?? userMessage, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
     this.kind = kind;
+    this.parts = parts;
     this.userMessage = userMessage;
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;

@@ -1,7 +1,7 @@
 import type { ApprovalRequest } from "./approvals.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
-import { AppError, quoted } from "./errors.js";
+import { AppError, command, quoted, say } from "./errors.js";
 import type { Project, Scanner } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
@@ -132,7 +132,7 @@ export class ProjectService {
     if (running) {
       throw new AppError(
         "conflict",
-        `Project ${project.name} has scan ${running.scanId} in progress; stop it first (\`/crashtest scan stop ${running.scanId}\`).`,
+        say`Project ${project.name} has scan ${running.scanId} in progress; stop it first (${command(`scan stop ${running.scanId}`)}).`,
       );
     }
     return project;

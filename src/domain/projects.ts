@@ -1,4 +1,4 @@
-import { AppError, quoted } from "./errors.js";
+import { AppError, command, quoted, say } from "./errors.js";
 import type { Clock, KeyValueStore, Project } from "./ports.js";
 import { closest } from "./suggest.js";
 
@@ -96,10 +96,10 @@ export class ProjectRegistry {
     );
     const hint =
       suggestions.length > 0
-        ? ` Did you mean ${suggestions.map((s) => `\`${s}\``).join(" or ")}?`
+        ? say` Did you mean ${suggestions.map((s) => `\`${s}\``).join(" or ")}?`
         : known.length === 0
-          ? " No projects are registered yet: `/crashtest project create <name> <url>` or `/crashtest link <project-id> <name>`."
-          : " `/crashtest projects` lists them.";
-    throw new AppError("not_found", `No project "${quoted(ref)}".${hint}`);
+          ? say` No projects are registered yet: ${command("project create <name> <url>")} or ${command("link <project-id> <name>")}.`
+          : say` ${command("projects")} lists them.`;
+    throw new AppError("not_found", [`No project "${quoted(ref)}".`, ...hint]);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from "./approvals.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
-import { AppError } from "./errors.js";
+import { AppError, command, person, say } from "./errors.js";
 import type { Clock, KeyValueStore, Logger, Scanner, ScanStatus } from "./ports.js";
 import { TERMINAL_SCAN_STATES } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
@@ -195,7 +195,7 @@ export class ScanService {
     if (!known && projectRef === undefined) {
       throw new AppError(
         "not_found",
-        `The bot does not know scan ${scanId}. Name its project to attach to it: \`/crashtest scan status ${scanId} <project>\`.`,
+        say`The bot does not know scan ${scanId}. Name its project to attach to it: ${command(`scan status ${scanId} <project>`)}.`,
       );
     }
     const projectId = known?.projectId ?? (await projects.resolve(projectRef ?? "")).id;
@@ -278,7 +278,7 @@ export class ScanService {
     if (!scan) {
       throw new AppError(
         "not_found",
-        `Scan ${scanId} is not one this bot started or watches. \`/crashtest scan status ${scanId}\` attaches to it.`,
+        say`Scan ${scanId} is not one this bot started or watches. ${command(`scan status ${scanId}`)} attaches to it.`,
       );
     }
     if (TERMINAL_SCAN_STATES.has(scan.state)) {
@@ -288,7 +288,9 @@ export class ScanService {
       const by = await store.get<{ user: string }>(STOPS, scanId);
       throw new AppError(
         "conflict",
-        `Stopping scan ${scanId} was already requested${by ? ` by <@${by.user}>` : ""}.`,
+        by
+          ? say`Stopping scan ${scanId} was already requested by ${person(by.user)}.`
+          : `Stopping scan ${scanId} was already requested.`,
       );
     }
     try {

@@ -1,6 +1,7 @@
-import { type AppError, type ErrorKind, toAppError } from "../domain/errors.js";
+import { type AppError, type ErrorKind, type MessagePart, toAppError } from "../domain/errors.js";
 import type { Logger } from "../domain/ports.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
+import { SLASH_COMMAND } from "./commands/listener.js";
 
 const ICON: Record<AppError["kind"], string> = {
   config: ":gear:",
@@ -19,12 +20,29 @@ const ICON: Record<AppError["kind"], string> = {
 /** What the person who typed or clicked can put right; the operator need not see it (debug). */
 const USER_MISTAKES: ReadonlySet<ErrorKind> = new Set(["validation", "permission", "not_found", "conflict"]);
 
+const MENTIONABLE = /^[UW][A-Z0-9]{2,}$/;
+const GROUP = /^S[A-Z0-9]{2,}$/;
+const CHANNEL = /^[CG][A-Z0-9]{2,}$/;
+
 /**
- * User-facing messages can quote what people typed, so everything is escaped except the mentions the
- * bot writes itself (users, channels, user groups); `<!channel>` and disguised links stay inert.
+ * The one place where the people, channels and commands a message names become Slack markup; the
+ * words around them (which may quote what people typed) are escaped, so `<!channel>` and disguised
+ * links stay inert.
  */
-export function escapeMarkup(text: string): string {
-  return escapeText(text).replace(/&lt;([@#][UWCG][A-Z0-9]+|!subteam\^S[A-Z0-9]+)&gt;/g, "<$1>");
+export function renderParts(parts: readonly MessagePart[]): string {
+  return parts
+    .map((part) => {
+      if (typeof part === "string") return escapeText(part);
+      if ("user" in part) {
+        if (MENTIONABLE.test(part.user)) return `<@${part.user}>`;
+        if (GROUP.test(part.user)) return `<!subteam^${part.user}>`;
+        return escapeText(`@${part.user}`);
+      }
+      if ("channel" in part)
+        return CHANNEL.test(part.channel) ? `<#${part.channel}>` : escapeText(`#${part.channel}`);
+      return `\`${SLASH_COMMAND} ${escapeText(part.command)}\``;
+    })
+    .join("");
 }
 
 /**
@@ -53,6 +71,6 @@ export function errorReply(
         };
   logger[level]("request failed", { ...context, kind: appError.kind, error: logged });
   const retry = appError.retryable ? " Try again in a minute." : "";
-  const text = `${ICON[appError.kind]} ${escapeMarkup(appError.userMessage)}${retry}`;
+  const text = `${ICON[appError.kind]} ${renderParts(appError.parts)}${retry}`;
   return message(text, [section(text)]);
 }

@@ -25,7 +25,11 @@ test("roles grant cumulative capabilities; group membership counts", async () =>
 test("denials say who can help; with no roles configured they say how to configure them", async () => {
   await assert.rejects(authz.require("USTRANGER", "request_scan"), (error: unknown) => {
     assert.ok(error instanceof AppError && error.kind === "permission");
-    assert.match(error.userMessage, /not allowed to start scans\. Ask <@UADMIN>/);
+    assert.match(error.userMessage, /not allowed to start scans\. Ask @UADMIN/);
+    // Who can help is data, not chat markup: the Slack layer renders the mention.
+    assert.ok(
+      error.parts.some((part) => typeof part !== "string" && "user" in part && part.user === "UADMIN"),
+    );
     return true;
   });
   const empty = new Authorizer({ admins: [], approvers: [], operators: [], allowedChannels: [] }, members);
@@ -38,7 +42,10 @@ test("ALLOWED_CHANNELS restricts where the bot acts, for everyone", async () => 
     members,
   );
   await limited.require("UADMIN", "audit", "CSEC");
-  await assert.rejects(limited.require("UADMIN", "audit", "CRANDOM"), (e: AppError) =>
-    /not enabled in this channel.*<#CSEC>/.test(e.userMessage),
+  await assert.rejects(
+    limited.require("UADMIN", "audit", "CRANDOM"),
+    (e: AppError) =>
+      /not enabled in this channel.*#CSEC/.test(e.userMessage) &&
+      e.parts.some((part) => typeof part !== "string" && "channel" in part && part.channel === "CSEC"),
   );
 });

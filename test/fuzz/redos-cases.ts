@@ -25,7 +25,7 @@ import { parseXml } from "../../src/scanners/xml.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
 import { escapeText, truncate } from "../../src/slack/blocks/common.js";
 import { findingsSummaryMessage, reportText } from "../../src/slack/blocks/findings.js";
-import { escapeMarkup } from "../../src/slack/errors.js";
+import { renderParts } from "../../src/slack/errors.js";
 import { parseCredentialsFile, VeracodeAccount } from "../../src/veracode/credentials.js";
 import { parseExpirationTs } from "../../src/veracode/identity.js";
 import {
@@ -251,7 +251,7 @@ export const PARSERS: Record<string, ParserCase> = {
     reportText(s, 280),
     escapeText(s).length,
     truncate(s, 3000),
-    escapeMarkup(s).length,
+    renderParts([s]).length,
   ],
   "Slack findings summary and scan card": (s) => {
     const finding: Finding = { title: s, severity: "high", category: s, detail: s };
