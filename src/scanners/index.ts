@@ -24,9 +24,8 @@ export {
   createDastEssentialsScanner,
   type DastEssentialsScanner,
   type DastEssentialsScannerOptions,
-  dastApiUrl,
 } from "./dast-essentials/scanner.js";
-export { selectDastAccount } from "./dast-essentials/settings.js";
+export { dastApiUrl, selectDastAccount } from "./dast-essentials/settings.js";
 export {
   checkTeamId as parseDastTeamId,
   parseScanType as parseDastScanType,

@@ -12,10 +12,10 @@ import {
   scanStateOf,
 } from "../../src/scanners/crashtest/responses.js";
 import { dastFailure } from "../../src/scanners/dast-essentials/problems.js";
-import { idFromLocation } from "../../src/scanners/dast-essentials/scanner.js";
 import {
   buildTargetRequest,
   checkTeamId,
+  idFromLocation,
   parseScanType,
   parseTargetType,
   splitTargetUrl,

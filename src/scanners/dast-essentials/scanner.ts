@@ -7,7 +7,6 @@ import type {
   ReportFormat,
   Scanner,
   ScanRef,
-  ScanState,
   ScanStatus,
   StartScanResult,
 } from "../../domain/ports.js";
@@ -17,32 +16,34 @@ import {
   type HttpResponse,
   HttpTransport,
   isSuccess,
-  type Method,
-  type OutgoingRequest,
-  type RetryMode,
   type RetrySettings,
   type Timeouts,
 } from "../../http/transport.js";
 import { signVeracodeRequest, type VeracodeAccount } from "../../veracode/index.js";
-import { DEFAULT_REPORT_MAX_BYTES, reportTooLarge, unlessEmpty } from "../reports.js";
+import { DEFAULT_REPORT_MAX_BYTES, reportTooLarge } from "../reports.js";
 import {
   type AnalysisRun,
   AnalysisRunBody,
   checkDastId,
   DAST_REPORT_FORMATS,
-  DAST_TCS_PATH,
-  type DastReportFormat,
   isDastId,
   PagedAnalysisRunsBody,
-  REPORT_CONTENT_TYPES,
-  REPORT_PATHS,
   STOP_ACTIONS,
   StartBody,
   type StopAction,
   TargetBody,
 } from "./api.js";
+import { type Call, runIds, runSubject, toRequest } from "./calls.js";
 import { dastFailure, type FailureContext, problemCodes, readProblem, SERVICE } from "./problems.js";
-import { buildTargetRequest, DEFAULT_TARGET_DEFAULTS, type TargetDefaults } from "./targets.js";
+import { reportCall, reportFormatOf, toReport } from "./reports.js";
+import { isActiveRun, moreActive, runState, runText } from "./runs.js";
+import { dastApiUrl, platformUrl } from "./settings.js";
+import {
+  buildTargetRequest,
+  DEFAULT_TARGET_DEFAULTS,
+  idFromLocation,
+  type TargetDefaults,
+} from "./targets.js";
 
 export interface DastEssentialsScannerOptions {
   logger: Logger;
@@ -71,95 +72,6 @@ export interface DastEssentialsScannerOptions {
 export interface DastEssentialsScanner extends Scanner {
   /** The TCS API base URL in use (no secrets), for start-up logs. */
   readonly baseUrl: string;
-}
-
-/** The TCS base URL for an account: explicit override, else the account's REST host + TCS path. */
-export function dastApiUrl(account: VeracodeAccount, override?: string): string {
-  const raw = override ?? `${account.baseUrl}${DAST_TCS_PATH}`;
-  if (override === undefined && account.region === "fedramp") {
-    throw new AppError(
-      "config",
-      "Veracode DAST Essentials is not available in the US Federal region; use credentials of a commercial or EU account, or set DAST_API_URL.",
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (error) {
-    throw new AppError("config", "DAST_API_URL is not a valid URL.", { cause: error });
-  }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username) {
-    throw new AppError("config", "DAST_API_URL must be a plain http(s) URL without query or credentials.");
-  }
-  return url.href.replace(/\/+$/, "");
-}
-
-/**
- * The Veracode Platform web UI of the account's region (analysiscenter.veracode.com, .eu; see
- * https://docs.veracode.com/r/Region_Domains_for_Veracode_APIs), where a report can be downloaded.
- */
-function platformUrl(account: VeracodeAccount): string {
-  return `https://analysiscenter.veracode.${account.region === "eu" ? "eu" : account.region === "fedramp" ? "us" : "com"}`;
-}
-
-const ACTIVE = new Set(["RUNNING", "STOPPING"]);
-const JSON_ACCEPT = "application/json, application/problem+json";
-
-/**
- * The run's state for the port (`AnalysisRun.status`, https://docs.veracode.com/r/DAST_Essentials_REST_API): RUNNING and STOPPING are running, STOPPED, FINISHED and
- * FAILED are terminal. A missing status means "not known yet": running, so the watcher keeps
- * polling. Values outside the spec's enum are read by their wording, the raw value is always kept.
- */
-export function runState(status: string | null | undefined): { state: ScanState; rawCode: string } {
-  const raw = (status ?? "").trim();
-  const upper = raw.toUpperCase();
-  if (upper === "") return { state: "running", rawCode: "UNKNOWN" };
-  const known: Record<string, ScanState> = {
-    RUNNING: "running",
-    STOPPING: "running",
-    STOPPED: "stopped",
-    FINISHED: "finished",
-    FAILED: "failed",
-  };
-  const state =
-    known[upper] ??
-    (/QUEUE|PENDING|SCHEDULED|WAITING|CREATED|STARTING/.test(upper)
-      ? "queued"
-      : /FAIL|ERROR/.test(upper)
-        ? "failed"
-        : /CANCEL|ABORT|STOPPED/.test(upper)
-          ? "stopped"
-          : /FINISH|COMPLETE|DONE|SUCCE/.test(upper)
-            ? "finished"
-            : "running");
-  return { state, rawCode: raw.slice(0, 40) };
-}
-
-function runText(run: AnalysisRun): string {
-  const raw = (run.status ?? "").trim();
-  const words = raw === "" ? "Status not reported yet" : raw.charAt(0) + raw.slice(1).toLowerCase();
-  return typeof run.scan_number === "number" ? `${words} (analysis #${run.scan_number})` : words;
-}
-
-function reportFormatOf(format: ReportFormat): DastReportFormat {
-  if ((DAST_REPORT_FORMATS as readonly string[]).includes(format)) return format as DastReportFormat;
-  throw new AppError(
-    "unsupported",
-    `${SERVICE} has no ${format} report; use one of: ${DAST_REPORT_FORMATS.join(", ")} (xml for the findings summary).`,
-  );
-}
-
-interface Call {
-  operation: string;
-  /** Route template for logs, e.g. "GET /targets/{target_id}". */
-  route: string;
-  method: Method;
-  path: string;
-  subject: string;
-  retry: RetryMode;
-  accept?: string;
-  body?: unknown;
-  targetName?: string;
 }
 
 class DastEssentialsAdapter implements DastEssentialsScanner {
@@ -341,7 +253,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       route: "POST /analysis_run/{target_id}/stop",
       method: "POST",
       path: `/analysis_run/${encodeURIComponent(targetId)}/stop?action=${this.stopAction}`,
-      subject: this.subject(ref),
+      subject: runSubject(ref),
       // Stopping twice ends in the same state.
       retry: "idempotent",
     };
@@ -372,50 +284,21 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {
     const dastFormat = reportFormatOf(format);
-    const { targetId, runId } = this.ids(ref);
-    const call: Call = {
-      operation: "getReport",
-      route: "GET /targets/{target_id}/analysis_runs/{analysis_run_id}/report/{format}",
-      method: "GET",
-      // The API calls the JUnit XML report "junit".
-      path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}/report/${REPORT_PATHS[dastFormat]}`,
-      subject: `the ${dastFormat} report of ${this.subject(ref)}`,
-      retry: "idempotent",
-      accept: `${REPORT_CONTENT_TYPES[dastFormat]}, application/problem+json;q=0.9, application/json;q=0.8`,
-    };
-    const answer = await this.transport.stream(this.request(call), {
+    const call = reportCall(ref, dastFormat);
+    const answer = await this.transport.stream(toRequest(call), {
       maxBytes: this.maxReportBytes,
       tooLarge: (size) =>
         reportTooLarge({
           service: SERVICE,
           format: dastFormat,
-          subject: this.subject(ref),
+          subject: runSubject(ref),
           maxBytes: this.maxReportBytes,
           size,
           uiUrl: platformUrl(this.account),
         }),
     });
     if (!answer.ok) throw this.failure(answer.response, call);
-    const body = await unlessEmpty(answer.body);
-    if (body === undefined) {
-      throw new AppError(
-        "unavailable",
-        `${SERVICE} has not finished preparing ${call.subject} yet; the bot retries later.`,
-        {
-          detail: `getReport: empty ${dastFormat} report (HTTP ${answer.status})`,
-          retryable: true,
-        },
-      );
-    }
-    const header = answer.headers["content-type"];
-    return {
-      format: dastFormat,
-      body,
-      ...(answer.size === undefined ? {} : { size: answer.size }),
-      contentType:
-        typeof header === "string" && header.trim() !== "" ? header : REPORT_CONTENT_TYPES[dastFormat],
-      fileName: `veracode-dast-${runId}.${dastFormat}`,
-    };
+    return toReport(answer, call, dastFormat, ref.scanId);
   }
 
   close(): Promise<void> {
@@ -424,22 +307,14 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
 
   // ---- helpers ----
 
-  private ids(ref: ScanRef): { targetId: string; runId: string } {
-    return { targetId: checkDastId("target", ref.projectId), runId: checkDastId("analysis run", ref.scanId) };
-  }
-
-  private subject(ref: ScanRef): string {
-    return `analysis run ${ref.scanId} of target ${ref.projectId}`;
-  }
-
   private async getRun(ref: ScanRef): Promise<AnalysisRun> {
-    const { targetId, runId } = this.ids(ref);
+    const { targetId, runId } = runIds(ref);
     const call: Call = {
       operation: "getAnalysisRun",
       route: "GET /targets/{target_id}/analysis_runs/{analysis_run_id}",
       method: "GET",
       path: `/targets/${encodeURIComponent(targetId)}/analysis_runs/${encodeURIComponent(runId)}`,
-      subject: this.subject(ref),
+      subject: runSubject(ref),
       retry: "idempotent",
     };
     const response = await this.send(call);
@@ -450,10 +325,6 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   /** The target's RUNNING (else STOPPING) analysis, newest first; undefined when none is active. */
   private async findActiveRun(targetId: string): Promise<AnalysisRun | undefined> {
     let best: AnalysisRun | undefined;
-    const running = (run: AnalysisRun) => ((run.status ?? "").toUpperCase() === "RUNNING" ? 1 : 0);
-    // RUNNING before STOPPING, then the higher scan number.
-    const better = (a: AnalysisRun, b: AnalysisRun) =>
-      running(a) !== running(b) ? running(a) > running(b) : (a.scan_number ?? -1) > (b.scan_number ?? -1);
     for (let page = 0; page < this.maxRunPages; page += 1) {
       const call: Call = {
         operation: "listAnalysisRuns",
@@ -468,8 +339,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       const body = readJson(this.transport, "listAnalysisRuns", response, PagedAnalysisRunsBody);
       const runs = body._embedded?.analysis_runs ?? [];
       for (const run of runs) {
-        if (!ACTIVE.has((run.status ?? "").toUpperCase()) || !isDastId(run.analysis_run_id)) continue;
-        if (best === undefined || better(run, best)) best = run;
+        if (isActiveRun(run) && (best === undefined || moreActive(run, best))) best = run;
       }
       if ((best?.status ?? "").toUpperCase() === "RUNNING") break;
       const totalPages = body.page?.total_pages;
@@ -479,27 +349,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   }
 
   private send(call: Call): Promise<HttpResponse> {
-    return this.transport.send(this.request(call));
-  }
-
-  private request(call: Call): OutgoingRequest {
-    const headers: Record<string, string> = { accept: call.accept ?? JSON_ACCEPT };
-    let body: string | undefined;
-    if (call.body !== undefined) {
-      body = JSON.stringify(call.body);
-      headers["content-type"] = "application/json";
-    } else if (call.method === "POST") {
-      headers["content-length"] = "0";
-    }
-    return {
-      operation: call.operation,
-      route: call.route,
-      method: call.method,
-      path: call.path,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      retry: call.retry,
-    };
+    return this.transport.send(toRequest(call));
   }
 
   private failure(response: HttpResponse, call: Call): AppError {
@@ -512,21 +362,6 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     };
     return dastFailure(this.transport, response, context);
   }
-}
-
-/**
- * The target ID at the end of a `location` header, when the 201 body lacks it. Split, not
- * `/[?#].*$/` and `/\/+$/`: those backtrack quadratically on a header of many `?` or `/`.
- */
-export function idFromLocation(response: Pick<HttpResponse, "headers">): string | undefined {
-  const header = response.headers.location;
-  const location = Array.isArray(header) ? header[0] : header;
-  const last = location
-    ?.split(/[?#]/, 1)[0]
-    ?.split("/")
-    .filter((segment: string) => segment !== "")
-    .pop();
-  return last !== undefined && isDastId(last) ? last : undefined;
 }
 
 /**

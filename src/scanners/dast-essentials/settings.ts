@@ -1,5 +1,6 @@
 import { AppError } from "../../domain/errors.js";
 import type { VeracodeAccount } from "../../veracode/index.js";
+import { DAST_TCS_PATH } from "./api.js";
 
 /**
  * Configuration of the DAST Essentials scanner (SCANNER=dast-essentials). config.ts reads the
@@ -34,4 +35,33 @@ export function selectDastAccount(accounts: readonly VeracodeAccount[], name: st
     "config",
     `No Veracode account named "${name}" is loaded for DAST Essentials; choose one of: ${accounts.map((a) => a.name).join(", ")} (DAST_VERACODE_ACCOUNT).`,
   );
+}
+
+/** The TCS base URL for an account: explicit override, else the account's REST host + TCS path. */
+export function dastApiUrl(account: VeracodeAccount, override?: string): string {
+  const raw = override ?? `${account.baseUrl}${DAST_TCS_PATH}`;
+  if (override === undefined && account.region === "fedramp") {
+    throw new AppError(
+      "config",
+      "Veracode DAST Essentials is not available in the US Federal region; use credentials of a commercial or EU account, or set DAST_API_URL.",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (error) {
+    throw new AppError("config", "DAST_API_URL is not a valid URL.", { cause: error });
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username) {
+    throw new AppError("config", "DAST_API_URL must be a plain http(s) URL without query or credentials.");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/**
+ * The Veracode Platform web UI of the account's region (analysiscenter.veracode.com, .eu; see
+ * https://docs.veracode.com/r/Region_Domains_for_Veracode_APIs), where a report can be downloaded.
+ */
+export function platformUrl(account: VeracodeAccount): string {
+  return `https://analysiscenter.veracode.${account.region === "eu" ? "eu" : account.region === "fedramp" ? "us" : "com"}`;
 }

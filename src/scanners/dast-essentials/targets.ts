@@ -1,6 +1,14 @@
 import { AppError } from "../../domain/errors.js";
 import type { ProjectSpec } from "../../domain/ports.js";
-import { SCAN_TYPES, type ScanType, TARGET_TYPES, type TargetRequest, type TargetType } from "./api.js";
+import type { HttpResponse } from "../../http/transport.js";
+import {
+  isDastId,
+  SCAN_TYPES,
+  type ScanType,
+  TARGET_TYPES,
+  type TargetRequest,
+  type TargetType,
+} from "./api.js";
 
 /**
  * Builds the TCS `TargetRequest` (https://docs.veracode.com/r/DAST_Essentials_REST_API) from the port's ProjectSpec. Everything the server would
@@ -169,4 +177,19 @@ export function buildTargetRequest(spec: ProjectSpec, defaults: TargetDefaults):
     ...(apiSpec === undefined ? {} : { api_specification_file_url: apiSpec }),
     ...(description === undefined || description === "" ? {} : { description }),
   };
+}
+
+/**
+ * The target ID at the end of a `location` header, when the 201 body lacks it. Split, not
+ * `/[?#].*$/` and `/\/+$/`: those backtrack quadratically on a header of many `?` or `/`.
+ */
+export function idFromLocation(response: Pick<HttpResponse, "headers">): string | undefined {
+  const header = response.headers.location;
+  const location = Array.isArray(header) ? header[0] : header;
+  const last = location
+    ?.split(/[?#]/, 1)[0]
+    ?.split("/")
+    .filter((segment: string) => segment !== "")
+    .pop();
+  return last !== undefined && isDastId(last) ? last : undefined;
 }

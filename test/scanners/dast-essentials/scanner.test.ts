@@ -5,9 +5,8 @@ import { readReport } from "../../../src/domain/reports.js";
 import {
   createDastEssentialsScanner,
   type DastEssentialsScannerOptions,
-  dastApiUrl,
 } from "../../../src/scanners/dast-essentials/scanner.js";
-import { selectDastAccount } from "../../../src/scanners/dast-essentials/settings.js";
+import { dastApiUrl, selectDastAccount } from "../../../src/scanners/dast-essentials/settings.js";
 import {
   buildTargetRequest,
   checkTeamId,
