@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
+import { visibleText } from "../support/bot.js";
+import { FakeVeracode, fakeKeyPair } from "../veracode/fake-veracode.js";
 import {
   APPROVER,
   doublePolls,
@@ -377,6 +379,75 @@ describe("three replicas on one store (issue 19)", { concurrency: true }, () => 
           assert.ok(warned, "the takeover is logged as a warning");
         },
       );
+    });
+  }
+});
+
+describe("three replicas: the daily credential check runs once per cron slot (issue 19)", {
+  concurrency: true,
+}, () => {
+  for (const kind of ["redis", "postgres"] as const) {
+    test(`${kind}: credential check every 10 s on three replicas: one run per slot, one alert per threshold`, {
+      timeout: 8 * 60_000,
+    }, async (t) => {
+      const base = storeBase(t, kind);
+      if (!base) return;
+      const store = isolatedStore(kind, base);
+      const keys = fakeKeyPair();
+      const veracode = await FakeVeracode.start({ now: () => Date.now() });
+      veracode.setCredential({ apiId: keys.apiId, secretHex: keys.secretHex, daysLeft: 3 });
+      let rig: ReplicaRig | undefined;
+      t.after(async () => {
+        await rig?.close();
+        await veracode.close();
+        store.drop();
+      });
+      rig = await replicaRig(kind, store.url, {
+        VERACODE_API_KEY_ID: keys.apiKeyId,
+        VERACODE_API_KEY_SECRET: keys.apiKeySecret,
+        VERACODE_API_URL: veracode.url,
+        VERACODE_CREDENTIALS_FILE: "/nonexistent/credentials",
+        ALERT_CHANNEL: CHANNEL,
+        CREDENTIAL_CHECK_CRON: "*/10 * * * * *",
+      });
+      const r = rig;
+      const SLOT_MS = 10_000;
+      // From the first whole slot after every replica is up, for six slots.
+      const from = Math.ceil((Date.now() + 1000) / SLOT_MS) * SLOT_MS;
+      const to = from + 6 * SLOT_MS;
+      await sleep(to - Date.now() + 8000);
+      const runs = r.bots.flatMap((bot, replica) =>
+        (bot?.lines ?? [])
+          .filter((l) => l.msg === "credential check done")
+          .map((l) => ({ replica, at: Date.parse(String(l.time)) })),
+      );
+      const perSlot = new Map<number, number[]>();
+      for (const run of runs) {
+        if (run.at < from || run.at >= to) continue;
+        const slot = Math.floor(run.at / SLOT_MS) * SLOT_MS;
+        perSlot.set(slot, [...(perSlot.get(slot) ?? []), run.replica]);
+      }
+      const slots = Array.from({ length: 6 }, (_, i) => from + i * SLOT_MS);
+      const counts = slots.map((slot) => perSlot.get(slot)?.length ?? 0);
+      const alerts = r.emulator
+        .channelMessages(CHANNEL)
+        .filter((m) => /expires|expiry/i.test(visibleText(m)));
+      tallies.push({
+        store: kind,
+        scenario: "cron: credential check every 10 s",
+        replicas: 3,
+        kills: 0,
+        scans: 0,
+        lost: counts.filter((n) => n === 0).length,
+        duplicated: counts.filter((n) => n > 1).length + Math.max(0, alerts.length - 1),
+        doublePolls: 0,
+        notes: [
+          `runs per slot ${JSON.stringify(counts)}, by replica ${JSON.stringify(slots.map((s) => perSlot.get(s) ?? []))}; alerts ${alerts.length}; start-up and cron runs in all ${runs.length}`,
+        ],
+      });
+      t.diagnostic(`${kind}: ${tallies.at(-1)?.notes.join("; ")}`);
+      assert.deepEqual(counts, [1, 1, 1, 1, 1, 1], "one credential check per cron slot across the replicas");
+      assert.equal(alerts.length, 1, "one alert for the 7-day threshold, whichever replicas checked");
     });
   }
 });
