@@ -375,25 +375,28 @@ export class ApprovalService {
     const { projects, authz } = this.deps;
     const project = await projects.get(request.projectId);
     const problem = !project
-      ? { reason: "project deleted", text: `Project ${request.projectName} was deleted after this request` }
+      ? {
+          reason: "project deleted",
+          text: say`Project ${request.projectName} was deleted after this request`,
+        }
       : project.url !== request.targetUrl
         ? {
             reason: "target changed",
-            text: `The target of ${request.projectName} changed since this request (now ${project.url || "unknown"})`,
+            text: say`The target of ${request.projectName} changed since this request (now ${project.url || "unknown"})`,
           }
         : !(await authz.can(request.requestedBy, "request_scan"))
           ? {
               reason: "requester may no longer start scans",
-              text: `<@${request.requestedBy}> may no longer start scans`,
+              text: say`${person(request.requestedBy)} may no longer start scans`,
             }
           : undefined;
     if (!problem && project) return project;
     const ended = { ...request, status: "expired" as const, reason: problem?.reason ?? "invalid" };
     await this.save(ended);
-    throw new AppError(
-      "conflict",
-      `${problem?.text ?? "This request is no longer valid"}; nothing was started. Ask for a new scan if it is still wanted.`,
-    );
+    throw new AppError("conflict", [
+      ...(problem?.text ?? ["This request is no longer valid"]),
+      "; nothing was started. Ask for a new scan if it is still wanted.",
+    ]);
   }
 
   /** Someone else's decision won: answer from what is stored, never from a guess. */
@@ -423,13 +426,14 @@ export class ApprovalService {
 
   private alreadyDecided(request: ApprovalRequest): AppError {
     const when = request.decidedAt ? ` at ${new Date(request.decidedAt).toISOString()}` : "";
-    const by = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
+    const by = request.decidedBy ? say` by ${person(request.decidedBy)}` : [];
     switch (request.status) {
       case "start_failed":
-        return new AppError(
-          "conflict",
-          `This request was already approved${by}${when}, but the scan did not start (${request.failure ?? "unknown error"}). An approver can press Retry on the card.`,
-        );
+        return new AppError("conflict", [
+          "This request was already approved",
+          ...by,
+          `${when}, but the scan did not start (${request.failure ?? "unknown error"}). An approver can press Retry on the card.`,
+        ]);
       case "expired":
         return new AppError(
           "conflict",
@@ -440,7 +444,7 @@ export class ApprovalService {
       case "pending":
         return new AppError("conflict", "This request has not been decided yet.");
       default:
-        return new AppError("conflict", `This request was already ${request.status}${by}${when}.`);
+        return new AppError("conflict", [`This request was already ${request.status}`, ...by, `${when}.`]);
     }
   }
 }

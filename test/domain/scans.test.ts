@@ -9,6 +9,7 @@ import { ProjectRegistry } from "../../src/domain/projects.js";
 import { ScanBook } from "../../src/domain/scan-record.js";
 import { type ScanOutput, ScanService, type ScanWatch } from "../../src/domain/scans.js";
 import { TargetGuard } from "../../src/domain/targets.js";
+import { renderParts } from "../../src/slack/errors.js";
 import { openStore } from "../../src/store/index.js";
 import { FakeResolver } from "../support/dns.js";
 import { captureLogger } from "../support/logs.js";
@@ -90,7 +91,8 @@ const kindOf = async (promise: Promise<unknown>) => {
     await promise;
   } catch (error) {
     assert.ok(error instanceof AppError);
-    return { kind: error.kind, message: error.userMessage };
+    // As people read it in Slack: the domain names people by ID, the Slack layer renders mentions.
+    return { kind: error.kind, message: renderParts(error.parts) };
   }
   assert.fail("expected an error");
 };
