@@ -2,18 +2,29 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import { AppError } from "../../domain/errors.js";
 import { type Clock, type ScanState, systemClock } from "../../domain/ports.js";
-import {
-  OPERATIONS,
-  type Operation,
-  type Route,
-  type RouteTable,
-  resolveRoutes,
-  WEBHOOK_ROUTES,
-  type WebhookOperation,
-} from "../crashtest/routes.js";
+import type { Operation, RouteTable, WebhookOperation } from "../crashtest/routes.js";
 import { buildJsonReport, buildJunitReport, buildPdfReport, type ReportSubject } from "./reports.js";
+import {
+  error,
+  isRestOperation,
+  json,
+  type Reply,
+  routeMatcher,
+  type SimOperation,
+  send,
+} from "./routing.js";
+import {
+  openSimState,
+  type ScanOutcome,
+  type SimProject,
+  type SimScan,
+  type SimulatorStateStore,
+  type SimulatorTiming,
+} from "./state.js";
+
+export type { SimOperation } from "./routing.js";
+export type { ScanOutcome, SimulatorState, SimulatorStateStore, SimulatorTiming } from "./state.js";
 
 /**
  * A stateful stand-in for api.crashtest.cloud on loopback: the REST route table (defaults or the
@@ -25,16 +36,6 @@ import { buildJsonReport, buildJunitReport, buildPdfReport, type ReportSubject }
  * 104 failed (with texts like the UI's), the create/stop/delete envelopes and the HTTP statuses of
  * "already running" (409) and of errors.
  */
-
-export type ScanOutcome = "finished" | "failed" | "stopped";
-
-export interface SimulatorTiming {
-  queueSeconds: number;
-  runSeconds: number;
-  outcome: ScanOutcome;
-}
-
-export type SimOperation = Operation | WebhookOperation;
 
 export type Fault =
   /** Answer with this status and a JSON error envelope. */
@@ -76,39 +77,6 @@ export interface SimulatorOptions {
   state?: SimulatorStateStore;
 }
 
-/** What the simulator persists; saved after every change, before the change is answered. */
-export interface SimulatorState {
-  nextProjectId: number;
-  nextScanId: number;
-  projects: SimProject[];
-  scans: SimScan[];
-}
-
-export interface SimulatorStateStore {
-  load(): Promise<unknown>;
-  save(state: SimulatorState): Promise<void>;
-}
-
-/** Ended scans kept beyond this are dropped, oldest first (their reports can no longer be fetched). */
-const MAX_ENDED_SCANS = 1000;
-
-const SavedState = z.object({
-  nextProjectId: z.number().int().positive(),
-  nextScanId: z.number().int().positive(),
-  projects: z.array(
-    z.object({ id: z.string(), name: z.string(), url: z.string(), webhookSecret: z.string().optional() }),
-  ),
-  scans: z.array(
-    z.object({
-      id: z.string(),
-      projectId: z.string(),
-      startedAt: z.number(),
-      outcome: z.enum(["finished", "failed", "stopped"]),
-      ended: z.enum(["stopped", "failed"]).optional(),
-    }),
-  ),
-});
-
 export interface SimulatorHandle {
   url: string;
   apiKey: string;
@@ -132,22 +100,6 @@ export interface SimulatorHandle {
   close(): Promise<void>;
 }
 
-interface SimProject {
-  id: string;
-  name: string;
-  url: string;
-  webhookSecret?: string;
-}
-
-interface SimScan {
-  id: string;
-  projectId: string;
-  startedAt: number;
-  outcome: ScanOutcome;
-  /** Set when stopped or failed before running to the end. */
-  ended?: "stopped" | "failed";
-}
-
 const STATUS: Record<ScanState, { code: number; text: string }> = {
   queued: { code: 100, text: "Queued" },
   running: { code: 101, text: "Running" },
@@ -156,41 +108,10 @@ const STATUS: Record<ScanState, { code: number; text: string }> = {
   failed: { code: 104, text: "Error Occurred" },
 };
 
-interface CompiledRoute {
-  operation: SimOperation;
-  method: string;
-  pattern: RegExp;
-  names: string[];
-}
-
-function compile(operation: SimOperation, route: Route): CompiledRoute {
-  const names: string[] = [];
-  const source = route.path
-    .split(/(\{[^{}]+\})/)
-    .map((part) => {
-      if (part.startsWith("{") && part.endsWith("}")) {
-        names.push(part.slice(1, -1));
-        return "([^/]+)";
-      }
-      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    })
-    .join("");
-  return { operation, method: route.method, pattern: new RegExp(`^${source}$`), names };
-}
-
 const CreateProjectBody = z.looseObject({
   name: z.string().trim().min(1).max(255),
   url: z.url({ protocol: /^https?$/ }),
 });
-
-type Reply = { status: number; body: string | Uint8Array; type?: string; headers?: Record<string, string> };
-
-const json = (status: number, value: unknown): Reply => ({
-  status,
-  body: JSON.stringify(value),
-  type: "application/json",
-});
-const error = (status: number, message: string): Reply => json(status, { message, status_code: status });
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const apiKey = options.apiKey ?? `sim-${randomBytes(16).toString("hex")}`;
@@ -200,85 +121,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const maxRecorded = options.maxRecorded ?? 10_000;
   let offset = 0;
   const now = () => baseClock.now() + offset;
-
-  const table = resolveRoutes(options.routes);
-  const routes: CompiledRoute[] = [
-    ...OPERATIONS.map((operation) => compile(operation, table[operation])),
-    ...(Object.keys(WEBHOOK_ROUTES) as WebhookOperation[]).map((operation) =>
-      compile(operation, WEBHOOK_ROUTES[operation]),
-    ),
-  ];
-  const projects = new Map<string, SimProject>();
-  const scans = new Map<string, SimScan>();
+  const match = routeMatcher(options.routes);
   const faults = new Map<SimOperation, Array<{ fault: Fault; left: number }>>();
   const requests: RecordedRequest[] = [];
-  let nextProjectId = 101;
-  let nextScanId = 390;
-
-  const saved = options.state === undefined ? undefined : await options.state.load();
-  if (saved !== undefined) {
-    const parsed = SavedState.safeParse(saved);
-    if (!parsed.success) {
-      throw new AppError(
-        "config",
-        `The scanner simulator's saved state is unreadable (${z.prettifyError(parsed.error)}). Remove the store (for the console: data/console.sqlite) to start afresh.`,
-      );
-    }
-    nextProjectId = parsed.data.nextProjectId;
-    nextScanId = parsed.data.nextScanId;
-    for (const project of parsed.data.projects) projects.set(project.id, project);
-    for (const scan of parsed.data.scans) scans.set(scan.id, scan);
-  }
-
-  // Saves run one after another, each with the state as it is then; a change is answered after its save.
-  let dirty = false;
-  let saving: Promise<void> = Promise.resolve();
-  const persist = (): Promise<void> => {
-    const store = options.state;
-    if (store === undefined || !dirty) return saving;
-    dirty = false;
-    saving = saving
-      .catch(() => undefined)
-      .then(() => {
-        const ended = [...scans.values()].filter((scan) => !isActive(scan));
-        for (const scan of ended.slice(0, Math.max(0, ended.length - MAX_ENDED_SCANS))) scans.delete(scan.id);
-        return store.save({
-          nextProjectId,
-          nextScanId,
-          projects: [...projects.values()],
-          scans: [...scans.values()],
-        });
-      });
-    return saving;
-  };
-  const changed = () => {
-    dirty = true;
-  };
-
-  const addProject = (project: { name: string; url: string; webhookSecret?: string }): string => {
-    const id = String(nextProjectId++);
-    projects.set(id, { id, ...project });
-    changed();
-    return id;
-  };
-
-  const stateOf = (scan: SimScan): ScanState => {
-    if (scan.ended) return scan.ended;
-    const elapsed = now() - scan.startedAt;
-    if (elapsed < timing.queueSeconds * 1000) return "queued";
-    if (elapsed < (timing.queueSeconds + timing.runSeconds) * 1000) return "running";
-    return scan.outcome;
-  };
-  const isActive = (scan: SimScan) => ["queued", "running"].includes(stateOf(scan));
-  const activeScan = (projectId: string) =>
-    [...scans.values()].find((scan) => scan.projectId === projectId && isActive(scan));
-
-  const startScan = (projectId: string): SimScan => {
-    const scan: SimScan = { id: String(nextScanId++), projectId, startedAt: now(), outcome: timing.outcome };
-    scans.set(scan.id, scan);
-    changed();
-    return scan;
-  };
+  const { projects, scans, persist, changed, addProject, stateOf, isActive, activeScan, startScan } =
+    await openSimState(timing, now, options.state);
 
   const statusReply = (scan: SimScan): Reply => {
     const status = STATUS[stateOf(scan)];
@@ -400,20 +247,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return operation === "webhookStatus" ? statusReply(scan) : reportReply(scan, "junit");
   };
 
-  const match = (method: string, path: string) => {
-    for (const route of routes) {
-      if (route.method !== method) continue;
-      const found = route.pattern.exec(path);
-      if (!found) continue;
-      const params: Record<string, string> = {};
-      route.names.forEach((name, index) => {
-        params[name] = decodeURIComponent(found[index + 1] ?? "");
-      });
-      return { operation: route.operation, params };
-    }
-    return undefined;
-  };
-
   const takeFault = (operation: SimOperation | undefined): Fault | undefined => {
     const queue = operation === undefined ? undefined : faults.get(operation);
     const next = queue?.[0];
@@ -421,16 +254,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     next.left -= 1;
     if (next.left <= 0) queue?.shift();
     return next.fault;
-  };
-
-  const send = (res: ServerResponse, reply: Reply) => {
-    const bytes = typeof reply.body === "string" ? Buffer.from(reply.body) : Buffer.from(reply.body);
-    res.writeHead(reply.status, {
-      ...(reply.type === undefined ? {} : { "content-type": reply.type }),
-      "content-length": String(bytes.byteLength),
-      ...reply.headers,
-    });
-    res.end(bytes);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -481,9 +304,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return send(res, error(411, "Length Required"));
     }
     const { operation, params } = matched;
-    const reply = (OPERATIONS as readonly string[]).includes(operation)
-      ? handleRest(operation as Operation, params, req, body)
-      : handleWebhook(operation as WebhookOperation, params, body);
+    const reply = isRestOperation(operation)
+      ? handleRest(operation, params, req, body)
+      : handleWebhook(operation, params, body);
     try {
       await persist();
     } catch {
