@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { JsonObject } from "./types.js";
 
-/** Limits from Slack's Block Kit reference, see docs/slack-platform.md §9. */
+/** Limits from Slack's Block Kit reference, https://docs.slack.dev/reference/block-kit/blocks. */
 export const MESSAGE_MAX_BLOCKS = 50;
 export const VIEW_MAX_BLOCKS = 100;
 

@@ -12,8 +12,10 @@ import {
 import { descendants, parseXml, XmlError } from "./xml.js";
 
 /**
- * Findings summaries from Crashtest reports: the JSON findings report (doc A.8) and the JUnit XML
- * report (doc A.9). Both give counts by severity and every finding sorted most severe first.
+ * Findings summaries from Crashtest reports: the JSON findings report (shapes as DefectDojo's
+ * importer reads them, https://github.com/DefectDojo/django-DefectDojo/blob/master/dojo/tools/crashtest_security/parser.py) and the JUnit XML report (as OWASP Benchmark's
+ * CrashtestReader reads it, github.com/OWASP-Benchmark/BenchmarkJava). Both give counts by severity
+ * and every finding sorted most severe first.
  */
 
 export interface SummaryOptions {
@@ -21,7 +23,10 @@ export interface SummaryOptions {
   logger?: Logger;
 }
 
-/** DefectDojo's rule for Crashtest `baseScore` (doc A.8). */
+/**
+ * A finding carries no severity: its description's `baseScore` maps to one by DefectDojo's rule
+ * (https://github.com/DefectDojo/django-DefectDojo/blob/master/dojo/tools/crashtest_security/parser.py).
+ */
 export function severityFromScore(score: number): Severity {
   if (score <= 0) return "info";
   if (score < 4) return "low";
@@ -104,7 +109,8 @@ const FindingsBody = z.looseObject({
   descriptions: z.array(JsonDescription),
 });
 
-// The API wraps the body in {message, data}; the empty sample has no envelope (doc A.8).
+// The API wraps the body in {message, data}; an empty report comes without the envelope (DefectDojo's
+// crashtest_security test samples, github.com/DefectDojo/django-DefectDojo unittests/scans/crashtest_security).
 const FindingsReport = z.union([
   z.looseObject({ data: FindingsBody }).transform((report) => report.data),
   FindingsBody,

@@ -21,12 +21,12 @@ function assertSortedBySeverity(severities: Severity[]) {
   );
 }
 
-test("summarises the real full findings report (doc A.8 oracle, recomputed here)", (t) => {
+test("summarises the real full findings report (oracle recomputed here from the file)", (t) => {
   const file = sharedFile(t, "fixtures/crashtest/findings-full.json");
   if (!file) return;
   const text = readFileSync(file, "utf8");
 
-  // Independent walk of the raw JSON with the doc's thresholds.
+  // Independent walk of the raw JSON with DefectDojo's thresholds (dojo/tools/crashtest_security/parser.py).
   const raw = JSON.parse(text) as {
     data: {
       findings: Record<string, Array<{ finding_description_slug: string }>>;
@@ -46,7 +46,7 @@ test("summarises the real full findings report (doc A.8 oracle, recomputed here)
       total += 1;
     }
   }
-  // The oracle stated in the doc; guards the walk above as well.
+  // The counts computed once by hand from the file; guards the walk above as well.
   assert.deepEqual(expected, { critical: 5, high: 9, medium: 33, low: 4, info: 2 });
   assert.equal(total, 53);
 

@@ -1,6 +1,6 @@
 /**
  * A fake Veracode Identity API on 127.0.0.1. It verifies the HMAC header of every request with its own
- * implementation of the documented chain (shared/docs/veracode-api.md §3.1; checked against openssl in
+ * implementation of the documented chain (https://docs.veracode.com/r/c_hmac_signing_example; checked against openssl in
  * fake-veracode.test.ts), rejects reused nonces, serves expiry dates relative to a test clock and
  * answers scripted failures.
  */

@@ -27,7 +27,7 @@ function opensslHmac(hexKey: string, message: Buffer): string {
   return hex;
 }
 
-/** The chain of shared/docs/veracode-api.md §3.1, step by step with openssl. */
+/** Veracode's HMAC chain (https://docs.veracode.com/r/c_hmac_signing_example), step by step with openssl. */
 function opensslSignature(secretHex: string, nonceHex: string, ts: string, data: string): string {
   const kNonce = opensslHmac(secretHex, Buffer.from(nonceHex, "hex"));
   const kDate = opensslHmac(kNonce, Buffer.from(ts, "ascii"));

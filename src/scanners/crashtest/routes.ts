@@ -5,7 +5,7 @@ import { AppError } from "../../domain/errors.js";
  * The one table of Crashtest REST routes (https://docs.veracode.com/r/Crashtest_Security_API lists the operations, not their paths). Both the client and the simulator read it, so an
  * override from configuration changes both sides the same way.
  *
- * UNVERIFIED: no public source shows any REST path. The defaults below are the doc's educated guess
+ * UNVERIFIED: no public source shows any REST path. The defaults below are an educated guess
  * (Lumen + Dingo backend, team-scoped IDs, no /api prefix). Verify against the real API and override
  * with CRASHTEST_ROUTES rather than editing code.
  */

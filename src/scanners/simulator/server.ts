@@ -198,7 +198,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         return json(200, { message: "project_deleted", data: {} });
       case "startScan": {
         const running = activeScan(project.id);
-        // The doc says a start while running "returns the ID of the running scan".
+        // A start while running "returns the ID of the running scan" (https://docs.veracode.com/r/Crashtest_Security_API).
         if (running) {
           return json(409, { message: "Scan is already running", data: { scan_id: Number(running.id) } });
         }

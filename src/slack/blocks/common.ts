@@ -2,7 +2,10 @@ import type { types } from "@slack/bolt";
 
 export type KnownBlock = types.KnownBlock;
 
-/** Slack's Block Kit limits (docs/slack-platform.md §9); builders enforce them so Slack never rejects a message. */
+/**
+ * Slack's Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks); builders enforce them
+ * so Slack never rejects a message.
+ */
 export const LIMITS = {
   blocksPerMessage: 50,
   blocksPerView: 100,

@@ -27,7 +27,9 @@ function createOptions(words: string[]): Record<string, string> | undefined {
 }
 
 /**
- * What a new project's creator must do next (doc A.10: scans fail until the target is verified). The
+ * What a new project's creator must do next: scans fail ("Failed to verify the scan targets") until the
+ * target serves its verification file (https://docs.veracode.com/r/crashtest-security-user-support,
+ * github.com/crashtest-security/devsecops-example-heroku). The
  * simulator verifies nothing, so it gets no verification hint.
  */
 export function projectCreatedMessage(project: ProjectRecord): SlackMessage {
