@@ -7,6 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { inspect } from "node:util";
 import { AppError } from "../domain/errors.js";
+import { apiBaseUrl } from "../http/base-url.js";
 import {
   parseVeracodeKeyId,
   parseVeracodeSecret,
@@ -49,7 +50,7 @@ export class VeracodeAccount {
     }
     this.name = init.name;
     this.region = region;
-    this.baseUrl = normaliseBaseUrl(init.baseUrl ?? `https://${veracodeRestHost(region)}`);
+    this.baseUrl = apiBaseUrl(init.baseUrl ?? `https://${veracodeRestHost(region)}`, "VERACODE_API_URL");
     this.keyIdHint = stripVeracodePrefix(init.apiKeyId.trim()).slice(-4);
     this.#apiKeyId = init.apiKeyId.trim();
     this.#apiKeySecret = init.apiKeySecret.trim();
@@ -70,22 +71,6 @@ export class VeracodeAccount {
   [inspect.custom](): string {
     return `VeracodeAccount ${inspect(this.toJSON())}`;
   }
-}
-
-function normaliseBaseUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (error) {
-    throw new AppError("config", "VERACODE_API_URL is not a valid URL.", { cause: error });
-  }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username) {
-    throw new AppError(
-      "config",
-      "VERACODE_API_URL must be a plain http(s) URL without query or credentials.",
-    );
-  }
-  return url.href.replace(/\/+$/, "");
 }
 
 /** Where the accounts come from, as config.ts read them from the environment. */

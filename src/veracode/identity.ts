@@ -18,7 +18,7 @@ import {
   type RetrySettings,
 } from "../http/transport.js";
 import type { VeracodeAccount } from "./credentials.js";
-import { signVeracodeRequest } from "./signer.js";
+import { veracodeAuthorizer } from "./signer.js";
 
 export interface ApiCredentialsInfo {
   apiId: string;
@@ -211,17 +211,8 @@ export class VeracodeIdentityClient {
         retry: this.retry,
         maxResponseBytes: MAX_RESPONSE_BYTES,
         secrets: [account.apiKeyId, account.apiKeySecret],
-        // Signed afresh for every attempt over the exact URL sent: a new nonce and timestamp, as
-        // Veracode requires. The transport follows no redirect: a new location would need a new
-        // signature.
-        authorize: (method, url) => ({
-          authorization: signVeracodeRequest({
-            apiKeyId: account.apiKeyId,
-            apiKeySecret: account.apiKeySecret,
-            method,
-            url,
-          }),
-        }),
+        // The transport follows no redirect: a new location would need a new signature.
+        authorize: veracodeAuthorizer(account),
         logFields: (headers) => ({ conversationId: headerValue(headers["x-conversation-id"]) }),
       });
       this.transports.set(account, transport);

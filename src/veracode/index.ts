@@ -24,6 +24,7 @@ export {
   stripVeracodePrefix,
   VERACODE_AUTH_SCHEME,
   type VeracodeRegion,
+  veracodeAuthorizer,
   veracodeRegion,
   veracodeRestHost,
 } from "./signer.js";

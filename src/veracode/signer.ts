@@ -148,3 +148,21 @@ export function signVeracodeRequest(options: SignVeracodeRequestOptions): string
   const signature = signatureFromNonceKey(hmac(secret, Buffer.from(nonce, "hex")), String(timestamp), data);
   return `${VERACODE_AUTH_SCHEME} id=${id},ts=${timestamp},nonce=${nonce},sig=${signature}`;
 }
+
+/**
+ * The transport's `authorize` hook for a Veracode key: a fresh HMAC header (new nonce and
+ * timestamp, as Veracode requires) for every attempt, over the exact URL sent.
+ */
+export function veracodeAuthorizer(keys: {
+  apiKeyId: string;
+  apiKeySecret: string;
+}): (method: string, url: string) => Record<string, string> {
+  return (method, url) => ({
+    authorization: signVeracodeRequest({
+      apiKeyId: keys.apiKeyId,
+      apiKeySecret: keys.apiKeySecret,
+      method,
+      url,
+    }),
+  });
+}

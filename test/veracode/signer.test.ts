@@ -6,6 +6,7 @@ import {
   signatureFromNonceKey,
   signVeracodeRequest,
   splitRequestUrl,
+  veracodeAuthorizer,
   veracodeRegion,
   veracodeRestHost,
 } from "../../src/veracode/index.js";
@@ -208,4 +209,16 @@ describe("regions", () => {
     });
     assert.equal(splitRequestUrl("https://h/p?").pathAndQuery, "/p");
   });
+});
+
+test("the transport's authorize hook signs each attempt afresh over the URL it is given", () => {
+  const authorize = veracodeAuthorizer({ apiKeyId: ID, apiKeySecret: SECRET });
+  const url = "https://api.veracode.com/api/authn/v2/api_credentials?page=1";
+  const first = authorize("GET", url).authorization ?? "";
+  const second = authorize("GET", url).authorization ?? "";
+  assert.match(
+    first,
+    new RegExp(`^VERACODE-HMAC-SHA-256 id=${ID},ts=\\d+,nonce=[0-9a-f]{32},sig=[0-9a-f]{64}$`),
+  );
+  assert.notEqual(first, second, "a new nonce for every attempt");
 });

@@ -19,7 +19,7 @@ import {
   type RetrySettings,
   type Timeouts,
 } from "../../http/transport.js";
-import { signVeracodeRequest, type VeracodeAccount } from "../../veracode/index.js";
+import { signVeracodeRequest, type VeracodeAccount, veracodeAuthorizer } from "../../veracode/index.js";
 import { DEFAULT_REPORT_MAX_BYTES, reportTooLarge } from "../reports.js";
 import {
   type AnalysisRun,
@@ -110,15 +110,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
       logger: this.logger,
       service: SERVICE,
       logName: "dast-essentials",
-      // Signed per attempt, retries included, over the exact origin + path + query sent.
-      authorize: (method, url) => ({
-        authorization: signVeracodeRequest({
-          apiKeyId: account.apiKeyId,
-          apiKeySecret: account.apiKeySecret,
-          method,
-          url,
-        }),
-      }),
+      authorize: veracodeAuthorizer(account),
       secrets: [account.apiKeySecret, account.apiKeyId],
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
       ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),

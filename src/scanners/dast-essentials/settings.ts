@@ -1,4 +1,5 @@
 import { AppError } from "../../domain/errors.js";
+import { apiBaseUrl } from "../../http/base-url.js";
 import type { VeracodeAccount } from "../../veracode/index.js";
 import { DAST_TCS_PATH } from "./api.js";
 
@@ -46,16 +47,7 @@ export function dastApiUrl(account: VeracodeAccount, override?: string): string 
       "Veracode DAST Essentials is not available in the US Federal region; use credentials of a commercial or EU account, or set DAST_API_URL.",
     );
   }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (error) {
-    throw new AppError("config", "DAST_API_URL is not a valid URL.", { cause: error });
-  }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username) {
-    throw new AppError("config", "DAST_API_URL must be a plain http(s) URL without query or credentials.");
-  }
-  return url.href.replace(/\/+$/, "");
+  return apiBaseUrl(raw, "DAST_API_URL");
 }
 
 /**
