@@ -1,90 +1,35 @@
 import { randomUUID } from "node:crypto";
+import {
+  APPROVALS,
+  type ApprovalAudience,
+  type ApprovalPolicy,
+  type ApprovalRequest,
+  alreadyDecided,
+  DECIDED_STATUS,
+  DECISIONS,
+  type Decision,
+  type DecisionOutcome,
+  type MessageRef,
+  STARTS,
+  type StartApproved,
+  type StoredDecision,
+} from "./approval-record.js";
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
 import { AppError, command, person, say, toAppError } from "./errors.js";
 import type { Clock, KeyValueStore } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 
-/** Where a message lives in Slack, so later updates edit it instead of posting anew. */
-export interface MessageRef {
-  channel: string;
-  ts: string;
-}
-
-/**
- * `start_failed`: approved, but the scanner (or the store) failed before a scan was recorded. It is
- * resumable: an approver presses Retry. `withdrawn`: denied by the requester themselves.
- */
-export type ApprovalStatus = "pending" | "approved" | "start_failed" | "denied" | "withdrawn" | "expired";
-
-export interface ApprovalRequest {
-  id: string;
-  /** The project as the requester and the approver saw it on the card: its ID and target URL. */
-  projectId: string;
-  projectName: string;
-  targetUrl: string;
-  requestedBy: string;
-  /** Where the scan was asked for; its scan card goes there. */
-  channel: string;
-  /** Where the request card goes when it is not `channel` (APPROVAL_CHANNEL). */
-  approvalChannel?: string;
-  createdAt: number;
-  expiresAt: number;
-  status: ApprovalStatus;
-  decidedBy?: string;
-  decidedAt?: number;
-  scanId?: string;
-  card?: MessageRef;
-  /** Why an expired request ended (e.g. "project deleted"); absent when its time ran out. */
-  reason?: string;
-  /** Why the start failed (safe to show), for `start_failed`. */
-  failure?: string;
-  /** Start attempts after approval. */
-  attempts?: number;
-}
-
-export type Decision = "approve" | "deny";
-
-/** Who could ever approve a request made in a conversation; the Slack layer knows the members. */
-export interface ApprovalAudience {
-  /** True when someone other than the requester who may approve scans can see the conversation. */
-  approverCanSee(channel: string, requester: string): Promise<boolean>;
-}
-
-export interface ApprovalPolicy {
-  approvalTtlMs: number;
-  /** APPROVAL_CHANNEL: every request card goes there instead of the requesting conversation. */
-  approvalChannel?: string;
-}
-
-/** Starts the approved scan (ScanService does); S is what it returns. */
-export type StartApproved<S> = (
-  project: ProjectRecord,
-  who: { requestedBy: string; approvedBy: string; channel: string },
-) => Promise<S>;
-
-export interface DecisionOutcome<S> {
-  request: ApprovalRequest;
-  started?: S;
-  /** Set when the decision was approve but no scan started: the request is `start_failed`. */
-  failure?: AppError;
-}
-
-interface StoredDecision {
-  decision: Decision | "withdraw";
-  user: string;
-  at: number;
-}
-
-const APPROVALS = "approvals";
-const DECISIONS = "approval-decisions";
-const STARTS = "approval-starts";
-
-const DECIDED_STATUS: Record<StoredDecision["decision"], ApprovalStatus> = {
-  approve: "approved",
-  deny: "denied",
-  withdraw: "withdrawn",
-};
+export type {
+  ApprovalAudience,
+  ApprovalPolicy,
+  ApprovalRequest,
+  ApprovalStatus,
+  Decision,
+  DecisionOutcome,
+  MessageRef,
+  StartApproved,
+} from "./approval-record.js";
 
 /**
  * Four-eyes approval of scan starts; the only writer of approval records. A decision binds to the
@@ -182,7 +127,7 @@ export class ApprovalService {
     const { authz, store, clock, audit } = this.deps;
     const request = await this.get(requestId);
     if (!request) throw new AppError("not_found", "This approval request no longer exists.");
-    if (request.status !== "pending") throw this.alreadyDecided(request);
+    if (request.status !== "pending") throw alreadyDecided(request);
     this.requireChannels(request, clickChannel);
     await this.requireUnexpired(request);
     const withdrawing = decision === "deny" && user === request.requestedBy;
@@ -241,7 +186,7 @@ export class ApprovalService {
     const stored = await this.get(requestId);
     if (!stored) throw new AppError("not_found", "This approval request no longer exists.");
     const request = await this.resumable(stored);
-    if (!request) throw this.alreadyDecided(stored);
+    if (!request) throw alreadyDecided(stored);
     this.requireChannels(request, clickChannel);
     await this.requireUnexpired(request);
     await authz.require(user, "approve_scan");
@@ -403,7 +348,7 @@ export class ApprovalService {
   private async lostRace(request: ApprovalRequest): Promise<AppError> {
     const decided = await this.deps.store.get<StoredDecision>(DECISIONS, request.id);
     const latest = (await this.get(request.id)) ?? request;
-    if (latest.status !== "pending") return this.alreadyDecided(latest);
+    if (latest.status !== "pending") return alreadyDecided(latest);
     if (!decided) {
       return new AppError(
         "conflict",
@@ -416,35 +361,11 @@ export class ApprovalService {
         say`This request was already approved by ${person(decided.user)} at ${new Date(decided.at).toISOString()} and its scan is starting. If the card does not show it soon, an approver can press Retry.`,
       );
     }
-    return this.alreadyDecided({
+    return alreadyDecided({
       ...latest,
       status: DECIDED_STATUS[decided.decision],
       decidedBy: decided.user,
       decidedAt: decided.at,
     });
-  }
-
-  private alreadyDecided(request: ApprovalRequest): AppError {
-    const when = request.decidedAt ? ` at ${new Date(request.decidedAt).toISOString()}` : "";
-    const by = request.decidedBy ? say` by ${person(request.decidedBy)}` : [];
-    switch (request.status) {
-      case "start_failed":
-        return new AppError("conflict", [
-          "This request was already approved",
-          ...by,
-          `${when}, but the scan did not start (${request.failure ?? "unknown error"}). An approver can press Retry on the card.`,
-        ]);
-      case "expired":
-        return new AppError(
-          "conflict",
-          request.reason
-            ? `This request has ended: ${request.reason}. Ask for a new scan if it is still wanted.`
-            : `This request expired at ${new Date(request.expiresAt).toISOString()}.`,
-        );
-      case "pending":
-        return new AppError("conflict", "This request has not been decided yet.");
-      default:
-        return new AppError("conflict", [`This request was already ${request.status}`, ...by, `${when}.`]);
-    }
   }
 }
