@@ -44,3 +44,18 @@ test("the watcher reports observations; it does not write scan records itself", 
   );
   assert.deepEqual(offenders, []);
 });
+
+// The watch record is the watcher's bookkeeping; where the card is and what the project is called
+// are the scan's facts and are read from the scan record (domain/scan-record.ts).
+test("the watch record holds no scan facts", () => {
+  const text = readFileSync(join(root, "domain/watch/record.ts"), "utf8");
+  const body = /export interface WatchRecord \{([\s\S]*?)\n\}/.exec(text)?.[1];
+  assert.ok(body, "WatchRecord is declared in domain/watch/record.ts");
+  const fields = [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]);
+  const scanFacts = ["card", "projectName", "targetUrl", "backend", "requestedBy", "approvedBy", "channel"];
+  assert.deepEqual(
+    fields.filter((f) => scanFacts.includes(f ?? "")),
+    [],
+  );
+  assert.ok(fields.includes("effects"), `fields read: ${fields.join(", ")}`);
+});

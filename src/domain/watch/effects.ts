@@ -2,16 +2,15 @@ import { AppError, toAppError } from "../errors.js";
 import type { FindingsSummary, Logger, ReportFile, ReportFormat, Scanner } from "../ports.js";
 import { reportFormatNamed } from "../ports.js";
 import { readReport, reportFromFile } from "../reports.js";
-import type { ScanRecord } from "../scans.js";
+import type { MessageRef, ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
-import type { ScanRecords, TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
+import type { TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
 import {
   cardSignature,
   isOpen,
   planFilesRefused,
   type ReportPlan,
-  scanFromWatch,
   type WatchEffect,
   type WatchRecord,
   type WatchRecords,
@@ -50,7 +49,6 @@ export interface EffectRun {
 export interface EffectQueueDeps {
   scanner: Scanner;
   output: WatchOutput;
-  scans: ScanRecords;
   records: WatchRecords;
   summarize: (report: ReportFile) => FindingsSummary;
   polling: Polling;
@@ -59,21 +57,24 @@ export interface EffectQueueDeps {
   log: Logger;
 }
 
-function subjectOf(watch: WatchRecord): WatchSubject {
-  return { scanId: watch.scanId, projectId: watch.projectId, projectName: watch.projectName };
+/** The scan record an effect is rendered from (read once per tick): its card and project name. */
+export type CardedScan = ScanRecord & { card: MessageRef };
+
+function subjectOf(scan: CardedScan): WatchSubject {
+  return { scanId: scan.scanId, projectId: scan.projectId, projectName: scan.projectName };
 }
 
 export class EffectQueue {
   constructor(private readonly deps: EffectQueueDeps) {}
 
   /** Carries out the open effects in order; `pending` ones left by an earlier attempt are looked up first. */
-  async run(watch: WatchRecord, run: EffectRun): Promise<void> {
+  async run(watch: WatchRecord, scan: CardedScan, run: EffectRun): Promise<void> {
     const { output, log } = this.deps;
-    const subject = subjectOf(watch);
-    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch);
+    const subject = subjectOf(scan);
+    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch, scan);
 
     if (watch.effects.some((e) => e.status === "pending")) {
-      const seen = await output.postedEffects(watch.card, subject);
+      const seen = await output.postedEffects(scan.card, subject);
       for (const effect of watch.effects) {
         if (effect.status === "pending" && seen.has(effect.id)) {
           effect.status = "done";
@@ -92,20 +93,21 @@ export class EffectQueue {
       const effect = watch.effects[i] as WatchEffect;
       if (!isOpen(effect)) continue;
       if (effect.kind === "file") {
-        await this.deliverFile(watch, effect, reports, run);
+        await this.deliverFile(watch, scan, effect, reports, run);
         planFilesRefused(watch);
         continue;
       }
       const notice = await this.notice(watch, effect, reports, run);
       await this.markPending(watch, effect);
-      await output.post(watch.card, subject, notice, effect.id);
+      await output.post(scan.card, subject, notice, effect.id);
       effect.status = "done";
     }
-    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch);
+    if (cardSignature(watch) !== watch.cardShows) await this.refreshCard(watch, scan);
   }
 
   private async deliverFile(
     watch: WatchRecord,
+    scan: CardedScan,
     effect: WatchEffect,
     reports: Map<ReportFormat, ReportFile | AppError>,
     run: EffectRun,
@@ -121,8 +123,8 @@ export class EffectQueue {
     await this.markPending(watch, effect);
     // Opened again for each retry of the upload: the report is held in memory here.
     const result = await this.deps.output.upload(
-      watch.card,
-      subjectOf(watch),
+      scan.card,
+      subjectOf(scan),
       format,
       async () => reportFromFile(report),
       effect.id,
@@ -238,17 +240,15 @@ export class EffectQueue {
     }
   }
 
-  private async refreshCard(watch: WatchRecord): Promise<void> {
-    const { scans, output, scanner } = this.deps;
-    const known = await scans.getScan(watch.scanId);
-    const scan: ScanRecord = {
-      ...(known ?? scanFromWatch(watch, "", scanner.name)),
+  private async refreshCard(watch: WatchRecord, known: CardedScan): Promise<void> {
+    // The card shows the state last announced, so that it never runs ahead of its thread.
+    const scan: CardedScan = {
+      ...known,
       state: watch.state,
       ...(watch.rawCode === undefined ? {} : { rawCode: watch.rawCode }),
-      card: watch.card,
     };
     try {
-      await output.updateCard(watch.card, scan, watch);
+      await this.deps.output.updateCard(scan.card, scan, watch);
     } catch (error) {
       const appError = toAppError(error);
       if (appError.retryable) throw appError;

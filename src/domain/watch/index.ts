@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AppError } from "../errors.js";
 import type { Logger, ReportFormat, ScanStatus } from "../ports.js";
 import { TERMINAL_SCAN_STATES } from "../ports.js";
-import type { MessageRef, ScanRecord } from "../scans.js";
+import type { ScanRecord } from "../scans.js";
 import { BudgetLedger, RequestBudget } from "./budget.js";
 import { PollClaims } from "./claims.js";
 import { DueSchedule } from "./due-index.js";
@@ -10,14 +10,7 @@ import { EffectQueue } from "./effects.js";
 import { reportPlan, resolveOptions, type WatcherOptions } from "./options.js";
 import { Polling } from "./polling.js";
 import { type AttachResult, emptyReport, type TickReport, type WatcherDeps } from "./ports.js";
-import {
-  cardSignature,
-  planTerminal,
-  type ReportPlan,
-  scanFromWatch,
-  type WatchRecord,
-  WatchRecords,
-} from "./record.js";
+import { cardSignature, planTerminal, type ReportPlan, type WatchRecord, WatchRecords } from "./record.js";
 import { Ticker } from "./tick.js";
 
 /**
@@ -81,7 +74,6 @@ export class ScanWatcher {
     const effects = new EffectQueue({
       scanner: deps.scanner,
       output: deps.output,
-      scans: deps.scans,
       records: this.records,
       summarize: deps.summarize,
       polling: this.polling,
@@ -145,10 +137,11 @@ export class ScanWatcher {
     const existing = await this.records.get(scanId);
     if (existing && existing.projectId !== projectId)
       throw wrongProject(scanId, existing.projectId, projectId);
-    if (existing && existing.phase !== "ended") {
-      const scan = (await scans.getScan(scanId)) ?? scanFromWatch(existing, user, scanner.name);
+    // A live watch answers from the records; one whose scan record is missing is checked again below.
+    const watched = existing && existing.phase !== "ended" ? await scans.getScan(scanId) : undefined;
+    if (existing && watched) {
       return {
-        scan,
+        scan: watched,
         status: { scanId, state: existing.state, rawCode: existing.rawCode ?? existing.state },
         watch: existing,
         alreadyWatched: true,
@@ -159,7 +152,7 @@ export class ScanWatcher {
     if (known && known.projectId !== projectId) throw wrongProject(scanId, known.projectId, projectId);
     const now = clock.now();
     const project = known ? undefined : await this.deps.projects?.get(projectId);
-    const card = known?.card ?? existing?.card;
+    const card = known?.card;
     const scan: ScanRecord = {
       ...(known ?? {
         scanId,
@@ -184,7 +177,7 @@ export class ScanWatcher {
       return { scan: recorded, status, alreadyWatched: false };
     const watch = await this.withLock(scanId, () => this.watchLocked(recorded, status));
     this.log.info("scan attached", { scanId, user, state: status.state });
-    return { scan: { ...recorded, card: watch.card }, status, watch, alreadyWatched: false };
+    return { scan: recorded, status, watch, alreadyWatched: false };
   }
 
   /** watch() under the scan's lock; `status` is a status fetched just now (attach). */
@@ -197,13 +190,13 @@ export class ScanWatcher {
       return existing;
     }
     if (existing && existing.outcome !== "watch_failed" && existing.outcome !== "not_found") return existing;
+    // The card and project name are read from the scan record when something is posted: it must hold them.
+    const known = await this.deps.scans.getScan(scan.scanId);
+    if (!known?.card) await this.deps.scans.attached(scan);
     if (existing) return this.resume(existing, now, status);
-    const card = scan.card as MessageRef;
     const watch: WatchRecord = {
       scanId: scan.scanId,
       projectId: scan.projectId,
-      projectName: scan.projectName,
-      card,
       state: scan.state,
       ...(scan.rawCode === undefined ? {} : { rawCode: scan.rawCode }),
       phase: "polling",

@@ -1,5 +1,4 @@
 import type { Clock, KeyValueStore, ReportFormat, ScanState } from "../ports.js";
-import type { MessageRef, ScanRecord } from "../scans.js";
 
 /**
  * The watch record and its effects log. Every Slack side effect of a watch has a deterministic ID
@@ -33,13 +32,18 @@ export interface WatchEffect {
   attempts?: number;
 }
 
+/**
+ * The watcher's bookkeeping for one scan. It holds no fact of the scan itself: the card (where replies
+ * go) and the project name are read from the scan record (ScanBook) when an effect is rendered.
+ */
 export interface WatchRecord {
   scanId: string;
+  /** The key of the scanner's status and report calls. */
   projectId: string;
-  projectName: string;
-  /** The scan card; replies go into its thread. */
-  card: MessageRef;
-  /** Last state the scanner reported. */
+  /**
+   * The state (and raw code) last announced: what the card shows and the thread was told. A poll that
+   * reports another state plans its notices; the scan's current state lives in the scan record.
+   */
   state: ScanState;
   rawCode?: string;
   phase: WatchPhase;
@@ -90,7 +94,16 @@ function scheduleNamespace(scanId: string): string {
   return `${SCHEDULES}-${(hash >>> 0) % SCHEDULE_BUCKETS}`;
 }
 
-function withSchedule(watch: WatchRecord, stored: StoredSchedule | undefined): WatchRecord {
+/** Watch records stored by earlier versions carried copies of the scan's card and project name. */
+function withoutScanFacts(watch: WatchRecord): WatchRecord {
+  const legacy = watch as WatchRecord & { card?: unknown; projectName?: unknown };
+  delete legacy.card;
+  delete legacy.projectName;
+  return watch;
+}
+
+function withSchedule(record: WatchRecord, stored: StoredSchedule | undefined): WatchRecord {
+  const watch = withoutScanFacts(record);
   if (!stored || !(stored[0] > watch.updatedAt) || watch.phase === "ended") return watch;
   watch.nextPollAt = stored[1];
   watch.nextStatusAt = stored[2];
@@ -99,7 +112,7 @@ function withSchedule(watch: WatchRecord, stored: StoredSchedule | undefined): W
 }
 
 /**
- * The watch records in the store: the full record (`watches`, one per scan: facts, counters and the
+ * The watch records in the store: the full record (`watches`, one per scan: schedule, counters and the
  * effects log) and, for a live watch, its compact schedule record (`watch-due-<bucket>`). A record read
  * here carries the newer of the two schedules.
  */
@@ -158,24 +171,6 @@ export class WatchRecords {
     const entries = await this.store.entries<WatchRecord>(WATCHES);
     return entries.map(([id, watch]) => [id, withSchedule(watch, schedules.get(id))]);
   }
-}
-
-/** The scan record as the watch knows it, for a scan the scan records do not have (yet). */
-export function scanFromWatch(watch: WatchRecord, user: string, backend: string): ScanRecord {
-  return {
-    scanId: watch.scanId,
-    projectId: watch.projectId,
-    projectName: watch.projectName,
-    targetUrl: "",
-    backend,
-    requestedBy: user,
-    channel: watch.card.channel,
-    card: watch.card,
-    state: watch.state,
-    ...(watch.rawCode === undefined ? {} : { rawCode: watch.rawCode }),
-    startedAt: watch.createdAt,
-    updatedAt: watch.updatedAt,
-  };
 }
 
 /** What the end of a finished scan delivers: report files, and the format the summary is read from. */

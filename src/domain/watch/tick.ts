@@ -1,6 +1,7 @@
 import type { AppError } from "../errors.js";
 import { isAppError, toAppError } from "../errors.js";
 import type { Clock, Logger, Scanner, ScanStatus } from "../ports.js";
+import type { ScanRecord } from "../scans.js";
 import { type BudgetLedger, type RequestBudget, TickAllowance } from "./budget.js";
 import type { PollClaims } from "./claims.js";
 import type { DueSchedule } from "./due-index.js";
@@ -144,6 +145,7 @@ export class Ticker {
     const { clock, scanner, polling, effects, options, log } = this.deps;
     const claimedKey = watch.nextPollAt;
     const now = clock.now();
+    let scan: ScanRecord | undefined;
 
     // 1. Status poll, at most once per interval (counted in tick slots, see Polling.onStatus).
     if (watch.phase === "polling" && ctx.start >= watch.nextStatusAt) {
@@ -165,7 +167,7 @@ export class Ticker {
         // "Scan observed": the scan record (its only home) learns a change; an unchanged poll costs nothing.
         const changed = status.state !== watch.state || status.rawCode !== watch.rawCode;
         if (polling.onStatus(watch, status, ctx.slot)) ctx.report.stateChanges++;
-        if (changed) await this.deps.scans.observed(watch.scanId, status.state, status.rawCode);
+        if (changed) scan = await this.deps.scans.observed(watch.scanId, status.state, status.rawCode);
       } else if (failure) polling.onScanError(watch, failure, ctx.slot);
       if (!hasOpenEffects(watch) && watch.phase === "polling") {
         // The common case: nothing changed, nothing to post. One write, of the schedule alone when
@@ -181,14 +183,23 @@ export class Ticker {
       // before anything that is not idempotent is done (only chat.update of the card comes earlier).
     }
 
-    // 2. Slack side effects.
+    // 2. Slack side effects, rendered from the scan record: its card and project name live only there.
+    scan ??= await this.deps.scans.getScan(watch.scanId);
+    if (!scan?.card) {
+      await this.orphaned(watch, now, scan ? "its scan record has no card" : "its scan record is missing");
+      return;
+    }
     let retryAt: number | undefined;
     try {
-      await effects.run(watch, {
-        slot: ctx.slot,
-        take: () => ctx.allowance.take(),
-        report: ctx.report,
-      });
+      await effects.run(
+        watch,
+        { ...scan, card: scan.card },
+        {
+          slot: ctx.slot,
+          take: () => ctx.allowance.take(),
+          report: ctx.report,
+        },
+      );
       watch.slackFailures = 0;
     } catch (error) {
       if (error instanceof BudgetExhausted) {
@@ -218,6 +229,22 @@ export class Ticker {
       }
     }
     await this.reschedule(watch, claimedKey, now, retryAt);
+  }
+
+  /**
+   * A watch whose scan record is gone (a store that lost it, or a watch stored by an older version
+   * without one) has no card to post to: it ends once, with an error in the log, and is not retried.
+   * `scan status <id> <project>` records the scan again and resumes it.
+   */
+  private async orphaned(watch: WatchRecord, now: number, reason: string): Promise<void> {
+    const { records, schedule, options, log } = this.deps;
+    log.error("watch ends: nothing can be posted for it", { scanId: watch.scanId, reason });
+    watch.phase = "ended";
+    watch.outcome = "watch_failed";
+    watch.lastError = `The bot lost track of this scan (${reason}).`;
+    watch.endedAt = now;
+    await records.save(watch, options.endedRetentionMs);
+    await schedule.untrack(watch.scanId);
   }
 
   private async reschedule(

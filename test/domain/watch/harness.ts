@@ -110,6 +110,9 @@ export type Delivery = {
   scanId: string;
   effect?: string;
   notice?: WatchNotice;
+  /** Where it went and the project it named (thread posts). */
+  card?: MessageRef;
+  projectName?: string;
 };
 
 /** Slack as the watcher sees it: what was delivered, what the thread shows, and injectable failures. */
@@ -137,9 +140,16 @@ export class FakeOutput implements WatchOutput {
     );
   }
 
-  async post(_card: MessageRef, subject: WatchSubject, notice: WatchNotice, effect: string): Promise<void> {
+  async post(card: MessageRef, subject: WatchSubject, notice: WatchNotice, effect: string): Promise<void> {
     this.maybeFail("post", () => {
-      this.deliveries.push({ kind: "post", scanId: subject.scanId, effect, notice });
+      this.deliveries.push({
+        kind: "post",
+        scanId: subject.scanId,
+        effect,
+        notice,
+        card,
+        projectName: subject.projectName,
+      });
       this.seen(subject.scanId).add(effect);
     });
   }

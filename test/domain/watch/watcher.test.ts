@@ -121,3 +121,53 @@ test("options: a poll interval under 120 s is accepted (config.ts warns; the wat
   assert.ok(t.logs.records().some((l) => l.msg === "report formats the scanner does not offer are skipped"));
   assert.throws(() => t.make({ maxRequestsPerMinute: 0 }), /at least 1/);
 });
+
+test("the watch record holds no scan facts: card and project name come from the scan record", async () => {
+  const t = await setup();
+  const scan = t.scan("queued");
+  await t.scans.started(scan);
+  await t.watcher.watch(scan);
+  const stored = (await t.store.get<Record<string, unknown>>("watches", scan.scanId)) ?? {};
+  assert.equal("card" in stored, false);
+  assert.equal("projectName" in stored, false);
+
+  // A record stored by an older version, with stale copies: the copies are ignored and dropped.
+  await t.store.set("watches", scan.scanId, {
+    ...stored,
+    card: { channel: "C9", ts: "9.stale" },
+    projectName: "stale-name",
+  });
+  await t.scans.started({ ...scan, projectName: "renamed-shop" });
+  t.scanner.states.set(scan.scanId, "running");
+  await t.tickAfter(INTERVAL);
+  const post = t.output.deliveries.find((d) => d.kind === "post");
+  assert.deepEqual(post?.card, scan.card);
+  assert.equal(post?.projectName, "renamed-shop");
+  const rewritten = (await t.store.get<Record<string, unknown>>("watches", scan.scanId)) ?? {};
+  assert.equal("card" in rewritten, false);
+  assert.equal("projectName" in rewritten, false);
+});
+
+test("a watch whose scan record is missing ends once, with a logged error, and is not retried", async () => {
+  const t = await setup();
+  const scan = t.scan("queued");
+  await t.watcher.watch(scan);
+  // As if stored by an older version next to a scan record that is gone.
+  await t.store.delete("scans", scan.scanId);
+  t.scanner.states.set(scan.scanId, "running");
+  const report = await t.tickAfter(INTERVAL);
+  assert.equal(report.errors, 0);
+  assert.deepEqual(t.output.deliveries, []);
+  const record = (await t.watcher.getWatch(scan.scanId)) as WatchRecord;
+  assert.equal(record.phase, "ended");
+  assert.equal(record.outcome, "watch_failed");
+  assert.ok(
+    t.logs
+      .records()
+      .some((r) => r.level === "error" && r.scanId === scan.scanId && /missing/.test(String(r.reason))),
+  );
+  const calls = t.scanner.count("status");
+  for (let i = 0; i < 3; i++) await t.tickAfter(INTERVAL);
+  assert.equal(t.scanner.count("status"), calls, "an ended watch is not polled again");
+  assert.deepEqual(t.output.deliveries, []);
+});
