@@ -24,6 +24,19 @@ export function parseOutside<T>(
   throw failure(describeIssues(result.error.issues));
 }
 
+/**
+ * The same guard for callers that have a safe answer of their own when outside data does not fit (an
+ * echoed payload read as empty, a request with no readable source): undefined on any failure or throw.
+ */
+export function readOutside<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  try {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const SHOWN_ISSUES = 5;
 
 /** "invalid fields: data.id (invalid_type), data.name (too_big); and 99,995 more". */

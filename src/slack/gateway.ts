@@ -1,5 +1,6 @@
 import { webApi } from "@slack/bolt";
 import { z } from "zod";
+import { readOutside } from "../domain/outside.js";
 import type { MessageRef } from "../domain/scans.js";
 import type { KnownBlock, SlackMessage } from "./blocks/common.js";
 import { SlackError, slackFailure } from "./failures.js";
@@ -148,7 +149,14 @@ export class SlackGateway {
     const result = await this.call("chat.getPermalink", () =>
       this.client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
     );
-    return z.url().parse(result.permalink);
+    const link = readOutside(z.url(), result.permalink);
+    if (!link) {
+      throw new SlackError("unavailable", "Slack gave no link to the message.", {
+        detail: "chat.getPermalink: no permalink in the answer",
+        retryable: true,
+      });
+    }
+    return link;
   }
 
   /** `<permalink|label>` for a message; just the label when Slack gives no link (the reply still helps). */
@@ -200,14 +208,14 @@ export class SlackGateway {
     let cursor: string | undefined;
     for (let page = 0; page < maxPages; page++) {
       const result = await this.call(action, () => fetch(cursor));
-      const parsed = ownMessages.safeParse(result.messages ?? []);
-      if (!parsed.success) {
+      const parsed = readOutside(ownMessages, result.messages ?? []);
+      if (!parsed) {
         throw new SlackError("unavailable", "Slack answered with messages the bot cannot read.", {
           detail: `${action}: unexpected answer`,
           retryable: true,
         });
       }
-      for (const m of parsed.data) {
+      for (const m of parsed) {
         if (m.user !== bot) continue;
         yield {
           ts: m.ts,
@@ -250,8 +258,8 @@ export class SlackGateway {
       const answer = await this.call("files.getUploadURLExternal", () =>
         this.client.files.getUploadURLExternal({ filename: file.name, length: content?.size ?? 0 }),
       );
-      const issued = uploadUrlAnswer.safeParse(answer);
-      if (!issued.success) {
+      const issued = readOutside(uploadUrlAnswer, answer);
+      if (!issued) {
         throw new SlackError("unavailable", "Slack did not give the bot a place to upload the file.", {
           detail: "files.getUploadURLExternal: no upload_url in the answer",
           retryable: true,
@@ -259,10 +267,10 @@ export class SlackGateway {
       }
       const sending = content;
       content = undefined;
-      await sendToUploadUrl(issued.data.upload_url, file, sending, this.uploadRetry);
+      await sendToUploadUrl(issued.upload_url, file, sending, this.uploadRetry);
       await this.call("files.completeUploadExternal", () =>
         this.client.files.completeUploadExternal({
-          files: [{ id: issued.data.file_id, title: file.title }],
+          files: [{ id: issued.file_id, title: file.title }],
           channel_id: target.channel,
           ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
           ...(options.comment ? { initial_comment: options.comment } : {}),

@@ -1,6 +1,7 @@
 import type { AnyMiddlewareArgs, App, Middleware } from "@slack/bolt";
 import { z } from "zod";
 import type { SlackInstallation } from "../config.js";
+import { readOutside } from "../domain/outside.js";
 import type { Logger } from "../domain/ports.js";
 
 /** The one workspace (or organization) and app this bot serves. */
@@ -27,13 +28,16 @@ export async function learnInstallation(app: App, configured: SlackInstallation 
   let enterpriseId: string | undefined;
   let appId = configured.appId;
   if (teamId === undefined || appId === undefined) {
-    const auth = authTestAnswer.parse(await app.client.auth.test());
+    const auth = readOutside(authTestAnswer, await app.client.auth.test());
+    if (!auth) throw new Error("auth.test named no workspace; set SLACK_TEAM_ID and SLACK_APP_ID");
     teamId ??= auth.team_id;
     enterpriseId = auth.enterprise_id;
     if (appId === undefined) {
       if (!auth.bot_id) throw new Error("auth.test named no bot; set SLACK_APP_ID");
       try {
-        appId = botsInfoAnswer.parse(await app.client.bots.info({ bot: auth.bot_id })).bot.app_id;
+        const info = readOutside(botsInfoAnswer, await app.client.bots.info({ bot: auth.bot_id }));
+        if (!info) throw new Error("bots.info named no app");
+        appId = info.bot.app_id;
       } catch (error) {
         throw new Error("could not learn the app ID with bots.info (needs users:read); set SLACK_APP_ID", {
           cause: error,
@@ -73,9 +77,8 @@ const sourceFields = z.looseObject({
  * channel is not refused for that alone; roles decide.
  */
 export function requestSource(body: unknown): RequestSource {
-  const parsed = sourceFields.safeParse(body);
-  if (!parsed.success) return { teamId: undefined, enterpriseId: undefined, appId: undefined };
-  const b = parsed.data;
+  const b = readOutside(sourceFields, body);
+  if (!b) return { teamId: undefined, enterpriseId: undefined, appId: undefined };
   const auth = b.authorizations?.[0];
   const teamId = auth?.team_id ?? b.view?.app_installed_team_id ?? b.team?.id ?? b.team_id ?? undefined;
   const enterpriseId =

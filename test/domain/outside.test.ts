@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
 import { AppError } from "../../src/domain/errors.js";
-import { parseOutside } from "../../src/domain/outside.js";
+import { parseOutside, readOutside } from "../../src/domain/outside.js";
 
 const failure = (problem: string) => new AppError("unavailable", "unreadable answer", { detail: problem });
 
@@ -40,4 +40,14 @@ test("parseOutside: a validator that throws (stack overflow on deep nesting) bec
 
 test("parseOutside: valid data passes through", () => {
   assert.deepEqual(parseOutside(z.object({ a: z.number() }), { a: 1 }, failure), { a: 1 });
+});
+
+test("readOutside: a throwing validator or a mismatch gives undefined, valid data passes through", () => {
+  type Node = { child?: Node };
+  const Node: z.ZodType<Node> = z.lazy(() => z.object({ child: Node.optional() }));
+  let deep: Node = {};
+  for (let i = 0; i < 100_000; i++) deep = { child: deep };
+  assert.equal(readOutside(Node, deep), undefined);
+  assert.equal(readOutside(z.object({ a: z.number() }), { a: "x" }), undefined);
+  assert.deepEqual(readOutside(z.object({ a: z.number() }), { a: 1 }), { a: 1 });
 });

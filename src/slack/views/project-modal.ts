@@ -1,5 +1,6 @@
 import type { types } from "@slack/bolt";
 import { z } from "zod";
+import { readOutside } from "../../domain/outside.js";
 import { truncate } from "../blocks/common.js";
 
 export const PROJECT_MODAL = "project_create";
@@ -49,8 +50,7 @@ export function readProjectModalMetadata(raw: unknown): { channel: string } | un
   } catch {
     return undefined;
   }
-  const parsed = metadataSchema.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
+  return readOutside(metadataSchema, json);
 }
 
 /** One plain_text_input as Slack echoes it; a field of another shape reads as empty. */
@@ -61,7 +61,6 @@ const valuesSchema = z.looseObject({ name: textInput, url: textInput });
 
 /** Reads the submitted fields back out of view.state.values. */
 export function readProjectModal(values: unknown): { name: string; url: string } {
-  const parsed = valuesSchema.safeParse(values);
-  if (!parsed.success) return { name: "", url: "" };
-  return { name: parsed.data.name?.value?.value ?? "", url: parsed.data.url?.value?.value ?? "" };
+  const parsed = readOutside(valuesSchema, values);
+  return { name: parsed?.name?.value?.value ?? "", url: parsed?.url?.value?.value ?? "" };
 }
