@@ -99,14 +99,15 @@ type Query = (sql: string, values?: unknown[]) => Promise<unknown[]>;
 /**
  * IF NOT EXISTS does not make DDL safe against a concurrent twin: when several replicas start on an
  * empty database at once, PostgreSQL creates the table for one and fails the others with a unique
- * violation on its catalog (23505) or a duplicate table/column (42P07, 42701), after the winner
+ * violation on its catalog (23505), a duplicate table/column (42P07, 42701) or a duplicate row type
+ * (42710, "type … already exists"), after the winner
  * committed (error codes: https://www.postgresql.org/docs/current/errcodes-appendix.html).
  * The object exists then, which is all the caller wanted. @keyv/postgres treats its own table the same way.
  */
 function createdByAnyone(ddl: Promise<unknown>): Promise<unknown> {
   return ddl.catch((error: unknown) => {
     const code = (error as { code?: unknown } | null)?.code;
-    if (code === "23505" || code === "42P07" || code === "42701") return undefined;
+    if (code === "23505" || code === "42P07" || code === "42701" || code === "42710") return undefined;
     throw error;
   });
 }
