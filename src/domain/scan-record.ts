@@ -1,5 +1,5 @@
 import type { MessageRef } from "./approvals.js";
-import type { Clock, KeyValueStore, ScanState } from "./ports.js";
+import { type Clock, type KeyValueStore, type ScanState, TERMINAL_SCAN_STATES } from "./ports.js";
 
 /**
  * A scan: the one record of its state. Only the operations below change it; ScanService (start,
@@ -17,9 +17,24 @@ export interface ScanRecord {
   card?: MessageRef;
   state: ScanState;
   rawCode?: string;
+  /** When the record was created: the scan was requested (or attached). */
   startedAt: number;
   updatedAt: number;
+  /** When the bot first saw the scan running; absent until then (and in records stored before). */
+  runningAt?: number;
+  /** When the bot first saw a terminal state; absent until then (and in records stored before). */
+  endedAt?: number;
   stopRequestedBy?: string;
+  /** When the stop was sent; absent in records stored before. */
+  stopRequestedAt?: number;
+}
+
+/** The first time a scan is seen running or ended is kept; later observations never move it. */
+function stamped(scan: ScanRecord, now: number): ScanRecord {
+  const next = { ...scan };
+  if (scan.state === "running" && next.runningAt === undefined) next.runningAt = now;
+  if (TERMINAL_SCAN_STATES.has(scan.state) && next.endedAt === undefined) next.endedAt = now;
+  return next;
 }
 
 const SCANS = "scans";
@@ -47,7 +62,7 @@ export class ScanBook {
 
   /** "Scan started" (or attached to a running one): the record is created. */
   started(scan: ScanRecord): Promise<ScanRecord> {
-    return this.write(scan);
+    return this.write(stamped(scan, this.clock.now()));
   }
 
   /** The scan's card was posted: later updates edit it and replies go into its thread. */
@@ -63,7 +78,7 @@ export class ScanBook {
     const next: ScanRecord = { ...scan, state };
     if (rawCode === undefined) delete next.rawCode;
     else next.rawCode = rawCode;
-    return this.write(next);
+    return this.write(stamped(next, this.clock.now()));
   }
 
   /**
@@ -73,17 +88,24 @@ export class ScanBook {
   async attached(scan: ScanRecord): Promise<ScanRecord> {
     const known = await this.getScan(scan.scanId);
     const card = known?.card ?? scan.card;
-    return this.write({
-      ...(known ?? scan),
-      ...(card ? { card } : {}),
-      state: scan.state,
-      ...(scan.rawCode === undefined ? {} : { rawCode: scan.rawCode }),
-    });
+    return this.write(
+      stamped(
+        {
+          ...(known ?? scan),
+          ...(card ? { card } : {}),
+          state: scan.state,
+          ...(scan.rawCode === undefined ? {} : { rawCode: scan.rawCode }),
+        },
+        this.clock.now(),
+      ),
+    );
   }
 
   /** A stop was sent to the scanner for this person; the scan ends when the scanner says so. */
   async stopRequested(scanId: string, user: string): Promise<ScanRecord | undefined> {
     const scan = await this.getScan(scanId);
-    return scan ? this.write({ ...scan, stopRequestedBy: user }) : undefined;
+    return scan
+      ? this.write({ ...scan, stopRequestedBy: user, stopRequestedAt: this.clock.now() })
+      : undefined;
   }
 }
