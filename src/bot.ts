@@ -74,12 +74,14 @@ export async function startBot(
       logLevel,
       clientOptions: overrides.clientOptions,
       health: storeHealth(store),
+      maxTransfers: config.reportTransfersMax,
     });
     const alertChannel = config.credentialCheck.alertChannel;
     const guarded = config.veracode.accounts.length > 0 && alertChannel !== undefined;
     const resolver = overrides.resolver ?? createDnsResolver();
     const surface = wireSlackSurface({
       app: slackApp.app,
+      slack: slackApp.gateway,
       config,
       scanner,
       store,

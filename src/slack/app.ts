@@ -13,6 +13,7 @@ type WebClientOptions = webApi.WebClientOptions;
 
 import type { SlackConfig } from "../config.js";
 import type { Logger, LogLevel } from "../domain/ports.js";
+import { SlackGateway } from "./gateway.js";
 import { type Installation, installationGuard, learnInstallation } from "./installation.js";
 import { boltLevel, boltLogger } from "./logger.js";
 
@@ -31,10 +32,14 @@ export interface SlackAppOptions {
   health: () => Promise<HealthReport>;
   /** Extra Web client options (tests pass a rapid retry policy). */
   clientOptions?: Partial<WebClientOptions>;
+  /** Report transfers at once (REPORT_TRANSFERS_MAX). */
+  maxTransfers?: number;
 }
 
 export interface SlackApp {
   app: App;
+  /** Every Web API call the bot makes, the installation check's included. */
+  gateway: SlackGateway;
   /** Resolves to the port actually bound (PORT=0 picks a free one). */
   start(): Promise<number>;
   stop(): Promise<void>;
@@ -127,9 +132,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   // One workspace, one app: runs before every listener, whatever order they were registered in.
   let installation: Installation | undefined;
   app.use(installationGuard(() => installation, logger));
+  const gateway = new SlackGateway(app.client, {
+    ...(options.maxTransfers === undefined ? {} : { maxTransfers: options.maxTransfers }),
+  });
 
   return {
     app,
+    gateway,
     async start() {
       // Socket Mode: Bolt listens on PORT (for /healthz) without waiting for it, and app.start()
       // resolves with the apps.connections.open answer, not with that server.
@@ -138,7 +147,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       let server: unknown;
       try {
         // Before the receiver starts, so no request is ever judged against an unknown installation.
-        installation = await learnInstallation(app, slack.installation);
+        installation = await learnInstallation(gateway, slack.installation);
         server = await app.start(port);
         if (health) {
           await listening;

@@ -48,6 +48,22 @@ const ownMessages = z.array(
   }),
 );
 
+/** The bot token's owner, as auth.test names it. */
+export interface BotIdentity {
+  userId: string;
+  teamId: string;
+  enterpriseId?: string;
+  botId?: string;
+}
+
+const authTestAnswer = z.object({
+  user_id: z.string().min(1),
+  team_id: z.string().min(1),
+  enterprise_id: z.string().min(1).optional(),
+  bot_id: z.string().min(1).optional(),
+});
+const botsInfoAnswer = z.object({ bot: z.object({ app_id: z.string().min(1) }) });
+
 export interface SlackGatewayOptions {
   /** Report transfers at once (REPORT_TRANSFERS_MAX); the rest wait in line. */
   maxTransfers?: number;
@@ -60,7 +76,7 @@ export class SlackGateway {
   /** Report transfers (scanner download streamed into a Slack upload) in progress and waiting. */
   readonly transfers: TransferSlots;
   private readonly uploadRetry: webApi.RetryOptions;
-  private botUser: Promise<string> | undefined;
+  private whoAmI: Promise<BotIdentity> | undefined;
 
   constructor(client: WebClient, options: SlackGatewayOptions = {}) {
     this.client = client;
@@ -76,19 +92,42 @@ export class SlackGateway {
     }
   }
 
-  /** The bot's own user ID, from auth.test once; a failed look-up is tried again next time. */
-  botUserId(): Promise<string> {
-    this.botUser ??= this.call("auth.test", () => this.client.auth.test()).then(
+  /**
+   * Who the bot token belongs to, from one auth.test call shared by every asker (the installation
+   * check at start and the bot's own user ID); a failed look-up is tried again next time.
+   * https://api.slack.com/methods/auth.test
+   */
+  identity(): Promise<BotIdentity> {
+    this.whoAmI ??= this.call("auth.test", () => this.client.auth.test()).then(
       (result) => {
-        if (!result.user_id) throw new SlackError("internal", "Slack did not say who the bot is.", {});
-        return result.user_id;
+        const answer = readOutside(authTestAnswer, result);
+        if (!answer) throw new SlackError("internal", "Slack did not say who the bot is.", {});
+        return {
+          userId: answer.user_id,
+          teamId: answer.team_id,
+          ...(answer.enterprise_id ? { enterpriseId: answer.enterprise_id } : {}),
+          ...(answer.bot_id ? { botId: answer.bot_id } : {}),
+        };
       },
       (error: unknown) => {
-        this.botUser = undefined;
+        this.whoAmI = undefined;
         throw error;
       },
     );
-    return this.botUser;
+    return this.whoAmI;
+  }
+
+  /** The bot's own user ID (auth.test, once). */
+  async botUserId(): Promise<string> {
+    return (await this.identity()).userId;
+  }
+
+  /** The app a bot user belongs to (auth.test names no app; https://api.slack.com/methods/bots.info). */
+  async appIdOf(botId: string): Promise<string> {
+    const result = await this.call("bots.info", () => this.client.bots.info({ bot: botId }));
+    const answer = readOutside(botsInfoAnswer, result);
+    if (!answer) throw new SlackError("internal", "Slack's bots.info named no app.", {});
+    return answer.bot.app_id;
   }
 
   async post(

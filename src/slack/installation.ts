@@ -1,8 +1,9 @@
-import type { AnyMiddlewareArgs, App, Middleware } from "@slack/bolt";
+import type { AnyMiddlewareArgs, Middleware } from "@slack/bolt";
 import { z } from "zod";
 import type { SlackInstallation } from "../config.js";
 import { readOutside } from "../domain/outside.js";
 import type { Logger } from "../domain/ports.js";
+import type { SlackGateway } from "./gateway.js";
 
 /** The one workspace (or organization) and app this bot serves. */
 export interface Installation {
@@ -11,33 +12,26 @@ export interface Installation {
   appId: string;
 }
 
-const authTestAnswer = z.object({
-  team_id: z.string().min(1),
-  enterprise_id: z.string().min(1).optional(),
-  bot_id: z.string().min(1).optional(),
-});
-const botsInfoAnswer = z.object({ bot: z.object({ app_id: z.string().min(1) }) });
-
 /**
  * Learns the installation from the bot token: `auth.test` names the workspace (and organization),
  * `bots.info` the app (auth.test has no app ID; https://api.slack.com/methods/auth.test,
  * https://api.slack.com/methods/bots.info, scope users:read). SLACK_TEAM_ID / SLACK_APP_ID override.
  */
-export async function learnInstallation(app: App, configured: SlackInstallation = {}): Promise<Installation> {
+export async function learnInstallation(
+  slack: Pick<SlackGateway, "identity" | "appIdOf">,
+  configured: SlackInstallation = {},
+): Promise<Installation> {
   let teamId = configured.teamId;
   let enterpriseId: string | undefined;
   let appId = configured.appId;
   if (teamId === undefined || appId === undefined) {
-    const auth = readOutside(authTestAnswer, await app.client.auth.test());
-    if (!auth) throw new Error("auth.test named no workspace; set SLACK_TEAM_ID and SLACK_APP_ID");
-    teamId ??= auth.team_id;
-    enterpriseId = auth.enterprise_id;
+    const auth = await slack.identity();
+    teamId ??= auth.teamId;
+    enterpriseId = auth.enterpriseId;
     if (appId === undefined) {
-      if (!auth.bot_id) throw new Error("auth.test named no bot; set SLACK_APP_ID");
+      if (!auth.botId) throw new Error("auth.test named no bot; set SLACK_APP_ID");
       try {
-        const info = readOutside(botsInfoAnswer, await app.client.bots.info({ bot: auth.bot_id }));
-        if (!info) throw new Error("bots.info named no app");
-        appId = info.bot.app_id;
+        appId = await slack.appIdOf(auth.botId);
       } catch (error) {
         throw new Error("could not learn the app ID with bots.info (needs users:read); set SLACK_APP_ID", {
           cause: error,

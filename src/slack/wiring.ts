@@ -25,7 +25,7 @@ import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
 import { CommandTable } from "./commands/table.js";
 import type { SurfaceDeps } from "./deps.js";
 import { approvalAudience, auditFailure, scanCards } from "./flows.js";
-import { SlackGateway } from "./gateway.js";
+import type { SlackGateway } from "./gateway.js";
 import { registerHome } from "./home.js";
 import { SlackNotifier } from "./notifier.js";
 import { registerViews } from "./views/register.js";
@@ -150,7 +150,9 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
 
 export interface SlackSurfaceInput {
   app: App;
-  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "reportTransfersMax">;
+  /** The app's one gateway (slack/app.ts builds it with the app). */
+  slack: SlackGateway;
+  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher">;
   scanner: Scanner;
   store: KeyValueStore;
   clock: Clock;
@@ -167,7 +169,7 @@ export interface SlackSurfaceInput {
  */
 export function wireSlackSurface(input: SlackSurfaceInput) {
   const { app, config, scanner, store, clock, logger, tasks } = input;
-  const slack = new SlackGateway(app.client, { maxTransfers: config.reportTransfersMax });
+  const { slack } = input;
   let watcher: ReturnType<typeof createScanWatcher> | undefined;
   const services = createDomainServices({
     scanner,

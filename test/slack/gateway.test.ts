@@ -192,3 +192,31 @@ test("when Slack refuses before the bytes move, the opened download is let go", 
   assert.equal(opened.length, 1);
   assert.ok(opened[0]?.destroyed, "the scanner connection is released");
 });
+
+test("one auth.test answers both the installation check and the bot's own user ID", async () => {
+  const client = new webApi.WebClient(emulator.botToken, {
+    slackApiUrl: emulator.apiUrl,
+    logLevel: webApi.LogLevel.ERROR,
+  });
+  const fresh = new SlackGateway(client);
+  const before = emulator.calls("auth.test").length;
+  const [who, bot] = await Promise.all([fresh.identity(), fresh.botUserId()]);
+  assert.equal(who.userId, bot);
+  assert.ok(who.teamId.length > 0);
+  assert.ok(who.botId, "auth.test names the bot, so bots.info can name the app");
+  assert.ok((await fresh.appIdOf(who.botId)).length > 0);
+  await fresh.botUserId();
+  assert.equal(emulator.calls("auth.test").length - before, 1);
+});
+
+test("a failed auth.test is asked again next time, never cached", async () => {
+  const client = new webApi.WebClient(emulator.botToken, {
+    slackApiUrl: emulator.apiUrl,
+    retryConfig: { retries: 0 },
+    logLevel: webApi.LogLevel.ERROR,
+  });
+  const fresh = new SlackGateway(client);
+  emulator.injectFault("auth.test", { kind: "slack_error", error: "account_inactive", times: 1 });
+  await assert.rejects(fresh.identity(), (error: SlackError) => error.code === "account_inactive");
+  assert.ok((await fresh.identity()).userId.length > 0);
+});
