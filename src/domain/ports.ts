@@ -166,6 +166,31 @@ export interface Finding {
    * Report text quotes attack payloads: escape it before display.
    */
   detail?: string;
+  /**
+   * The scanner's name for the check that found it, stable across scans: the Crashtest JSON
+   * `finding_description_slug`, the JUnit testcase classname's scanner part.
+   */
+  slug?: string;
+  /** Where it was found, as far as the report says (read from the scanner's text, scanners/location.ts). */
+  location?: FindingLocation;
+  /** How to fix it, when the report says (Crashtest JSON descriptions). */
+  remediation?: Remediation;
+}
+
+export interface FindingLocation {
+  /** Absolute http(s) URL as the report gives it. */
+  url?: string;
+  /** The URL's path (also when the report names only host and path). */
+  path?: string;
+  parameter?: string;
+  /** Upper case, e.g. "GET". */
+  method?: string;
+}
+
+export interface Remediation {
+  howToFix?: string;
+  /** http(s) links only. */
+  references: { label: string; url: string }[];
 }
 
 export interface FindingsSummary {

@@ -5,10 +5,12 @@ import {
   type Finding,
   type FindingsSummary,
   type Logger,
+  type Remediation,
   type ReportFile,
   SEVERITIES,
   type Severity,
 } from "../domain/ports.js";
+import { locationFromText } from "./location.js";
 import { descendants, parseXml, XmlError } from "./xml.js";
 
 /**
@@ -51,7 +53,14 @@ function summarize(findings: Finding[]): FindingsSummary {
  * most a few hundred characters of each, so every field is cut to these lengths before anything else
  * (trimming, pattern matching) touches it.
  */
-export const FIELD_MAX_CHARS = { title: 500, category: 200, detail: 2000 } as const;
+export const FIELD_MAX_CHARS = {
+  title: 500,
+  category: 200,
+  detail: 2000,
+  slug: 200,
+  howToFix: 1500,
+  referenceUrl: 500,
+} as const;
 
 function cut(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -97,11 +106,40 @@ const JsonFinding = z.looseObject({
   information: z.string().optional(),
 });
 
+// Remediation fields are optional and never a reason to refuse the report: an odd value is dropped.
+const OptionalText = z.string().optional().catch(undefined);
+
 const JsonDescription = z.looseObject({
   slug: z.string(),
   title: z.string().optional(),
   baseScore: Score.optional(),
+  how_to_fix: OptionalText,
+  reference_resolution: OptionalText,
+  reference_owasp: OptionalText,
 });
+
+/** A reference link the card may show: http(s) only, of sane length, parsed (no javascript: or mailto:). */
+function referenceUrl(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (text === undefined || text === "" || text.length > FIELD_MAX_CHARS.referenceUrl) return undefined;
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function remediationOf(description: z.infer<typeof JsonDescription>): Remediation | undefined {
+  const howToFix = cut(description.how_to_fix ?? "", FIELD_MAX_CHARS.howToFix).trim();
+  const references: Remediation["references"] = [];
+  const resolution = referenceUrl(description.reference_resolution);
+  if (resolution !== undefined) references.push({ label: "How to fix", url: resolution });
+  const owasp = referenceUrl(description.reference_owasp);
+  if (owasp !== undefined && owasp !== resolution) references.push({ label: "OWASP", url: owasp });
+  if (howToFix === "" && references.length === 0) return undefined;
+  return { ...(howToFix === "" ? {} : { howToFix }), references };
+}
 
 const FindingsBody = z.looseObject({
   // One array per scanner key (ssl, xss, ...); a missing or null list means no findings.
@@ -134,8 +172,11 @@ export function summarizeFindingsJson(
   const body = parseOutside(FindingsReport, json, (problem) => unreadable("JSON findings", problem));
 
   const descriptions = new Map<string, z.infer<typeof JsonDescription>>();
+  const remediations = new Map<string, Remediation | undefined>();
   for (const description of body.descriptions) {
-    if (!descriptions.has(description.slug)) descriptions.set(description.slug, description);
+    if (descriptions.has(description.slug)) continue;
+    descriptions.set(description.slug, description);
+    remediations.set(description.slug, remediationOf(description));
   }
   const unscored = new Map<string, number>();
   const findings: Finding[] = [];
@@ -146,12 +187,19 @@ export function summarizeFindingsJson(
       if (score === undefined) {
         unscored.set(item.finding_description_slug, (unscored.get(item.finding_description_slug) ?? 0) + 1);
       }
+      const detail =
+        item.information === undefined ? undefined : cut(item.information, FIELD_MAX_CHARS.detail);
+      const location = detail === undefined ? undefined : locationFromText(detail);
+      const remediation = remediations.get(item.finding_description_slug);
       findings.push({
         title: cut(description?.title ?? item.finding_description_slug, FIELD_MAX_CHARS.title),
         severity: score === undefined ? "info" : severityFromScore(score),
         category: cut(category, FIELD_MAX_CHARS.category),
+        slug: cut(item.finding_description_slug, FIELD_MAX_CHARS.slug),
         ...(score === undefined ? {} : { score }),
-        ...(item.information === undefined ? {} : { detail: cut(item.information, FIELD_MAX_CHARS.detail) }),
+        ...(detail === undefined ? {} : { detail }),
+        ...(location === undefined ? {} : { location }),
+        ...(remediation === undefined ? {} : { remediation }),
       });
     }
   }
@@ -203,13 +251,22 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
       if (!isSeverity(type)) unknownTypes.set(type, (unknownTypes.get(type) ?? 0) + 1);
       const detail = cut(failure.message ?? child.text.trim(), FIELD_MAX_CHARS.detail);
       const classname = cut(testcase.classname ?? "", FIELD_MAX_CHARS.category);
+      const category = classname.endsWith(".crashtest.cloud")
+        ? classname.slice(0, -".crashtest.cloud".length)
+        : classname;
+      const location = detail === "" ? undefined : locationFromText(detail);
       findings.push({
         title: junitTitle(testcase.name),
         severity: isSeverity(type) ? type : "info",
-        category: classname.endsWith(".crashtest.cloud")
-          ? classname.slice(0, -".crashtest.cloud".length)
-          : classname,
+        category,
+        // The testcase names the check ("Command Injection (1)", the number counts occurrences) and
+        // the classname its scanner: together the check's stable name.
+        slug: cut(
+          category === "" ? junitTitle(testcase.name) : `${category}/${junitTitle(testcase.name)}`,
+          FIELD_MAX_CHARS.slug,
+        ),
         ...(detail === "" ? {} : { detail }),
+        ...(location === undefined ? {} : { location }),
       });
     }
   }

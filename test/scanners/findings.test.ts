@@ -254,3 +254,49 @@ test("JUnit titles lose the occurrence count, and report fields are cut before a
   assert.equal(json?.detail?.length, FIELD_MAX_CHARS.detail - 1);
   assert.ok(json?.detail?.endsWith("\u{1F600}"));
 });
+
+test("the real JSON report's remediation: how to fix and http(s) references per slug", (t) => {
+  const file = sharedFile(t, "fixtures/crashtest/findings-full.json");
+  if (!file) return;
+  const text = readFileSync(file, "utf8");
+  const raw = JSON.parse(text) as {
+    data: { descriptions: Array<{ slug: string; how_to_fix?: string; reference_resolution?: string }> };
+  };
+  const sweet32 = raw.data.descriptions.find((d) => d.slug === "ssl-sweet32");
+  const summary = summarizeFindingsJson(text);
+  const finding = summary.findings.find((f) => f.slug === "ssl-sweet32");
+  assert.equal(finding?.remediation?.howToFix, sweet32?.how_to_fix);
+  assert.deepEqual(finding?.remediation?.references[0], {
+    label: "How to fix",
+    url: "https://wiki.crashtest-security.com/prevent-ssl-sweet32",
+  });
+  assert.equal(finding?.remediation?.references[1]?.label, "OWASP");
+  for (const f of summary.findings) {
+    for (const reference of f.remediation?.references ?? []) assert.match(reference.url, /^https?:\/\//);
+    assert.ok((f.remediation?.howToFix?.length ?? 0) <= FIELD_MAX_CHARS.howToFix);
+  }
+});
+
+test("remediation keeps only http(s) links of sane length and cuts long advice", () => {
+  const report = {
+    findings: { xss: [{ finding_description_slug: "xss", information: "x" }] },
+    descriptions: [
+      {
+        slug: "xss",
+        title: "XSS",
+        baseScore: 6,
+        how_to_fix: "a".repeat(5000),
+        reference_resolution: "javascript:alert(1)",
+        reference_owasp: `https://owasp.example/${"p".repeat(600)}`,
+      },
+    ],
+  };
+  const [finding] = summarizeFindingsJson(JSON.stringify(report)).findings;
+  assert.equal(finding?.remediation?.howToFix?.length, FIELD_MAX_CHARS.howToFix);
+  assert.deepEqual(finding?.remediation?.references, []);
+  const odd = {
+    ...report,
+    descriptions: [{ slug: "xss", baseScore: 6, how_to_fix: 7, reference_owasp: null }],
+  };
+  assert.equal(summarizeFindingsJson(JSON.stringify(odd)).findings[0]?.remediation, undefined);
+});
