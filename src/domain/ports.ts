@@ -136,6 +136,23 @@ export interface ScanRef {
   scanId: string;
 }
 
+/**
+ * A schedule the scanning platform runs by itself (DAST Essentials: an analysis profile's schedule),
+ * shown read-only beside the bot's own so nobody runs two schedules for one target unaware.
+ */
+export interface PlatformSchedule {
+  /** The platform's words: "DAILY", "WEEKLY", "MONTHLY", … */
+  frequency: string;
+  /** Every N units of `frequency`. */
+  interval: number;
+  time: string;
+  timezone: string;
+  weekday?: string;
+  day?: number;
+  status: string;
+  nextRunAt?: number;
+}
+
 export interface Scanner {
   /** Short backend name for logs and messages, e.g. "crashtest". */
   readonly name: string;
@@ -148,6 +165,8 @@ export interface Scanner {
   stopScan(ref: ScanRef): Promise<void>;
   getScanStatus(ref: ScanRef): Promise<ScanStatus>;
   getReport(ref: ScanRef, format: ReportFormat): Promise<Report>;
+  /** The platform's own schedules of a project; only scanners whose platform has them implement it. */
+  platformSchedules?(projectId: string): Promise<PlatformSchedule[]>;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,8 @@ export interface ScanRecord {
   backend: string;
   requestedBy: string;
   approvedBy?: string;
+  /** Set when a schedule started the scan: `requestedBy` is who scheduled it. */
+  scheduleId?: string;
   channel: string;
   card?: MessageRef;
   state: ScanState;

@@ -236,9 +236,34 @@ export class ScanService {
     }
   }
 
+  /** A scan of the project that the bot started or attached to and that has not ended. */
+  async runningScan(projectId: string): Promise<ScanRecord | undefined> {
+    const scans = await this.deps.book.listScans();
+    return scans.find((s) => s.projectId === projectId && !TERMINAL_SCAN_STATES.has(s.state) && s.card);
+  }
+
+  /**
+   * A schedule's run (domain/schedules): the scan records "scheduled by @x, approved by @y" and its
+   * card goes to the schedule's channel; from there it is watched like any other scan.
+   */
+  async startScheduled(
+    project: ProjectRecord,
+    who: { scheduleId: string; scheduledBy: string; approvedBy?: string; channel: string },
+  ): Promise<Announced> {
+    const { scheduleId, scheduledBy, approvedBy, channel } = who;
+    return this.announce(
+      await this.start(project, {
+        requestedBy: scheduledBy,
+        ...(approvedBy ? { approvedBy } : {}),
+        channel,
+        scheduleId,
+      }),
+    );
+  }
+
   private async start(
     project: ProjectRecord,
-    who: { requestedBy: string; approvedBy?: string; channel: string },
+    who: { requestedBy: string; approvedBy?: string; channel: string; scheduleId?: string },
   ): Promise<{ scan: ScanRecord; alreadyRunning: boolean }> {
     const { scanner, clock, audit, targets } = this.deps;
     // DNS may point elsewhere than when the project was created (or the request was approved).
@@ -250,7 +275,14 @@ export class ScanService {
       action: "scan.start",
       target: `${project.name} (scan ${result.scanId})`,
       outcome: "ok",
-      ...(result.alreadyRunning ? { detail: "already running; attached" } : {}),
+      ...(result.alreadyRunning || who.scheduleId
+        ? {
+            detail: [
+              ...(who.scheduleId ? [`schedule ${who.scheduleId}`] : []),
+              ...(result.alreadyRunning ? ["already running; attached"] : []),
+            ].join("; "),
+          }
+        : {}),
     });
     if (existing) return { scan: existing, alreadyRunning: true };
     const now = clock.now();
@@ -262,6 +294,7 @@ export class ScanService {
       backend: scanner.name,
       requestedBy: who.requestedBy,
       ...(who.approvedBy ? { approvedBy: who.approvedBy } : {}),
+      ...(who.scheduleId ? { scheduleId: who.scheduleId } : {}),
       channel: who.channel,
       state: result.alreadyRunning ? "running" : "queued",
       startedAt: now,
