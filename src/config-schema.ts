@@ -39,6 +39,22 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL, such as https://example.com/" })
   .transform((value) => value.replace(/\/*$/, "/"));
 
+/**
+ * SCANNER_UI_URL: a link template with {projectId} and {scanId}; filled with sample IDs it must be an
+ * https URL, and it may hold no other placeholder.
+ */
+const scannerUiUrl = z
+  .string()
+  .refine((value) => {
+    if (/\{(?!projectId\}|scanId\})[^}]*\}/.test(value)) return false;
+    try {
+      return new URL(value.replaceAll("{projectId}", "1").replaceAll("{scanId}", "1")).protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "must be an https URL template with {projectId} and {scanId}, such as https://scanner.example.com/projects/{projectId}/scans/{scanId}")
+  .optional();
+
 function idList(pattern: RegExp, what: string) {
   return z
     .string()
@@ -78,6 +94,7 @@ export const plain = z.object({
   DAST_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   DAST_STOP_ACTION: z.enum(DAST_STOP_ACTIONS, "must be STOP_SAVE or STOP_DELETE").default("STOP_SAVE"),
   DAST_VERACODE_ACCOUNT: z.string().optional(),
+  DAST_ESTIMATE_UNIT: oneOf(["seconds", "minutes"]).default("seconds"),
   DAST_TARGET_TYPE: z.string().optional(),
   DAST_SCAN_TYPE: z.string().optional(),
   DAST_TEAM_ID: z.string().optional(),
@@ -101,6 +118,7 @@ export const plain = z.object({
     .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C…/G…)")
     .optional(),
   ALLOW_PRIVATE_TARGETS: bool(false),
+  SCANNER_UI_URL: scannerUiUrl,
   SCAN_POLL_INTERVAL_SECONDS: numberOf("seconds", { min: 1, max: 86_400, whole: true }).default(120),
   SCANNER_MAX_REQUESTS_PER_MINUTE: numberOf("requests", { min: 1, max: 10_000, whole: true }).default(120),
   SCAN_WATCH_TICK_SECONDS: numberOf("seconds", { min: 1, max: 30, whole: true })

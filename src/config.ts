@@ -76,6 +76,8 @@ export interface Config {
     apiUrl?: string;
     account: string;
     stopAction: (typeof DAST_STOP_ACTIONS)[number];
+    /** DAST_ESTIMATE_UNIT: the unit of an analysis run's `estimated_duration` (the API does not say). */
+    estimateUnit: "seconds" | "minutes";
     targetType?: ReturnType<typeof parseDastTargetType>;
     scanType?: ReturnType<typeof parseDastScanType>;
     teamId?: string;
@@ -85,6 +87,8 @@ export interface Config {
   roles: { admins: string[]; approvers: string[]; operators: string[]; allowedChannels: string[] };
   approvals: { required: boolean; ttlMs: number; channel?: string };
   allowPrivateTargets: boolean;
+  /** SCANNER_UI_URL: link template to a scan in the scanner's web app ({projectId}, {scanId}). */
+  scannerUiUrl?: string;
   watcher: {
     pollIntervalSeconds: number;
     maxRequestsPerMinute: number;
@@ -351,6 +355,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       ...(values.DAST_API_URL ? { apiUrl: values.DAST_API_URL } : {}),
       account: dastAccount,
       stopAction: values.DAST_STOP_ACTION,
+      estimateUnit: values.DAST_ESTIMATE_UNIT,
       ...(dastTargetType ? { targetType: dastTargetType } : {}),
       ...(dastScanType ? { scanType: dastScanType } : {}),
       ...(dastTeamId ? { teamId: dastTeamId } : {}),
@@ -368,6 +373,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       ...(values.APPROVAL_CHANNEL ? { channel: values.APPROVAL_CHANNEL } : {}),
     },
     allowPrivateTargets: values.ALLOW_PRIVATE_TARGETS,
+    ...(values.SCANNER_UI_URL ? { scannerUiUrl: values.SCANNER_UI_URL } : {}),
     watcher: {
       pollIntervalSeconds: values.SCAN_POLL_INTERVAL_SECONDS,
       maxRequestsPerMinute: values.SCANNER_MAX_REQUESTS_PER_MINUTE,

@@ -370,3 +370,30 @@ test("REPORT_MAX_BYTES: 100 MB by default, whole bytes from 1 KB, junit and xml 
   assert.match(problems({ REPORT_MAX_BYTES: "10" }).join(), /REPORT_MAX_BYTES/);
   assert.deepEqual(loadConfig({ REPORT_FORMATS: "xml,JUnit,pdf" }).watcher.reportFormats, ["xml", "pdf"]);
 });
+
+test("SCANNER_UI_URL: an https template with {projectId} and {scanId}; anything else is a named problem", () => {
+  const base = { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing };
+  assert.equal(loadConfig(base).scannerUiUrl, undefined, "unset: no Open in scanner button");
+  const template = "https://app.crashtest.cloud/projects/{projectId}/scans/{scanId}";
+  assert.equal(loadConfig({ ...base, SCANNER_UI_URL: template }).scannerUiUrl, template);
+  for (const bad of [
+    "http://app.example.com/{projectId}/{scanId}",
+    "javascript:alert(1)//{scanId}",
+    "https://app.example.com/{project}/{scanId}",
+    "not a url {scanId}",
+  ]) {
+    assert.ok(
+      problems({ ...base, SCANNER_UI_URL: bad }).some((p) => /^SCANNER_UI_URL.*https URL template/.test(p)),
+      bad,
+    );
+  }
+});
+
+test("DAST_ESTIMATE_UNIT: seconds by default, minutes on request, nothing else", () => {
+  const base = { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing };
+  assert.equal(loadConfig(base).dast.estimateUnit, "seconds");
+  assert.equal(loadConfig({ ...base, DAST_ESTIMATE_UNIT: "minutes" }).dast.estimateUnit, "minutes");
+  assert.ok(
+    problems({ ...base, DAST_ESTIMATE_UNIT: "hours" }).some((p) => p.startsWith("DAST_ESTIMATE_UNIT")),
+  );
+});

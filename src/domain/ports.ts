@@ -106,6 +106,8 @@ export interface ScanStatus {
   /** The backend's raw status (code or word), kept for display. */
   rawCode: string;
   rawText?: string;
+  /** How long the scanner expects the whole scan to take, where it says (DAST Essentials). */
+  estimatedDurationMs?: number;
 }
 
 /**

@@ -19,6 +19,10 @@ export interface ScanRecord {
   card?: MessageRef;
   state: ScanState;
   rawCode?: string;
+  /** The scanner's own words for the state (e.g. why it failed), as last reported. */
+  rawText?: string;
+  /** How long the scanner expects the scan to take, where it says (DAST Essentials). */
+  estimatedDurationMs?: number;
   /** When the record was created: the scan was requested (or attached). */
   startedAt: number;
   updatedAt: number;
@@ -37,6 +41,19 @@ function stamped(scan: ScanRecord, now: number): ScanRecord {
   if (scan.state === "running" && next.runningAt === undefined) next.runningAt = now;
   if (TERMINAL_SCAN_STATES.has(scan.state) && next.endedAt === undefined) next.endedAt = now;
   return next;
+}
+
+/** What a scanner says besides the state (ScanStatus.rawText, estimatedDurationMs). */
+export interface ScanSaid {
+  rawText?: string;
+  estimatedDurationMs?: number;
+}
+
+function saidOf(said: ScanSaid): ScanSaid {
+  return {
+    ...(said.rawText ? { rawText: said.rawText } : {}),
+    ...(said.estimatedDurationMs === undefined ? {} : { estimatedDurationMs: said.estimatedDurationMs }),
+  };
 }
 
 const SCANS = "scans";
@@ -73,11 +90,19 @@ export class ScanBook {
     return scan ? this.write({ ...scan, card }) : undefined;
   }
 
-  /** "Scan observed": the scanner reported a state; a change is recorded, the same state is not. */
-  async observed(scanId: string, state: ScanState, rawCode?: string): Promise<ScanRecord | undefined> {
+  /**
+   * "Scan observed": the scanner reported a state; a change is recorded, the same state is not. The
+   * scanner's words and estimate, when given, are kept with the change.
+   */
+  async observed(
+    scanId: string,
+    state: ScanState,
+    rawCode?: string,
+    said: ScanSaid = {},
+  ): Promise<ScanRecord | undefined> {
     const scan = await this.getScan(scanId);
     if (!scan || (scan.state === state && scan.rawCode === rawCode)) return scan;
-    const next: ScanRecord = { ...scan, state };
+    const next: ScanRecord = { ...scan, state, ...saidOf(said) };
     if (rawCode === undefined) delete next.rawCode;
     else next.rawCode = rawCode;
     return this.write(stamped(next, this.clock.now()));
@@ -97,6 +122,7 @@ export class ScanBook {
           ...(card ? { card } : {}),
           state: scan.state,
           ...(scan.rawCode === undefined ? {} : { rawCode: scan.rawCode }),
+          ...saidOf(scan),
         },
         this.clock.now(),
       ),

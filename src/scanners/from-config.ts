@@ -17,6 +17,7 @@ export async function scannerFromConfig(
       logger,
       account: selectDastAccount(config.veracode.accounts, dast.account),
       stopAction: dast.stopAction,
+      estimateUnit: dast.estimateUnit,
       maxReportBytes: config.reportMaxBytes,
       ...(dast.apiUrl ? { baseUrl: dast.apiUrl } : {}),
       targetDefaults: {

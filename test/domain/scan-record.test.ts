@@ -119,3 +119,21 @@ test("operations on an unknown scan change nothing", async () => {
   assert.equal(await book.stopRequested("404", "UALICE"), undefined);
   assert.deepEqual(await book.listScans(), []);
 });
+
+test("observed and attached keep the scanner's words and estimate with a change", async () => {
+  const { book } = rig();
+  await book.started(queued());
+  const running = await book.observed("501", "running", "RUNNING", {
+    rawText: "Running (analysis #1)",
+    estimatedDurationMs: 1_800_000,
+  });
+  assert.equal(running?.rawText, "Running (analysis #1)");
+  assert.equal(running?.estimatedDurationMs, 1_800_000);
+  const failed = await book.observed("501", "failed", "FAILED", { rawText: "Target unreachable" });
+  assert.equal(failed?.rawText, "Target unreachable");
+  assert.equal(failed?.estimatedDurationMs, 1_800_000, "an estimate not repeated is kept");
+  const attached = await book.attached(
+    queued({ state: "failed", rawCode: "FAILED", rawText: "Login failed" }),
+  );
+  assert.equal(attached.rawText, "Login failed");
+});

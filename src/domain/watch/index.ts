@@ -168,6 +168,10 @@ export class ScanWatcher {
       ...(card ? { card } : {}),
       state: status.state,
       rawCode: status.rawCode,
+      ...(status.rawText ? { rawText: status.rawText } : {}),
+      ...(status.estimatedDurationMs === undefined
+        ? {}
+        : { estimatedDurationMs: status.estimatedDurationMs }),
     };
     const recorded = await scans.attached(scan);
     const resumable = existing?.outcome === "watch_failed" || existing?.outcome === "not_found";

@@ -167,7 +167,8 @@ export class Ticker {
         // "Scan observed": the scan record (its only home) learns a change; an unchanged poll costs nothing.
         const changed = status.state !== watch.state || status.rawCode !== watch.rawCode;
         if (polling.onStatus(watch, status, ctx.slot)) ctx.report.stateChanges++;
-        if (changed) scan = await this.deps.scans.observed(watch.scanId, status.state, status.rawCode);
+        if (changed)
+          scan = await this.deps.scans.observed(watch.scanId, status.state, status.rawCode, status);
       } else if (failure) polling.onScanError(watch, failure, ctx.slot);
       if (!hasOpenEffects(watch) && watch.phase === "polling") {
         // The common case: nothing changed, nothing to post. One write, of the schedule alone when

@@ -78,6 +78,8 @@ export const AnalysisRunBody = z.looseObject({
   status: z.string().nullish(),
   started_at: z.string().nullish(),
   finished_at: z.string().nullish(),
+  // Deprecated in the TCS spec and unit-less ("The estimated duration for the analysis run.").
+  estimated_duration: z.number().nullish().catch(undefined),
   result_import_status: z.string().nullish(),
 });
 export type AnalysisRun = z.infer<typeof AnalysisRunBody>;

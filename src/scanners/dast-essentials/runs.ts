@@ -51,3 +51,14 @@ export function moreActive(a: AnalysisRun, b: AnalysisRun): boolean {
   const running = (run: AnalysisRun) => ((run.status ?? "").toUpperCase() === "RUNNING" ? 1 : 0);
   return running(a) !== running(b) ? running(a) > running(b) : (a.scan_number ?? -1) > (b.scan_number ?? -1);
 }
+
+/**
+ * The run's `estimated_duration` in milliseconds, when it is a positive number. The TCS OpenAPI
+ * (https://docs.veracode.com/r/DAST_Essentials_REST_API) declares it a deprecated integer without a unit,
+ * so the unit is configurable (DAST_ESTIMATE_UNIT).
+ */
+export function estimatedDurationMs(run: AnalysisRun, unit: "seconds" | "minutes"): number | undefined {
+  const value = run.estimated_duration;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
+  return value * (unit === "minutes" ? 60_000 : 1000);
+}

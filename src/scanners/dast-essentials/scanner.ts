@@ -36,7 +36,7 @@ import {
 import { type Call, runIds, runSubject, toRequest } from "./calls.js";
 import { dastFailure, type FailureContext, problemCodes, readProblem, SERVICE } from "./problems.js";
 import { reportCall, reportFormatOf, toReport } from "./reports.js";
-import { isActiveRun, moreActive, runState, runText } from "./runs.js";
+import { estimatedDurationMs, isActiveRun, moreActive, runState, runText } from "./runs.js";
 import { dastApiUrl, platformUrl } from "./settings.js";
 import {
   buildTargetRequest,
@@ -57,6 +57,8 @@ export interface DastEssentialsScannerOptions {
   baseUrl?: string;
   /** DAST_STOP_ACTION; default STOP_SAVE, which keeps the results found so far. */
   stopAction?: StopAction;
+  /** DAST_ESTIMATE_UNIT: the unit of `estimated_duration`; default seconds. */
+  estimateUnit?: "seconds" | "minutes";
   /** DAST_TARGET_TYPE, DAST_SCAN_TYPE, DAST_TEAM_ID: defaults of new targets. */
   targetDefaults?: Partial<TargetDefaults>;
   /** Base pooled dispatcher; tests inject one, production lets the transport own an Agent. */
@@ -81,6 +83,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   private readonly transport: HttpTransport;
   private readonly account: VeracodeAccount;
   private readonly stopAction: StopAction;
+  private readonly estimateUnit: "seconds" | "minutes";
   private readonly defaults: TargetDefaults;
   private readonly maxRunPages: number;
   private readonly maxReportBytes: number;
@@ -93,6 +96,7 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     if (!STOP_ACTIONS.includes(this.stopAction)) {
       throw new AppError("config", `DAST_STOP_ACTION must be one of ${STOP_ACTIONS.join(", ")}.`);
     }
+    this.estimateUnit = options.estimateUnit ?? "seconds";
     this.defaults = { ...DEFAULT_TARGET_DEFAULTS, ...options.targetDefaults };
     this.maxRunPages = Math.max(1, options.maxRunPages ?? 10);
     this.maxReportBytes = options.maxReportBytes ?? DEFAULT_REPORT_MAX_BYTES;
@@ -271,7 +275,14 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
   async getScanStatus(ref: ScanRef): Promise<ScanStatus> {
     const run = await this.getRun(ref);
     const { state, rawCode } = runState(run.status);
-    return { scanId: ref.scanId, state, rawCode, rawText: this.transport.scrub(runText(run)) };
+    const estimate = estimatedDurationMs(run, this.estimateUnit);
+    return {
+      scanId: ref.scanId,
+      state,
+      rawCode,
+      rawText: this.transport.scrub(runText(run)),
+      ...(estimate === undefined ? {} : { estimatedDurationMs: estimate }),
+    };
   }
 
   async getReport(ref: ScanRef, format: ReportFormat): Promise<Report> {

@@ -11,6 +11,7 @@ import { DAST_TCS_PATH } from "./api.js";
  * | --- | --- | --- |
  * | DAST_API_URL | the account's REST host + /dae/api/tcs-api/api/v1 | baseUrl |
  * | DAST_STOP_ACTION | STOP_SAVE (keeps partial results); or STOP_DELETE | stopAction |
+ * | DAST_ESTIMATE_UNIT | seconds; or minutes (unit of `estimated_duration`) | estimateUnit |
  * | DAST_TARGET_TYPE | WEB_APP; or API (needs the api_spec_url option) | targetDefaults.targetType |
  * | DAST_SCAN_TYPE | QUICK; or FULL, ENTERPRISE | targetDefaults.scanType |
  * | DAST_TEAM_ID | unset: targets visible to Security Leads only | targetDefaults.teamId |

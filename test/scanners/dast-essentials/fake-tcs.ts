@@ -36,6 +36,8 @@ export interface FakeRun {
   status: string | undefined;
   started_at: string;
   finished_at?: string;
+  /** Sent as `estimated_duration` when set (a number, or anything to test bad input). */
+  estimated_duration?: unknown;
   stopAction?: string;
   /** Report requests still answered with a *_NOT_READY problem after the run ended. */
   reportNotReady: number;
@@ -425,6 +427,7 @@ export class FakeTcs {
       scan_type: "QUICK",
       max_duration: 3600,
       max_crawl_duration: 600,
+      ...(run.estimated_duration === undefined ? {} : { estimated_duration: run.estimated_duration }),
       ...(run.status === undefined ? {} : { status: run.status }),
     };
   }

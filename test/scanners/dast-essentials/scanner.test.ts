@@ -551,3 +551,34 @@ test("an answer that makes zod report 100,000 issues is a typed error with a bou
   assert.match(error.message, /and [\d,]+ more/);
   assert.ok(error.message.length < 1000, "the detail stays bounded");
 });
+
+test("estimated_duration becomes the status's estimate, in the configured unit; nonsense is ignored", async (t) => {
+  const seconds = await setup(t);
+  const project = await seconds.scanner.createProject(spec);
+  const { scanId } = await seconds.scanner.startScan(project.id);
+  const ref = { projectId: project.id, scanId };
+  const run = seconds.fake.runs.get(scanId);
+  assert.ok(run);
+  assert.equal(
+    (await seconds.scanner.getScanStatus(ref)).estimatedDurationMs,
+    undefined,
+    "absent: no estimate",
+  );
+  run.estimated_duration = 1800;
+  assert.equal((await seconds.scanner.getScanStatus(ref)).estimatedDurationMs, 1_800_000);
+  for (const nonsense of [0, -5, "soon", null]) {
+    run.estimated_duration = nonsense;
+    const status = await seconds.scanner.getScanStatus(ref);
+    assert.equal(status.state, "running", "a bad estimate does not fail the status");
+    assert.equal(status.estimatedDurationMs, undefined);
+  }
+
+  const minutes = await setup(t, { estimateUnit: "minutes" });
+  const other = await minutes.scanner.createProject(spec);
+  const started = await minutes.scanner.startScan(other.id);
+  const minuteRun = minutes.fake.runs.get(started.scanId);
+  assert.ok(minuteRun);
+  minuteRun.estimated_duration = 30;
+  const status = await minutes.scanner.getScanStatus({ projectId: other.id, scanId: started.scanId });
+  assert.equal(status.estimatedDurationMs, 1_800_000);
+});
