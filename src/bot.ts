@@ -13,8 +13,10 @@ import { createLogger } from "./logger.js";
 import { createDnsResolver } from "./net/resolver.js";
 import { scannerFromConfig } from "./scanners/index.js";
 import { credentialJob } from "./scheduler/credential-job.js";
+import { decisionExpiryJob } from "./scheduler/decision-job.js";
 import { type Job, startScheduler } from "./scheduler/index.js";
 import { type ConfiguredSlack, createSlackApp, type SlackAppOptions } from "./slack/app.js";
+import { decisionNotices } from "./slack/decision-actions.js";
 import { credentialAlerts, wireSlackSurface } from "./slack/wiring.js";
 import { describeStoreUrl, openStore, storeHealth } from "./store/index.js";
 
@@ -95,6 +97,17 @@ export async function startBot(
     // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
     closers.push(() => surface.audit.flush());
     const jobs: Job[] = [surface.watcher.job];
+    const expiry = decisionExpiryJob({
+      decisions: surface.deps.decisions,
+      store,
+      clock,
+      audit: surface.audit,
+      logger,
+      notices: decisionNotices(surface.slack),
+    });
+    jobs.push(expiry.job);
+    // Also at start-up: acceptances that ran out while the bot was down get their line now.
+    tasks.run("finding decision expiry at start-up", expiry.run);
     if (guarded) {
       const notify = credentialAlerts(surface.slack, alertChannel);
       const credentials = credentialJob({

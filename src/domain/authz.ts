@@ -13,13 +13,22 @@ export type Capability =
   | "stop_scan"
   | "create_project"
   | "approve_scan"
+  | "decide_finding" // approve a risk acceptance or a false positive (four eyes)
   | "delete_project"
   | "link_project"
   | "audit";
 
 const GRANTS: Record<Role, ReadonlySet<Capability>> = {
   operator: new Set(["view", "report", "request_scan", "stop_scan", "create_project"]),
-  approver: new Set(["view", "report", "request_scan", "stop_scan", "create_project", "approve_scan"]),
+  approver: new Set([
+    "view",
+    "report",
+    "request_scan",
+    "stop_scan",
+    "create_project",
+    "approve_scan",
+    "decide_finding",
+  ]),
   admin: new Set([
     "view",
     "report",
@@ -27,6 +36,7 @@ const GRANTS: Record<Role, ReadonlySet<Capability>> = {
     "stop_scan",
     "create_project",
     "approve_scan",
+    "decide_finding",
     "delete_project",
     "link_project",
     "audit",
@@ -116,6 +126,7 @@ const DESCRIPTIONS: Record<Capability, string> = {
   stop_scan: "stop scans",
   create_project: "create projects",
   approve_scan: "approve scans",
+  decide_finding: "approve risk acceptances and false positives",
   delete_project: "delete projects",
   link_project: "link projects",
   audit: "read the audit trail",

@@ -1,6 +1,7 @@
 import type { ApprovalAudience } from "./approvals.js";
 import { type AuditOptions, AuditTrail } from "./audit.js";
 import { Authorizer, type GroupMembers, type RoleConfig } from "./authz.js";
+import { FindingDecisionService } from "./findings/decisions.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "./ports.js";
 import { ProjectService } from "./project-service.js";
 import { ProjectRegistry } from "./projects.js";
@@ -41,6 +42,7 @@ export function createDomainServices(deps: DomainServicesDeps) {
   const targets = new TargetGuard({ resolver: deps.resolver, allowPrivate: settings.allowPrivateTargets });
   // One record per scan: ScanService and the watcher change it only through the book's operations.
   const book = new ScanBook(store, clock);
+  const audience = deps.audience(authz);
   const scans = new ScanService({
     scanner,
     store,
@@ -48,7 +50,7 @@ export function createDomainServices(deps: DomainServicesDeps) {
     authz,
     projects: registry,
     audit,
-    audience: deps.audience(authz),
+    audience,
     policy: {
       requireApproval: settings.approvals.required,
       approvalTtlMs: settings.approvals.ttlMs,
@@ -61,7 +63,20 @@ export function createDomainServices(deps: DomainServicesDeps) {
     logger: deps.logger,
   });
   const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
-  return { authz, registry, audit, targets, book, scans, projects };
+  // Four-eyes decisions on findings follow the scan approvals' TTL and channel.
+  const decisions = new FindingDecisionService({
+    store,
+    clock,
+    authz,
+    projects: registry,
+    audit,
+    audience,
+    policy: {
+      approvalTtlMs: settings.approvals.ttlMs,
+      ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
+    },
+  });
+  return { authz, registry, audit, targets, book, scans, projects, decisions };
 }
 
 export type DomainServices = ReturnType<typeof createDomainServices>;

@@ -1,5 +1,6 @@
 import type { AuditTrail } from "../domain/audit.js";
 import type { Authorizer } from "../domain/authz.js";
+import type { FindingDecisionService } from "../domain/findings/decisions.js";
 import type { Clock, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
@@ -11,6 +12,7 @@ import type { SlackGateway } from "./gateway.js";
 export interface SurfaceDeps {
   scans: ScanService;
   projects: ProjectService;
+  decisions: FindingDecisionService;
   registry: ProjectRegistry;
   authz: Authorizer;
   audit: AuditTrail;

@@ -23,6 +23,7 @@ import { registerCommands } from "./commands/listener.js";
 import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
 import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
 import { CommandTable } from "./commands/table.js";
+import { registerDecisionActions } from "./decision-actions.js";
 import type { SurfaceDeps } from "./deps.js";
 import { approvalAudience, auditFailure, scanCards } from "./flows.js";
 import type { SlackGateway } from "./gateway.js";
@@ -144,6 +145,7 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
     },
   );
   registerActions(app, deps);
+  registerDecisionActions(app, deps);
   registerViews(app, deps);
   registerHome(app, deps, options.credentialsConfigured);
 }
@@ -197,9 +199,9 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     settings: config,
   });
   if (!watcher) throw new AppError("internal", "the scan watcher was not built");
-  const { scans, projects, registry, authz, audit } = services;
+  const { scans, projects, registry, authz, audit, decisions } = services;
   const deps: SurfaceDeps = {
-    ...{ scans, projects, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
+    ...{ scans, projects, decisions, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
     watcher: watcher.watching,
     settings: { allowPrivateTargets: config.allowPrivateTargets },
   };

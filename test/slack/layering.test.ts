@@ -17,7 +17,7 @@ function sources(dir: string): string[] {
 
 // One record, one writer (docs/architecture.md): the scan record changes only through ScanBook's
 // operations, called by the domain; the Slack layer renders effects and calls domain operations.
-test("the Slack layer writes no scan or approval record", () => {
+test("the Slack layer writes no scan, approval or finding decision record", () => {
   const offenders: string[] = [];
   for (const file of sources("slack")) {
     const text = readFileSync(join(root, file), "utf8");
@@ -30,7 +30,8 @@ test("the Slack layer writes no scan or approval record", () => {
       if (pattern.test(text)) offenders.push(`${file}: ${pattern}`);
     }
     for (const match of text.matchAll(/store\.(set|add|delete)\(\s*"([^"]+)"/g)) {
-      if (["scans", "approvals", "approval-decisions", "watches"].includes(match[2] ?? "")) {
+      const records = ["scans", "approvals", "approval-decisions", "watches", "finding-decisions"];
+      if ([...records, "finding-decision-votes", "finding-decision-notices"].includes(match[2] ?? "")) {
         offenders.push(`${file}: store.${match[1]}("${match[2]}")`);
       }
     }

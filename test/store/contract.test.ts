@@ -4,8 +4,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AuditTrail } from "../../src/domain/audit.js";
+import { Authorizer } from "../../src/domain/authz.js";
 import { AppError } from "../../src/domain/errors.js";
-import type { KeyValueStore } from "../../src/domain/ports.js";
+import { FindingDecisionService } from "../../src/domain/findings/decisions.js";
+import { type KeyValueStore, systemClock } from "../../src/domain/ports.js";
+import { ProjectRegistry } from "../../src/domain/projects.js";
 import { describeStoreUrl, openStore } from "../../src/store/index.js";
 
 const dir = await mkdtemp(path.join(tmpdir(), "chatops-store-"));
@@ -115,6 +119,51 @@ for (const backend of backends) {
       await sleep(400);
       assert.equal(await store.add(space, "brief", "z", 150), true);
       assert.equal(await store.get(space, "brief"), "z");
+    });
+
+    test("finding decisions: one of two concurrent approvers wins; the decision reads back in force", async () => {
+      const projectId = ns("project");
+      const registry = new ProjectRegistry(store, systemClock);
+      const project = await registry.save(
+        { id: projectId, name: projectId, url: "https://shop.example" },
+        { backend: "memory", createdBy: "UOPS", linked: false, reserved: false },
+      );
+      const audit = new AuditTrail(store, systemClock);
+      const authz = new Authorizer(
+        { admins: [], approvers: ["UALICE", "UBOB"], operators: ["UOPS"], allowedChannels: [] },
+        async () => [],
+      );
+      // Two replicas over the one store.
+      const replica = () =>
+        new FindingDecisionService({
+          store,
+          clock: systemClock,
+          authz,
+          projects: registry,
+          audit,
+          audience: { approverCanSee: async () => true },
+          policy: { approvalTtlMs: 3600_000 },
+        });
+      const request = await replica().open("UOPS", "CSEC", {
+        projectId,
+        fingerprint: "fp-sqli",
+        kind: "accepted",
+        reason: "Behind the VPN until the rewrite",
+        days: 30,
+      });
+      const results = await Promise.allSettled(
+        ["UALICE", "UBOB"].map((user) => replica().decide(request.id, user, "approve", "CSEC")),
+      );
+      const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      assert.equal(won.length, 1, "exactly one decision");
+      const decision = (await replica().inForce(projectId, Date.now())).get("fp-sqli");
+      assert.equal(decision?.approvedBy, won[0]?.decidedBy);
+      assert.equal(decision?.expiresAt, won[0]?.validUntil);
+      assert.equal((await replica().get(request.id))?.status, "approved");
+      await audit.flush();
+      await store.delete("finding-decisions", request.id);
+      await store.delete("finding-decision-votes", request.id);
+      await registry.remove(project);
     });
 
     if (backend.name === "sqlite") {

@@ -1,0 +1,87 @@
+import type { AuditTrail } from "../audit.js";
+import { toAppError } from "../errors.js";
+import type { Clock, KeyValueStore, Logger } from "../ports.js";
+import { type DecisionRequest, NOTICES } from "./decision-record.js";
+import { type FindingDecisionService, targetOf } from "./decisions.js";
+
+/** How the ends of decisions reach people (the Slack layer renders them). */
+export interface DecisionNotices {
+  /** One line in the request's channel: the risk acceptance ran out. Throws when not delivered. */
+  acceptanceExpired(request: DecisionRequest): Promise<void>;
+  /** A request nobody decided in time: its card shows that it ended. */
+  requestEnded(request: DecisionRequest): Promise<void>;
+}
+
+export interface DecisionExpiryDeps {
+  decisions: FindingDecisionService;
+  store: KeyValueStore;
+  clock: Clock;
+  audit: AuditTrail;
+  logger: Logger;
+  notices: DecisionNotices;
+}
+
+export interface DecisionExpiryResult {
+  /** Expiry lines delivered by this run. */
+  noticed: number;
+  /** Pending requests this run ended. */
+  ended: number;
+  /** Expiry lines whose delivery failed; they are due again next run. */
+  failed: number;
+}
+
+const NOTICE_CLAIM_MS = 10 * 60_000;
+/** Outlives the request record (90 days past the expiry), so a line is never repeated. */
+const NOTICE_SENT_MS = 120 * 86_400_000;
+
+/**
+ * Ends what is due: risk acceptances that ran out get their one line, pending requests past their TTL
+ * end. Everything due since the last run is due now, so a run after downtime catches up. Safe on
+ * several replicas and overlapping runs: each line is claimed with the store's `add` first (as the
+ * credential alerts are); a failed delivery drops the claim so the next run retries, and only a crash
+ * between delivery and recording it can repeat a line (after the claim's 10 minutes).
+ */
+export async function expireDecisions(deps: DecisionExpiryDeps): Promise<DecisionExpiryResult> {
+  const now = deps.clock.now();
+  const log = deps.logger.child({ component: "finding-decisions" });
+  const result: DecisionExpiryResult = { noticed: 0, ended: 0, failed: 0 };
+  for (const request of await deps.decisions.list()) {
+    if (request.status === "pending" && request.expiresAt <= now) {
+      const { request: ended, won } = await deps.decisions.end(request);
+      if (!won) continue;
+      result.ended += 1;
+      await deps.notices
+        .requestEnded(ended)
+        .catch((error: unknown) => log.warn("could not show an ended request on its card", { error }));
+      continue;
+    }
+    const ranOut =
+      request.status === "approved" &&
+      request.kind === "accepted" &&
+      request.validUntil !== undefined &&
+      request.validUntil <= now;
+    if (!ranOut) continue;
+    if (!(await deps.store.add(NOTICES, request.id, { state: "sending" }, NOTICE_CLAIM_MS))) continue;
+    try {
+      await deps.notices.acceptanceExpired(request);
+    } catch (error) {
+      log.error("risk acceptance expiry line not delivered; retrying at the next run", {
+        request: request.id,
+        error: toAppError(error).message,
+      });
+      await deps.store.delete(NOTICES, request.id);
+      result.failed += 1;
+      continue;
+    }
+    await deps.store.set(NOTICES, request.id, { state: "sent", at: now }, NOTICE_SENT_MS);
+    await deps.audit.record({
+      user: request.requestedBy,
+      action: "finding.accepted.expire",
+      target: targetOf(request),
+      outcome: "ok",
+      detail: `approved by ${request.decidedBy ?? "unknown"}; ran out ${new Date(request.validUntil ?? now).toISOString()}`,
+    });
+    result.noticed += 1;
+  }
+  return result;
+}
