@@ -141,6 +141,11 @@ export const plain = z.object({
         .array(z.enum(REPORT_FORMATS, "must list pdf, xml, json or csv (junit is another name for xml)"))
         .min(1, "must list at least one of pdf, xml, json or csv"),
     ),
+  FINDINGS_RETENTION_DAYS: numberOf("days", { min: 1, max: 3650, whole: true }).default(180),
+  FINDINGS_SUSPECT_DURATION_RATIO: numberOf("", { min: 0, max: 1 }).default(1 / 3),
+  FINDINGS_SUSPECT_RECENT_SCANS: numberOf("scans", { min: 1, max: 20, whole: true }).default(5),
+  FINDINGS_SUSPECT_MANY_FINDINGS: numberOf("findings", { min: 1, max: 100_000, whole: true }).default(10),
+  FINDINGS_SUSPECT_ERROR_SHARE: numberOf("", { min: 0, max: 1, above: true }).default(0.2),
   REPORT_MAX_BYTES: numberOf("bytes", { min: 1024, max: 2 ** 31, whole: true }).default(
     DEFAULT_REPORT_MAX_BYTES,
   ),

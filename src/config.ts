@@ -95,6 +95,11 @@ export interface Config {
     reportFormats: ReportFormat[];
     tickSeconds: number;
   };
+  /** Findings history: retention and when a result is suspect (domain/findings/suspect.ts). */
+  findings: {
+    retentionDays: number;
+    suspect: { durationRatio: number; recentScans: number; manyFindings: number; errorShare: number };
+  };
   /** REPORT_MAX_BYTES: larger reports are refused with a link to the scanner's UI. */
   reportMaxBytes: number;
   /** REPORT_TRANSFERS_MAX: report downloads-into-uploads at once; the rest wait in line. */
@@ -379,6 +384,15 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       maxRequestsPerMinute: values.SCANNER_MAX_REQUESTS_PER_MINUTE,
       reportFormats: values.REPORT_FORMATS,
       tickSeconds: values.SCAN_WATCH_TICK_SECONDS,
+    },
+    findings: {
+      retentionDays: values.FINDINGS_RETENTION_DAYS,
+      suspect: {
+        durationRatio: values.FINDINGS_SUSPECT_DURATION_RATIO,
+        recentScans: values.FINDINGS_SUSPECT_RECENT_SCANS,
+        manyFindings: values.FINDINGS_SUSPECT_MANY_FINDINGS,
+        errorShare: values.FINDINGS_SUSPECT_ERROR_SHARE,
+      },
     },
     reportMaxBytes: values.REPORT_MAX_BYTES,
     reportTransfersMax: values.REPORT_TRANSFERS_MAX,

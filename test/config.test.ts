@@ -397,3 +397,30 @@ test("DAST_ESTIMATE_UNIT: seconds by default, minutes on request, nothing else",
     problems({ ...base, DAST_ESTIMATE_UNIT: "hours" }).some((p) => p.startsWith("DAST_ESTIMATE_UNIT")),
   );
 });
+
+test("findings history: 180 days and the suspect thresholds by default, each settable and checked", () => {
+  const base = { SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing };
+  assert.deepEqual(loadConfig(base).findings, {
+    retentionDays: 180,
+    suspect: { durationRatio: 1 / 3, recentScans: 5, manyFindings: 10, errorShare: 0.2 },
+  });
+  const set = loadConfig({
+    ...base,
+    FINDINGS_RETENTION_DAYS: "30",
+    FINDINGS_SUSPECT_DURATION_RATIO: "0.5",
+    FINDINGS_SUSPECT_RECENT_SCANS: "3",
+    FINDINGS_SUSPECT_MANY_FINDINGS: "1",
+    FINDINGS_SUSPECT_ERROR_SHARE: "1",
+  }).findings;
+  assert.deepEqual(set, {
+    retentionDays: 30,
+    suspect: { durationRatio: 0.5, recentScans: 3, manyFindings: 1, errorShare: 1 },
+  });
+  assert.throws(
+    () => loadConfig({ ...base, FINDINGS_RETENTION_DAYS: "0", FINDINGS_SUSPECT_DURATION_RATIO: "2" }),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.problems.some((p) => p.startsWith("FINDINGS_RETENTION_DAYS")) &&
+      error.problems.some((p) => p.startsWith("FINDINGS_SUSPECT_DURATION_RATIO")),
+  );
+});

@@ -219,4 +219,6 @@ export interface FindingsSummary {
   total: number;
   /** Sorted most severe first. */
   findings: Finding[];
+  /** Checks the report says could not run (JUnit `<error>` test cases), of all its checks. */
+  scannerErrors?: { count: number; checks: number };
 }

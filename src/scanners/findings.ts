@@ -236,10 +236,14 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
   }
   const unknownTypes = new Map<string, number>();
   const findings: Finding[] = [];
+  let checks = 0;
+  let errors = 0;
   for (const element of descendants(root, "testcase")) {
     const testcase = parseOutside(TestCase, element.attributes, () =>
       unreadable("XML (JUnit)", "a <testcase> has no name"),
     );
+    checks += 1;
+    if (element.children.some((child) => child.name === "error")) errors += 1;
     for (const child of element.children) {
       if (child.name !== "failure") continue;
       const failure = parseOutside(Failure, child.attributes, (problem) =>
@@ -276,7 +280,8 @@ export function summarizeJunit(input: string | Uint8Array, options: SummaryOptio
       count,
     });
   }
-  return summarize(findings);
+  const summary = summarize(findings);
+  return errors === 0 ? summary : { ...summary, scannerErrors: { count: errors, checks } };
 }
 
 /** Summary of a downloaded report, when its format carries findings (not PDF). */

@@ -300,3 +300,15 @@ test("remediation keeps only http(s) links of sane length and cuts long advice",
   };
   assert.equal(summarizeFindingsJson(JSON.stringify(odd)).findings[0]?.remediation, undefined);
 });
+
+test("JUnit <error> test cases are counted as scanner errors of all checks, never as findings", () => {
+  const xml = `<testsuites><testsuite name="s">
+    <testcase classname="xss.crashtest.cloud" name="XSS (1)"><error message="timeout"/></testcase>
+    <testcase classname="ssl.crashtest.cloud" name="TLS (1)"><failure type="high" message="TLS 1.0"/></testcase>
+    <testcase classname="xxe.crashtest.cloud" name="XXE (1)"/>
+  </testsuite></testsuites>`;
+  const summary = summarizeJunit(xml);
+  assert.equal(summary.total, 1);
+  assert.deepEqual(summary.scannerErrors, { count: 1, checks: 3 });
+  assert.equal(summarizeJunit(xml.replace(/<error[^>]*\/>/, "")).scannerErrors, undefined);
+});

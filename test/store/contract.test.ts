@@ -8,7 +8,8 @@ import { AuditTrail } from "../../src/domain/audit.js";
 import { Authorizer } from "../../src/domain/authz.js";
 import { AppError } from "../../src/domain/errors.js";
 import { FindingDecisionService } from "../../src/domain/findings/decisions.js";
-import { type KeyValueStore, systemClock } from "../../src/domain/ports.js";
+import { FindingsHistory } from "../../src/domain/findings/history.js";
+import { type FindingsSummary, type KeyValueStore, systemClock } from "../../src/domain/ports.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
 import { describeStoreUrl, openStore } from "../../src/store/index.js";
 
@@ -164,6 +165,54 @@ for (const backend of backends) {
       await store.delete("finding-decisions", request.id);
       await store.delete("finding-decision-votes", request.id);
       await registry.remove(project);
+    });
+
+    test("findings history: results, findings and the project index round-trip and expire", async () => {
+      const projectId = ns("history-project");
+      const history = new FindingsHistory({
+        store,
+        clock: { now: () => Date.now() },
+        decisions: { inForce: async () => new Map() },
+        // 600 ms: long enough for the writes, short enough to watch the TTL end.
+        options: { retentionDays: 600 / 86_400_000 },
+      });
+      const summary = (titles: string[]): FindingsSummary => ({
+        counts: { critical: 0, high: titles.length, medium: 0, low: 0, info: 0 },
+        total: titles.length,
+        findings: titles.map((title) => ({
+          title,
+          severity: "high",
+          category: "xss",
+          slug: "xss",
+          location: { path: `/${title}`, parameter: "q" },
+        })),
+      });
+      const ended = (scanId: string, titles: string[]) => ({
+        scanId,
+        projectId,
+        scanner: "crashtest",
+        outcome: "finished" as const,
+        startedAt: Date.now() - 1000,
+        endedAt: Date.now(),
+        summary: summary(titles),
+      });
+      const first = await history.record(ended(`${projectId}-1`, ["a", "b"]));
+      assert.equal(first.result.diff.first, true);
+      const second = await history.record(ended(`${projectId}-2`, ["b", "c"]));
+      assert.deepEqual(
+        [second.result.diff.new.high, second.result.diff.fixed.high, second.result.diff.open.high],
+        [1, 1, 1],
+      );
+      assert.deepEqual(await history.result(`${projectId}-2`), second.result);
+      const listed = await history.current(projectId);
+      assert.deepEqual(listed?.findings.map((f) => [f.title, f.status]).sort(), [
+        ["a", "fixed"],
+        ["b", "open"],
+        ["c", "new"],
+      ]);
+      await sleep(900);
+      assert.equal(await history.result(`${projectId}-2`), undefined);
+      assert.equal(await history.current(projectId), undefined);
     });
 
     if (backend.name === "sqlite") {
