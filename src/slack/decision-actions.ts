@@ -70,10 +70,13 @@ export function registerDecisionActions(app: App, deps: SurfaceDeps): void {
         },
       };
       deps.tasks.run(`button ${name}`, async () => {
-        const first = await deps.store.add("clicks", `${read?.action_ts}:${user}:${actionId}`, 1, 3600_000);
-        if (!first) return;
         try {
           if (!read) throw invalidButton();
+          const first = await deps.store.add("clicks", `${read.action_ts}:${user}:${actionId}`, 1, 3600_000);
+          if (!first) {
+            log.info("duplicate click delivery ignored", { actionTs: read.action_ts });
+            return;
+          }
           await handle(press);
         } catch (error) {
           const kind = error instanceof AppError ? error.kind : "internal";

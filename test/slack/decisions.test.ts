@@ -179,6 +179,21 @@ describe("accept risk", () => {
   });
 });
 
+test("a redelivered press runs once", async () => {
+  const ts = await postFinding("crashtest:redelivered:/x::GET");
+  const views = t.emulator.views(PEOPLE.operator).length;
+  const sent = await t.emulator.click({
+    user: PEOPLE.operator,
+    channel: CHANNEL,
+    messageTs: ts,
+    actionId: DECISION_ACTIONS.falsePositive,
+  });
+  await t.emulator.redeliver(sent, { retryNum: 1, retryReason: "http_timeout" });
+  await eventually(() => t.emulator.views(PEOPLE.operator)[views]);
+  await eventually(() => t.logs.records().some((r) => r.msg === "duplicate click delivery ignored"));
+  assert.equal(t.emulator.views(PEOPLE.operator).length, views + 1, "one form");
+});
+
 describe("false positive", () => {
   test("from the finding's menu: reason only, approved by a second person, never expires", async () => {
     const ts = await postFinding("crashtest:xss:/search:q:GET");
