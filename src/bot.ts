@@ -15,6 +15,7 @@ import { scannerFromConfig } from "./scanners/index.js";
 import { credentialJob } from "./scheduler/credential-job.js";
 import { decisionExpiryJob } from "./scheduler/decision-job.js";
 import { type Job, startScheduler } from "./scheduler/index.js";
+import { notificationJobs } from "./scheduler/notification-jobs.js";
 import { type ConfiguredSlack, createSlackApp, type SlackAppOptions } from "./slack/app.js";
 import { decisionNotices } from "./slack/decision-actions.js";
 import { credentialAlerts, wireSlackSurface } from "./slack/wiring.js";
@@ -96,7 +97,8 @@ export async function startBot(
     });
     // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
     closers.push(() => surface.audit.flush());
-    const jobs: Job[] = [surface.watcher.job];
+    const notifications = notificationJobs(surface.subscriptions, logger);
+    const jobs: Job[] = [surface.watcher.job, ...notifications.jobs];
     const expiry = decisionExpiryJob({
       decisions: surface.deps.decisions,
       store,
@@ -129,6 +131,8 @@ export async function startBot(
     closers.push(() => surface.watcher.stop());
     // A crash between starting a scan and watching it must not orphan the scan.
     tasks.run("reconcile scans", () => surface.deps.scans.reconcile());
+    // A digest due while the bot was down goes out once now.
+    tasks.run("digests at start-up", notifications.catchUp);
     const scheduler = startScheduler(jobs, { store, logger });
     closers.push(() => scheduler.stop());
     const port = await slackApp.start();

@@ -77,6 +77,19 @@ const SLACK_IDS = "Slack user IDs (U…/W…) or user group IDs (S…)";
 const SLACK_ID = /^[UWS][A-Z0-9]{2,}$/;
 const seconds = (min: number, max: number) => numberOf("seconds", { min, max });
 
+/** An IANA time zone name, as the runtime's Intl knows them. */
+const timeZone = z
+  .string()
+  .default("UTC")
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be an IANA time zone such as UTC or Europe/Berlin");
+
 export const plain = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: oneOf(["debug", "info", "warn", "error"]).default("info"),
@@ -171,5 +184,6 @@ export const plain = z.object({
         return false;
       }
     }, "must be an IANA time zone such as UTC or Europe/Berlin"),
+  SUBSCRIPTIONS_TIMEZONE: timeZone,
   HOME: z.string().optional(),
 });

@@ -105,6 +105,8 @@ export interface Config {
   /** REPORT_TRANSFERS_MAX: report downloads-into-uploads at once; the rest wait in line. */
   reportTransfersMax: number;
   credentialCheck: { alertChannel?: string; cron: string; timezone: string };
+  /** The time zone of channels that set none on subscribe (digests, quiet hours). */
+  subscriptions: { timezone: string };
   /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
   warnings: string[];
   /** Every secret value, for log redaction. */
@@ -401,6 +403,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
       cron: values.CREDENTIAL_CHECK_CRON,
       timezone: values.CREDENTIAL_CHECK_TIMEZONE,
     },
+    subscriptions: { timezone: values.SUBSCRIPTIONS_TIMEZONE },
     warnings,
     secrets,
   };

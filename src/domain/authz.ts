@@ -16,10 +16,18 @@ export type Capability =
   | "decide_finding" // approve a risk acceptance or a false positive (four eyes)
   | "delete_project"
   | "link_project"
-  | "audit";
+  | "audit"
+  | "manage_subscriptions";
 
 const GRANTS: Record<Role, ReadonlySet<Capability>> = {
-  operator: new Set(["view", "report", "request_scan", "stop_scan", "create_project"]),
+  operator: new Set([
+    "view",
+    "report",
+    "request_scan",
+    "stop_scan",
+    "create_project",
+    "manage_subscriptions",
+  ]),
   approver: new Set([
     "view",
     "report",
@@ -28,6 +36,7 @@ const GRANTS: Record<Role, ReadonlySet<Capability>> = {
     "create_project",
     "approve_scan",
     "decide_finding",
+    "manage_subscriptions",
   ]),
   admin: new Set([
     "view",
@@ -40,6 +49,7 @@ const GRANTS: Record<Role, ReadonlySet<Capability>> = {
     "delete_project",
     "link_project",
     "audit",
+    "manage_subscriptions",
   ]),
 };
 
@@ -130,4 +140,5 @@ const DESCRIPTIONS: Record<Capability, string> = {
   delete_project: "delete projects",
   link_project: "link projects",
   audit: "read the audit trail",
+  manage_subscriptions: "manage this channel's subscriptions",
 };

@@ -3,6 +3,7 @@ import { AppError } from "../domain/errors.js";
 import type { Decision } from "../domain/scans.js";
 import { ACTIONS } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
+import { SUBSCRIPTION_ACTIONS, subscriptionList } from "./blocks/subscriptions.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
 import { announcedReply, auditFailure, showApproval } from "./flows.js";
@@ -118,6 +119,13 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
 
   on(ACTIONS.stop, "scan.stop", async (click) => {
     await deps.scans.stop(click.value, click.user, click.channel);
+  });
+
+  on(SUBSCRIPTION_ACTIONS.remove, "subscription.remove", async (click) => {
+    const channel = click.channel ?? "";
+    await deps.subscriptions.remove(click.user, channel, click.value);
+    const view = await deps.subscriptions.list(click.user, channel);
+    await click.reply(subscriptionList(view.subscriptions, view.settings), true);
   });
 
   on(ACTIONS.deleteProject, "project.delete", async (click) => {

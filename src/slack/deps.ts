@@ -5,6 +5,7 @@ import type { Clock, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
 import type { ScanService, ScanWatch } from "../domain/scans.js";
+import type { SubscriptionService } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import type { SlackGateway } from "./gateway.js";
 
@@ -23,5 +24,6 @@ export interface SurfaceDeps {
   logger: Logger;
   tasks: BackgroundTasks;
   watcher: ScanWatch;
+  subscriptions: SubscriptionService;
   settings: { allowPrivateTargets: boolean };
 }

@@ -344,6 +344,39 @@ export class SlackGateway {
     return members;
   }
 
+  /**
+   * Whether the bot is a member of a channel (conversations.info; channels:read / groups:read). A
+   * private channel the bot is not in answers channel_not_found, which means "not a member" here.
+   */
+  async isMember(channel: string): Promise<boolean> {
+    try {
+      const result = await this.call("conversations.info", () => this.client.conversations.info({ channel }));
+      return result.channel?.is_member === true || result.channel?.is_im === true;
+    } catch (error) {
+      if (error instanceof SlackError && error.code === "channel_not_found") return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The DM channel with a person: conversations.open with `users` opens or resumes it (scope
+   * im:write; https://docs.slack.dev/reference/methods/conversations.open). Its ID is what
+   * chat.postMessage and conversations.history take.
+   */
+  async openDm(user: string): Promise<string> {
+    const result = await this.call("conversations.open", () =>
+      this.client.conversations.open({ users: user }),
+    );
+    const id = readOutside(z.string().regex(/^D[A-Z0-9]+$/), result.channel?.id);
+    if (!id) {
+      throw new SlackError("unavailable", "Slack did not open a direct message.", {
+        detail: "conversations.open: no DM channel in the answer",
+        retryable: true,
+      });
+    }
+    return id;
+  }
+
   /** Members of a user group, for role checks (needs usergroups:read). */
   async groupMembers(groupId: string): Promise<string[]> {
     const result = await this.call("usergroups.users.list", () =>

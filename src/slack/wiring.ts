@@ -6,6 +6,7 @@ import { AppError } from "../domain/errors.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ScanWatch } from "../domain/scans.js";
 import { createDomainServices } from "../domain/services.js";
+import { createSubscriptions } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import {
   type ProjectLookup,
@@ -22,6 +23,7 @@ import { helpCommand } from "./commands/help.js";
 import { registerCommands } from "./commands/listener.js";
 import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
 import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
+import { notify, subscribe, subscriptions, unsubscribe } from "./commands/subscriptions.js";
 import { CommandTable } from "./commands/table.js";
 import { registerDecisionActions } from "./decision-actions.js";
 import type { SurfaceDeps } from "./deps.js";
@@ -29,6 +31,7 @@ import { approvalAudience, auditFailure, scanCards } from "./flows.js";
 import type { SlackGateway } from "./gateway.js";
 import { registerHome } from "./home.js";
 import { SlackNotifier } from "./notifier.js";
+import { SlackNotices } from "./subscriptions.js";
 import { registerViews } from "./views/register.js";
 
 /**
@@ -127,7 +130,11 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
     .add(scanStatus)
     .add(report)
     .add(credentialsCommand(options.credentialsConfigured))
-    .add(audit);
+    .add(audit)
+    .add(subscribe)
+    .add(unsubscribe)
+    .add(subscriptions)
+    .add(notify);
   registerCommands(
     app,
     table,
@@ -154,7 +161,7 @@ export interface SlackSurfaceInput {
   app: App;
   /** The app's one gateway (slack/app.ts builds it with the app). */
   slack: SlackGateway;
-  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher">;
+  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "subscriptions">;
   scanner: Scanner;
   store: KeyValueStore;
   clock: Clock;
@@ -200,13 +207,25 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
   });
   if (!watcher) throw new AppError("internal", "the scan watcher was not built");
   const { scans, projects, registry, authz, audit, decisions } = services;
+  const notices = createSubscriptions({
+    store,
+    clock,
+    logger,
+    authz,
+    audit,
+    registry,
+    output: new SlackNotices(slack, logger),
+    canPost: (channel) => slack.isMember(channel),
+    defaultTimezone: config.subscriptions.timezone,
+  });
   const deps: SurfaceDeps = {
     ...{ scans, projects, decisions, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
     watcher: watcher.watching,
+    subscriptions: notices.service,
     settings: { allowPrivateTargets: config.allowPrivateTargets },
   };
   registerSurface(app, deps, { tasks, logger, credentialsConfigured: input.credentialsConfigured });
-  return { deps, slack, watcher, audit };
+  return { deps, slack, watcher, audit, subscriptions: notices };
 }
 
 /** Posts each credential alert to the alert channel. */

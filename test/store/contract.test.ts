@@ -11,7 +11,16 @@ import { FindingDecisionService } from "../../src/domain/findings/decisions.js";
 import { FindingsHistory } from "../../src/domain/findings/history.js";
 import { type FindingsSummary, type KeyValueStore, systemClock } from "../../src/domain/ports.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
+import { DigestLog } from "../../src/domain/subscriptions/digest.js";
+import type { Notice } from "../../src/domain/subscriptions/matching.js";
+import { type NoticeOutput, Outbox } from "../../src/domain/subscriptions/outbox.js";
+import {
+  type Subscription,
+  SubscriptionBook,
+  subscriptionId,
+} from "../../src/domain/subscriptions/records.js";
 import { describeStoreUrl, openStore } from "../../src/store/index.js";
+import { captureLogger } from "../support/logs.js";
 
 const dir = await mkdtemp(path.join(tmpdir(), "chatops-store-"));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -213,6 +222,94 @@ for (const backend of backends) {
       await sleep(900);
       assert.equal(await history.result(`${projectId}-2`), undefined);
       assert.equal(await history.current(projectId), undefined);
+    });
+
+    test("subscription records: book, outbox and digest log keep their promises", async () => {
+      // Fixed namespaces on a shared server: everything here is keyed by this run's own channel.
+      const channel = `C${unique++}X${process.pid}${Date.now()}`;
+      const user = `U${unique++}X${process.pid}`;
+      const book = new SubscriptionBook(store);
+      const subscription: Subscription = {
+        id: subscriptionId(channel, "p1"),
+        channel,
+        projectId: "p1",
+        projectName: "web-shop",
+        events: ["finished", "new-findings"],
+        minSeverity: "high",
+        digest: { every: "weekly", day: 1, hour: 9, minute: 0 },
+        createdBy: user,
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await book.save(subscription);
+      await book.save({ ...subscription, id: subscriptionId(channel, "*"), projectId: "*", createdAt: 2 });
+      assert.deepEqual(await book.get(subscription.id), subscription);
+      assert.deepEqual(
+        (await book.forChannel(channel)).map((x) => x.projectId),
+        ["p1", "*"],
+      );
+      await book.saveChannel({
+        channel,
+        timezone: "Europe/Berlin",
+        quiet: { from: 1320, to: 420 },
+        updatedAt: 3,
+      });
+      assert.equal((await book.channel(channel))?.quiet?.from, 1320);
+      assert.equal(await book.dmWanted(user), true);
+      await book.savePreference({ user, dm: false, updatedAt: 4 });
+      assert.equal(await book.dmWanted(user), false);
+
+      const digests = new DigestLog(store);
+      const notice: Notice = {
+        kind: "finished",
+        key: `scan:${channel}:ended`,
+        at: 5,
+        projectId: "p1",
+        projectName: "web-shop",
+      };
+      assert.equal(await digests.record(subscription, notice), true);
+      assert.equal(await digests.record(subscription, notice), false, "the same event is logged once");
+      assert.equal((await digests.of(subscription.id)).length, 1);
+      await digests.drop((await digests.of(subscription.id)).map(([k]) => k));
+      assert.equal((await digests.of(subscription.id)).length, 0);
+
+      // The outbox: one message per pass, the same event once, and a lost answer is not posted again.
+      const posted: string[] = [];
+      let loseAnswer = true;
+      const output: NoticeOutput = {
+        async deliver(destination, notices, batchId) {
+          if (destination !== channel) throw new Error("another run's notice");
+          posted.push(`${batchId}:${notices.length}`);
+          if (loseAnswer) {
+            loseAnswer = false;
+            throw new Error("connection reset after the post");
+          }
+        },
+        async delivered(destination, batchId) {
+          return destination === channel && posted.some((p) => p.startsWith(`${batchId}:`));
+        },
+      };
+      let now = Date.UTC(2026, 0, 5, 12, 0); // outside the quiet hours set above
+      const outbox = new Outbox({
+        store,
+        clock: { now: () => now },
+        book,
+        output,
+        logger: captureLogger().logger,
+      });
+      assert.equal(await outbox.enqueue(channel, notice), true);
+      assert.equal(await outbox.enqueue(channel, notice), false);
+      assert.equal(await outbox.enqueue(channel, { ...notice, key: `${notice.key}:2` }), true);
+      await outbox.drain();
+      assert.deepEqual(posted.length, 1, `posted once; the answer was lost: ${posted.join(" ")}`);
+      assert.equal((await outbox.waiting()).get(channel)?.length, 2, "still queued: the batch is open");
+      now += 1000;
+      await outbox.drain();
+      assert.equal(posted.length, 1, "found in the channel, not posted again");
+      assert.equal((await outbox.waiting()).get(channel), undefined);
+      assert.equal(await outbox.enqueue(channel, notice), false, "a delivered event stays delivered");
+      for (const s of await book.forChannel(channel)) await book.remove(s.id);
+      assert.deepEqual(await book.forChannel(channel), []);
     });
 
     if (backend.name === "sqlite") {
