@@ -101,6 +101,7 @@ export async function startBot(
     const jobs: Job[] = [surface.watcher.job, ...notifications.jobs];
     const expiry = decisionExpiryJob({
       decisions: surface.deps.decisions,
+      projects: surface.deps.registry,
       store,
       clock,
       audit: surface.audit,

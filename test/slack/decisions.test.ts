@@ -252,6 +252,7 @@ test("the expiry line goes to the channel once across two job instances, after d
     });
     return decisionExpiryJob({
       decisions,
+      projects: new ProjectRegistry(t.bot.store, clock),
       store: t.bot.store,
       clock,
       audit,

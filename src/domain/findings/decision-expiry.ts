@@ -1,6 +1,7 @@
 import type { AuditTrail } from "../audit.js";
 import { toAppError } from "../errors.js";
 import type { Clock, KeyValueStore, Logger } from "../ports.js";
+import type { ProjectRegistry } from "../projects.js";
 import { type DecisionRequest, NOTICES } from "./decision-record.js";
 import { type FindingDecisionService, targetOf } from "./decisions.js";
 
@@ -14,6 +15,8 @@ export interface DecisionNotices {
 
 export interface DecisionExpiryDeps {
   decisions: FindingDecisionService;
+  /** A pending request of a deleted project ends (its card says so). */
+  projects: Pick<ProjectRegistry, "get">;
   store: KeyValueStore;
   clock: Clock;
   audit: AuditTrail;
@@ -36,7 +39,7 @@ const NOTICE_SENT_MS = 120 * 86_400_000;
 
 /**
  * Ends what is due: risk acceptances that ran out get their one line, pending requests past their TTL
- * end. Everything due since the last run is due now, so a run after downtime catches up. Safe on
+ * or of a deleted project end. Everything due since the last run is due now, so a run after downtime catches up. Safe on
  * several replicas and overlapping runs: each line is claimed with the store's `add` first (as the
  * credential alerts are); a failed delivery drops the claim so the next run retries, and only a crash
  * between delivery and recording it can repeat a line (after the claim's 10 minutes).
@@ -46,8 +49,15 @@ export async function expireDecisions(deps: DecisionExpiryDeps): Promise<Decisio
   const log = deps.logger.child({ component: "finding-decisions" });
   const result: DecisionExpiryResult = { noticed: 0, ended: 0, failed: 0 };
   for (const request of await deps.decisions.list()) {
-    if (request.status === "pending" && request.expiresAt <= now) {
-      const { request: ended, won } = await deps.decisions.end(request);
+    if (request.status === "pending") {
+      const why =
+        request.expiresAt <= now
+          ? ""
+          : (await deps.projects.get(request.projectId))
+            ? undefined
+            : "project deleted";
+      if (why === undefined) continue;
+      const { request: ended, won } = await deps.decisions.end(request, why || undefined);
       if (!won) continue;
       result.ended += 1;
       await deps.notices

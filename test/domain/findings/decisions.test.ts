@@ -324,6 +324,7 @@ describe("expiry job", () => {
   const run = (output: DecisionNotices) =>
     expireDecisions({
       decisions: service(),
+      projects: registry,
       store,
       clock,
       audit,
@@ -363,6 +364,21 @@ describe("expiry job", () => {
     assert.equal(out.lines.length, 0);
     assert.equal((await run(out.output)).noticed, 1);
     assert.equal(out.lines.length, 1);
+  });
+
+  test("a pending request of a deleted project ends at the next run", async () => {
+    const request = await service().open("UOPS", CHANNEL, accept());
+    const out = notices();
+    await run(out.output);
+    assert.deepEqual(out.ended, [], "still pending while the project is there");
+    const project = await registry.get("101");
+    assert.ok(project);
+    await registry.remove(project);
+    await run(out.output);
+    assert.deepEqual(out.ended, [request.id]);
+    const ended = await service().get(request.id);
+    assert.equal(ended?.status, "expired");
+    assert.equal(ended?.ended, "project deleted");
   });
 
   test("pending requests past their TTL end once and their cards are refreshed", async () => {
