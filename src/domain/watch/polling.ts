@@ -35,6 +35,11 @@ export class Polling {
     return Math.max(base + Math.floor(o.random() * o.jitterRatio * o.pollIntervalMs), retryAfterMs ?? 0);
   }
 
+  /** The next status check after a successful one made in the tick slot `slot`. */
+  nextStatusAfter(slot: number): number {
+    return slot + this.options.pollIntervalMs;
+  }
+
   /**
    * A status from the scanner. The next status check is one interval after this tick's slot: with
    * an interval that is a multiple of the tick, a scan is polled every interval exactly, on the tick
@@ -43,7 +48,7 @@ export class Polling {
   onStatus(watch: WatchRecord, status: ScanStatus, slot: number): boolean {
     watch.failures = 0;
     delete watch.lastError;
-    watch.nextStatusAt = slot + this.options.pollIntervalMs;
+    watch.nextStatusAt = this.nextStatusAfter(slot);
     if (status.state === watch.state) {
       if (status.rawCode !== watch.rawCode) watch.rawCode = status.rawCode;
       return false;

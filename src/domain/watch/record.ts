@@ -72,16 +72,34 @@ export interface WatchRecord {
 
 export const WATCHES = "watches";
 
-/** The scheduling fields of a live watch, kept apart so that an unchanged poll rewrites only them. */
-export interface WatchSchedule {
-  /** When it was written (watcher clock): it overrides the full record's fields only when newer. */
-  at: number;
+/**
+ * What an unchanged poll needs of a quiet watch (polling, nothing open, no failure): where to poll and
+ * what it last announced. A poll that answers the same state and raw code then reads and writes only
+ * the compact schedule record; anything else reads the full record.
+ */
+export interface QuietWatch {
+  scanId: string;
+  projectId: string;
+  state: ScanState;
+  rawCode?: string;
   nextPollAt: number;
   nextStatusAt: number;
   lastPolledAt?: number;
 }
 
-type StoredSchedule = [at: number, nextPollAt: number, nextStatusAt: number, lastPolledAt: number];
+type Quiet = [projectId: string, state: ScanState, rawCode: string | null];
+
+/**
+ * The compact schedule record, stored as a tuple. Its fifth field is 0 unless the full record was
+ * quiet when it was written; records written before that field existed have four and are never quiet.
+ */
+type StoredSchedule = [
+  at: number,
+  nextPollAt: number,
+  nextStatusAt: number,
+  lastPolledAt: number,
+  quiet?: Quiet | 0,
+];
 
 /** Schedule records are spread over this many namespaces, so they can be read back a slice at a time. */
 export const SCHEDULE_BUCKETS = 8;
@@ -111,12 +129,30 @@ function withSchedule(record: WatchRecord, stored: StoredSchedule | undefined): 
   return watch;
 }
 
+function quietOf(watch: WatchRecord): Quiet | 0 {
+  const quiet =
+    watch.phase === "polling" &&
+    watch.failures === 0 &&
+    watch.lastError === undefined &&
+    !hasOpenEffects(watch);
+  return quiet ? [watch.projectId, watch.state, watch.rawCode ?? null] : 0;
+}
+
 /**
  * The watch records in the store: the full record (`watches`, one per scan: schedule, counters and the
  * effects log) and, for a live watch, its compact schedule record (`watch-due-<bucket>`). A record read
  * here carries the newer of the two schedules.
+ *
+ * A quiet schedule record must never stand for a full record that is not quiet, even after a crash
+ * between the two writes: a full record saved not quiet, over a schedule that may say quiet, is
+ * preceded by a schedule write that says it is not. A quiet full record needs no such write: a stale
+ * quiet schedule's state or raw code differs from the scanner's answer (the full record is read
+ * then), and its older schedule loses to the full record's when the due index is rebuilt.
  */
 export class WatchRecords {
+  /** Per record object: whether the schedule in the store may say quiet (unknown: it may). */
+  private readonly maybeQuiet = new WeakMap<WatchRecord, boolean>();
+
   constructor(
     private readonly store: KeyValueStore,
     private readonly clock: Clock,
@@ -127,11 +163,30 @@ export class WatchRecords {
       this.store.get<WatchRecord>(WATCHES, scanId),
       this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId),
     ]);
-    return watch && withSchedule(watch, schedule);
+    if (!watch) return undefined;
+    this.maybeQuiet.set(watch, Array.isArray(schedule?.[4]));
+    return withSchedule(watch, schedule);
   }
 
-  set(watch: WatchRecord, ttlMs?: number): Promise<void> {
-    return this.store.set(WATCHES, watch.scanId, watch, ttlMs);
+  /** The schedule record of a quiet watch; undefined when it is not quiet (or not stored that way). */
+  async quiet(scanId: string): Promise<QuietWatch | undefined> {
+    const stored = await this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId);
+    const quiet = stored?.[4];
+    if (!stored || !Array.isArray(quiet)) return undefined;
+    return {
+      scanId,
+      projectId: quiet[0],
+      state: quiet[1],
+      ...(quiet[2] === null ? {} : { rawCode: quiet[2] }),
+      nextPollAt: stored[1],
+      nextStatusAt: stored[2],
+      ...(stored[3] > 0 ? { lastPolledAt: stored[3] } : {}),
+    };
+  }
+
+  async set(watch: WatchRecord, ttlMs?: number): Promise<void> {
+    if (quietOf(watch) === 0 && this.maybeQuiet.get(watch) !== false) await this.writeSchedule(watch, 0);
+    await this.store.set(WATCHES, watch.scanId, watch, ttlMs);
   }
 
   /** Saves a changed record, stamped with the time of the change. */
@@ -142,13 +197,31 @@ export class WatchRecords {
 
   /** Writes only the schedule of a live watch (an unchanged poll, or after any save). */
   saveSchedule(watch: WatchRecord): Promise<void> {
+    return this.writeSchedule(watch, quietOf(watch));
+  }
+
+  /** The schedule of a quiet watch after a poll that changed nothing else. */
+  saveQuiet(watch: QuietWatch): Promise<void> {
     const stored: StoredSchedule = [
       this.clock.now(),
       watch.nextPollAt,
       watch.nextStatusAt,
       watch.lastPolledAt ?? 0,
+      [watch.projectId, watch.state, watch.rawCode ?? null],
     ];
     return this.store.set(scheduleNamespace(watch.scanId), watch.scanId, stored);
+  }
+
+  private async writeSchedule(watch: WatchRecord, quiet: Quiet | 0): Promise<void> {
+    const stored: StoredSchedule = [
+      this.clock.now(),
+      watch.nextPollAt,
+      watch.nextStatusAt,
+      watch.lastPolledAt ?? 0,
+      quiet,
+    ];
+    await this.store.set(scheduleNamespace(watch.scanId), watch.scanId, stored);
+    this.maybeQuiet.set(watch, quiet !== 0);
   }
 
   async dropSchedule(scanId: string): Promise<void> {

@@ -9,7 +9,7 @@ import { BudgetExhausted, type EffectQueue, ScannerFailure } from "./effects.js"
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
 import { emptyReport, type ScanRecords, type TickReport } from "./ports.js";
-import { hasOpenEffects, type WatchRecord, type WatchRecords } from "./record.js";
+import { hasOpenEffects, type QuietWatch, type WatchRecord, type WatchRecords } from "./record.js";
 
 interface TickContext {
   /** When the tick started, and the tick slot it belongs to (start rounded down to the tick grid). */
@@ -20,6 +20,12 @@ interface TickContext {
   report: TickReport;
   /** Watches to look at again on a later tick (never re-popped within this one). */
   later: Array<[string, number]>;
+}
+
+/** A status call already made for a watch (the quiet path), handed to the full record's processing. */
+interface Polled {
+  status?: ScanStatus;
+  failure?: AppError;
 }
 
 export interface TickDeps {
@@ -105,10 +111,24 @@ export class Ticker {
           ctx.later.push([item.id, key + 1]);
           return;
         }
+        const quiet = attempt === 0 ? await records.quiet(item.id) : undefined;
+        let polled: Polled | undefined;
+        if (quiet && quiet.nextPollAt === key && ctx.start >= quiet.nextStatusAt) {
+          claims.takeOver(item.id);
+          ctx.report.processed++;
+          polled = await this.pollQuiet(quiet, key, ctx);
+          if (!polled) return;
+        }
         const watch = await records.get(item.id);
         if (!watch || watch.phase === "ended") {
           claims.forget(item.id);
           schedule.index.delete(item.id);
+          // A schedule record left behind by an interrupted end.
+          if (watch) await records.dropSchedule(item.id);
+          return;
+        }
+        if (polled) {
+          await this.process(watch, ctx, polled);
           return;
         }
         if (watch.nextPollAt !== key) {
@@ -140,28 +160,59 @@ export class Ticker {
     }
   }
 
-  /** One watch, claim held, record fresh from the store. */
-  private async process(watch: WatchRecord, ctx: TickContext): Promise<void> {
-    const { clock, scanner, polling, effects, options, log } = this.deps;
+  /**
+   * The common case, from the compact schedule record alone: a quiet watch polled, and the scanner
+   * answers what it last announced. Anything else returns the call's outcome for the full record.
+   */
+  private async pollQuiet(
+    quiet: QuietWatch,
+    claimedKey: number,
+    ctx: TickContext,
+  ): Promise<Polled | undefined> {
+    const { clock, records, schedule, polling } = this.deps;
+    if (!ctx.allowance.take()) {
+      ctx.later.push([quiet.scanId, claimedKey]);
+      return undefined;
+    }
+    ctx.report.statusCalls++;
+    const now = clock.now();
+    const polled = await this.poll(quiet);
+    if (polled.status?.state !== quiet.state || polled.status.rawCode !== quiet.rawCode) return polled;
+    quiet.lastPolledAt = now;
+    quiet.nextStatusAt = polling.nextStatusAfter(ctx.slot);
+    // Strictly later than the claimed key, so the next claim is a new one.
+    quiet.nextPollAt = Math.max(quiet.nextStatusAt, claimedKey + 1);
+    await records.saveQuiet(quiet);
+    schedule.index.set(quiet.scanId, quiet.nextPollAt);
+    return undefined;
+  }
+
+  private async poll(watch: Pick<WatchRecord, "projectId" | "scanId">): Promise<Polled> {
+    try {
+      return {
+        status: await this.deps.scanner.getScanStatus({ projectId: watch.projectId, scanId: watch.scanId }),
+      };
+    } catch (error) {
+      return { failure: toAppError(error) };
+    }
+  }
+
+  /** One watch, claim held, record fresh from the store; `polled` when its status call is already made. */
+  private async process(watch: WatchRecord, ctx: TickContext, polled?: Polled): Promise<void> {
+    const { clock, polling, effects, options, log } = this.deps;
     const claimedKey = watch.nextPollAt;
     const now = clock.now();
     let scan: ScanRecord | undefined;
 
     // 1. Status poll, at most once per interval (counted in tick slots, see Polling.onStatus).
-    if (watch.phase === "polling" && ctx.start >= watch.nextStatusAt) {
-      if (!ctx.allowance.take()) {
+    if (watch.phase === "polling" && (polled || ctx.start >= watch.nextStatusAt)) {
+      if (!polled && !ctx.allowance.take()) {
         ctx.later.push([watch.scanId, claimedKey]);
         return;
       }
-      ctx.report.statusCalls++;
+      if (!polled) ctx.report.statusCalls++;
       const before = { rawCode: watch.rawCode, failures: watch.failures, lastError: watch.lastError };
-      let status: ScanStatus | undefined;
-      let failure: AppError | undefined;
-      try {
-        status = await scanner.getScanStatus({ projectId: watch.projectId, scanId: watch.scanId });
-      } catch (error) {
-        failure = toAppError(error);
-      }
+      const { status, failure } = polled ?? (await this.poll(watch));
       watch.lastPolledAt = now;
       if (status) {
         // "Scan observed": the scan record (its only home) learns a change; an unchanged poll costs nothing.
