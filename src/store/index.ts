@@ -1,8 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import KeyvPostgres from "@keyv/postgres";
-import KeyvRedis from "@keyv/redis";
-import KeyvSqlite from "@keyv/sqlite";
+import type KeyvSqlite from "@keyv/sqlite";
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
 import type { KeyValueStore, Leases } from "../domain/ports.js";
@@ -149,6 +147,8 @@ export async function openStore({
     else reportAfterOpen(error);
   };
   let store: KeyValueStore;
+  // Each backend's adapter (and its client library: redis, pg, sqlite3) is loaded only when it is the
+  // one configured: together they are most of the bot's start-up time and memory (npm run bench).
   switch (kind) {
     case "memory": {
       store = new KeyvStore(
@@ -165,6 +165,7 @@ export async function openStore({
       if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
       // One process per file (claims and cron coordination are in-process): a second one refuses here.
       const unlock = file === ":memory:" ? () => {} : await lockSqliteFile(file, label);
+      const { default: KeyvSqlite } = await import("@keyv/sqlite");
       const adapters: KeyvSqlite[] = [];
       store = new KeyvStore(
         () => {
@@ -193,6 +194,7 @@ export async function openStore({
       break;
     }
     case "redis": {
+      const { default: KeyvRedis } = await import("@keyv/redis");
       let connectedOnce = false;
       const first = new KeyvRedis(
         {
@@ -223,6 +225,7 @@ export async function openStore({
       break;
     }
     case "postgres": {
+      const { default: KeyvPostgres } = await import("@keyv/postgres");
       const first = new KeyvPostgres({ uri: url, connectionTimeoutMillis: 5000 });
       first.on("error", onBackendError);
       store = new KeyvStore(
