@@ -1,5 +1,5 @@
 import type { AuditTrail } from "../audit.js";
-import { toAppError } from "../errors.js";
+import { type AppError, isAppError, toAppError } from "../errors.js";
 import type { Clock, KeyValueStore, Logger } from "../ports.js";
 import type { ProjectRegistry } from "../projects.js";
 import { type DecisionRequest, NOTICES } from "./decision-record.js";
@@ -29,7 +29,7 @@ export interface DecisionExpiryResult {
   noticed: number;
   /** Pending requests this run ended. */
   ended: number;
-  /** Expiry lines whose delivery failed; they are due again next run. */
+  /** Expiry lines not delivered: due again next run, unless Slack refused them for good. */
   failed: number;
 }
 
@@ -72,26 +72,47 @@ export async function expireDecisions(deps: DecisionExpiryDeps): Promise<Decisio
       request.validUntil <= now;
     if (!ranOut) continue;
     if (!(await deps.store.add(NOTICES, request.id, { state: "sending" }, NOTICE_CLAIM_MS))) continue;
+    let refused: AppError | undefined;
     try {
       await deps.notices.acceptanceExpired(request);
     } catch (error) {
-      log.error("risk acceptance expiry line not delivered; retrying at the next run", {
+      const failure = toAppError(error);
+      // A refusal for good (the bot left the channel, it was archived) would fail every run.
+      const forGood =
+        isAppError(error) &&
+        !error.retryable &&
+        !["unavailable", "rate_limited", "store"].includes(error.kind);
+      if (!forGood) {
+        log.error("risk acceptance expiry line not delivered; retrying at the next run", {
+          request: request.id,
+          error: failure.message,
+        });
+        await deps.store.delete(NOTICES, request.id);
+        result.failed += 1;
+        continue;
+      }
+      log.error("risk acceptance expiry line refused for good; not retried", {
         request: request.id,
-        error: toAppError(error).message,
+        channel: request.channel,
+        error: failure.message,
       });
-      await deps.store.delete(NOTICES, request.id);
-      result.failed += 1;
-      continue;
+      refused = failure;
     }
-    await deps.store.set(NOTICES, request.id, { state: "sent", at: now }, NOTICE_SENT_MS);
+    await deps.store.set(
+      NOTICES,
+      request.id,
+      { state: refused ? "refused" : "sent", at: now },
+      NOTICE_SENT_MS,
+    );
     await deps.audit.record({
       user: request.requestedBy,
       action: "finding.accepted.expire",
       target: targetOf(request),
-      outcome: "ok",
-      detail: `approved by ${request.decidedBy ?? "unknown"}; ran out ${new Date(request.validUntil ?? now).toISOString()}`,
+      outcome: refused ? "failed" : "ok",
+      detail: `approved by ${request.decidedBy ?? "unknown"}; ran out ${new Date(request.validUntil ?? now).toISOString()}${refused ? `; the line was refused (${refused.kind})` : ""}`,
     });
-    result.noticed += 1;
+    if (refused) result.failed += 1;
+    else result.noticed += 1;
   }
   return result;
 }

@@ -306,12 +306,13 @@ describe("expiry job", () => {
   function notices() {
     const lines: string[] = [];
     const ended: string[] = [];
-    let failNext = false;
+    let failNext: Error | undefined;
     const output: DecisionNotices = {
       acceptanceExpired: async (request) => {
         if (failNext) {
-          failNext = false;
-          throw new Error("slack down");
+          const error = failNext;
+          failNext = undefined;
+          throw error;
         }
         lines.push(`${request.requestedBy} ${request.fingerprint} in ${request.channel}`);
       },
@@ -319,7 +320,12 @@ describe("expiry job", () => {
         ended.push(request.id);
       },
     };
-    return { output, lines, ended, failOnce: () => (failNext = true) };
+    return {
+      output,
+      lines,
+      ended,
+      failOnce: (error: Error = new Error("socket hang up")) => (failNext = error),
+    };
   }
   const run = (output: DecisionNotices) =>
     expireDecisions({
@@ -379,6 +385,20 @@ describe("expiry job", () => {
     const ended = await service().get(request.id);
     assert.equal(ended?.status, "expired");
     assert.equal(ended?.ended, "project deleted");
+  });
+
+  test("a line Slack refuses for good is not retried every run; the audit says so", async () => {
+    const s = service();
+    const acceptance = await s.open("UOPS", CHANNEL, accept(30));
+    await s.decide(acceptance.id, "UALICE", "approve", CHANNEL);
+    clock.advance(31 * DAY);
+    const out = notices();
+    out.failOnce(new AppError("validation", "The bot is not in this channel (not_in_channel)."));
+    assert.equal((await run(out.output)).failed, 1);
+    assert.equal((await run(out.output)).failed, 0, "not tried again");
+    assert.equal(out.lines.length, 0);
+    const { entries } = await audit.query({ action: "finding.accepted.expire", limit: 5 });
+    assert.equal(entries[0]?.outcome, "failed");
   });
 
   test("pending requests past their TTL end once and their cards are refreshed", async () => {
