@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { pathToFileURL } from "node:url";
 import { Pool } from "undici";
 import { SlackEmulator, slackSignatureHeaders } from "../dev/slack-emulator/index.js";
 import type { AuditEntry } from "../src/domain/audit.js";
 import { openStore } from "../src/store/index.js";
+import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
 /**
  * Slash-command ack latency through Bolt's HTTPReceiver, the real bot against a bare Bolt app that
@@ -22,12 +21,10 @@ import { openStore } from "../src/store/index.js";
  * checked. Loopback only; fixed request counts; a benchmark: it prints and never fails.
  */
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LEVELS = [1, 50, 200];
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 2000);
 const WARMUP = Number(process.env.BENCH_ACK_WARMUP ?? 300);
 const COLD_STARTS = Number(process.env.BENCH_ACK_COLD_STARTS ?? 3);
-const READY_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const TARGET_RATIO = 1.2;
 const MIX_TARGET_RATIO = 1.4;
@@ -52,82 +49,6 @@ const RUNS: Array<{ workload: keyof typeof WORKLOADS; concurrency: number }> = [
   ...LEVELS.map((concurrency) => ({ workload: "help" as const, concurrency })),
   { workload: "mix", concurrency: 50 },
 ];
-
-// ---- the bare app (run in its own process by the bench) ----
-
-async function runBareApp(): Promise<void> {
-  const signingSecret = process.env.SLACK_SIGNING_SECRET ?? "";
-  const port = Number(process.env.PORT ?? 0);
-  const receiver = new HTTPReceiver({ signingSecret, port, logLevel: LogLevel.ERROR });
-  const app = new App({
-    token: process.env.SLACK_BOT_TOKEN ?? "",
-    receiver,
-    logLevel: LogLevel.ERROR,
-    clientOptions: { slackApiUrl: process.env.SLACK_API_URL ?? "" },
-  });
-  app.command("/crashtest", async ({ ack }) => {
-    await ack();
-  });
-  const server = (await app.start(port)) as unknown as Server;
-  const address = server.address();
-  const bound = typeof address === "object" && address ? address.port : port;
-  process.stdout.write(`${JSON.stringify({ level: "info", msg: "bot ready", port: bound })}\n`);
-}
-
-// ---- processes ----
-
-interface Target {
-  name: string;
-  child: ChildProcess;
-  port: number;
-  readyMs: number;
-}
-
-function spawnTarget(name: string, args: string[], env: Record<string, string>): Promise<Target> {
-  const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    let stderr = "";
-    let ready = false;
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${name} not ready within ${READY_TIMEOUT_MS} ms: ${stderr.slice(-1000)}`));
-    }, READY_TIMEOUT_MS);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      // Keep reading (and dropping) the log lines after ready, so the pipe never fills up.
-      if (ready) return;
-      buffer += chunk.toString();
-      for (const line of buffer.split("\n")) {
-        if (!line.includes('"bot ready"')) continue;
-        ready = true;
-        clearTimeout(timer);
-        const port = Number((JSON.parse(line) as { port?: number }).port);
-        resolve({ name, child, port, readyMs: performance.now() - started });
-        return;
-      }
-    });
-    child.once("exit", (code) => {
-      if (ready) return;
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before ready: ${stderr.slice(-1000)}`));
-    });
-  });
-}
-
-async function stopTarget(target: Target, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  if (target.child.exitCode !== null || target.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => target.child.once("exit", resolve));
-  target.child.kill(signal);
-  await exited;
-}
 
 /** Audit entries by action and outcome, counting aggregated refusals by their count. */
 async function auditCounts(url: string): Promise<Record<string, number>> {
@@ -164,7 +85,13 @@ interface LevelResult {
   answerP99: number;
   /** Answers that never came or did not say what they should (the bare app gives none). */
   badAnswers: number;
+  /** CPU per command, µs: all the target's threads, and its main thread alone (threadCpuMs). */
+  cpuUs?: number;
+  mainCpuUs?: number;
 }
+
+/** Lets work left after the last answer (an audit batch, a log flush) finish before CPU is read. */
+const SETTLE_MS = 500;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -354,10 +281,10 @@ export async function runAckBench(): Promise<void> {
     let bare: Target | undefined;
     let bot: Target | undefined;
     for (let run = 0; run < COLD_STARTS; run++) {
-      bare = await spawnTarget("bare Bolt app", ["bench/ack.ts", "--bare-app"], slackEnv);
+      bare = await spawnTarget("bare Bolt app", ["--import", "tsx", "bench/bare-app.ts"], slackEnv);
       targets.push(bare);
       cold["bare Bolt app"]?.push(bare.readyMs);
-      bot = await spawnTarget("bot", ["src/main.ts"], botEnv(run));
+      bot = await spawnTarget("bot", ["--import", "tsx", "src/main.ts"], botEnv(run));
       targets.push(bot);
       cold.bot?.push(bot.readyMs);
       if (run < COLD_STARTS - 1) {
@@ -375,9 +302,22 @@ export async function runAckBench(): Promise<void> {
         const pool = new Pool(`http://127.0.0.1:${target.port}`, { connections: concurrency, pipelining: 1 });
         try {
           await load(target, pool, emulator.signingSecret, sink, workload, concurrency, WARMUP);
-          results.push(
-            await load(target, pool, emulator.signingSecret, sink, workload, concurrency, REQUESTS),
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+          const before = await threadCpuMs(target.child.pid);
+          const result = await load(
+            target,
+            pool,
+            emulator.signingSecret,
+            sink,
+            workload,
+            concurrency,
+            REQUESTS,
           );
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+          const after = await threadCpuMs(target.child.pid);
+          result.cpuUs = round(((after.total - before.total) * 1000) / REQUESTS);
+          result.mainCpuUs = round(((after.main - before.main) * 1000) / REQUESTS);
+          results.push(result);
         } finally {
           await pool.close();
         }
@@ -406,6 +346,8 @@ export async function runAckBench(): Promise<void> {
         "p50 ratio": floor && real ? Number((real.p50 / floor.p50).toFixed(2)) : Number.NaN,
         "answer p99 / bare ack p99": Number(answerRatio.toFixed(2)),
         "bad answers": real?.badAnswers,
+        "CPU µs/cmd all threads bot / bare": `${real?.cpuUs} / ${floor?.cpuUs}`,
+        "main thread bot / bare": `${real?.mainCpuUs} / ${floor?.mainCpuUs}`,
       };
     });
     console.log("Bot against the bare app (same receiver, same run):");
@@ -444,7 +386,4 @@ export async function runAckBench(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv.includes("--bare-app")) await runBareApp();
-  else await runAckBench();
-}
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runAckBench();

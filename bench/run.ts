@@ -61,4 +61,5 @@ console.log(`Crashtest ChatOps bench — node ${process.version}, ${new Date().t
 console.table(rows);
 await (await import("./watcher.js")).runWatcherBench();
 await (await import("./ack.js")).runAckBench();
+await (await import("./cold-start.js")).runColdStartBench();
 await (await import("./report-upload.js")).runReportUploadBench();

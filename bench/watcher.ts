@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -422,7 +422,11 @@ async function bundle(): Promise<string | undefined> {
     return undefined;
   }
   const self = fileURLToPath(import.meta.url);
-  const outfile = path.resolve(path.dirname(self), "../node_modules/.cache/crashtest-bench/watcher.mjs");
+  // One file per run: benches of several checkouts may share node_modules.
+  const outfile = path.resolve(
+    path.dirname(self),
+    `../node_modules/.cache/crashtest-bench/watcher-${process.pid}.mjs`,
+  );
   await mkdir(path.dirname(outfile), { recursive: true });
   await esbuild.build({
     entryPoints: [self],
@@ -437,23 +441,51 @@ async function bundle(): Promise<string | undefined> {
   return outfile;
 }
 
+function runChild(file: string, name: string, scenario: Scenario): Result | undefined {
+  const flags = ["--expose-gc", ...(scenario.nodeFlags ?? [])];
+  const child = spawnSync(process.execPath, [...flags, file, CHILD_FLAG, name], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  const line = child.stdout.trim().split("\n").at(-1);
+  if (child.status !== 0 || !line) {
+    console.log(`watcher bench scenario ${name} (${file}) failed: ${child.stderr.slice(0, 2000)}`);
+    return undefined;
+  }
+  return JSON.parse(line) as Result;
+}
+
+/**
+ * BENCH_WATCH_BASELINE=<bundle.mjs> (a bundle of this file built from another commit) runs it and this
+ * code alternately, BENCH_WATCH_ROUNDS times (default 1 without a baseline, 3 with one), so that a
+ * busy machine's noise falls on both alike; BENCH_WATCH_SCENARIOS=semi,capped picks scenarios.
+ */
 export async function runWatcherBench(): Promise<void> {
   const file = await bundle().catch(() => undefined);
   const results: Result[] = [];
   if (file) {
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      const flags = ["--expose-gc", ...(scenario.nodeFlags ?? [])];
-      const child = spawnSync(process.execPath, [...flags, file, CHILD_FLAG, name], {
-        encoding: "utf8",
-        maxBuffer: 1 << 20,
-      });
-      const line = child.stdout.trim().split("\n").at(-1);
-      if (child.status !== 0 || !line) {
-        console.log(`watcher bench scenario ${name} failed: ${child.stderr.slice(0, 2000)}`);
-        continue;
+    const baseline = process.env.BENCH_WATCH_BASELINE;
+    const rounds = Number(process.env.BENCH_WATCH_ROUNDS ?? (baseline ? 3 : 1));
+    const names = process.env.BENCH_WATCH_SCENARIOS?.split(",") ?? Object.keys(SCENARIOS);
+    const baselineResults: Result[] = [];
+    try {
+      for (let round = 0; round < rounds; round++) {
+        for (const name of names) {
+          const scenario = SCENARIOS[name];
+          if (!scenario) throw new Error(`unknown watcher bench scenario ${name}`);
+          // Alternate which one goes first, so that neither always runs on a warmer machine.
+          const order = round % 2 === 0 ? [baseline, file] : [file, baseline];
+          for (const which of order) {
+            if (!which) continue;
+            const result = runChild(which, name, scenario);
+            if (result) (which === file ? results : baselineResults).push(result);
+          }
+        }
       }
-      results.push(JSON.parse(line) as Result);
+    } finally {
+      await rm(file, { force: true });
     }
+    if (baseline) printResults(baselineResults, `baseline ${baseline}, plain node`);
     printResults(results, "plain node (esbuild bundle of this file)");
     return;
   }

@@ -1,0 +1,23 @@
+import type { Server } from "node:http";
+import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+
+/**
+ * The floor the benches compare the bot with: a Bolt app on the same receiver that only acks
+ * `/crashtest`, and prints the bot's "bot ready" line once it listens. Run as its own process.
+ */
+const signingSecret = process.env.SLACK_SIGNING_SECRET ?? "";
+const port = Number(process.env.PORT ?? 0);
+const receiver = new HTTPReceiver({ signingSecret, port, logLevel: LogLevel.ERROR });
+const app = new App({
+  token: process.env.SLACK_BOT_TOKEN ?? "",
+  receiver,
+  logLevel: LogLevel.ERROR,
+  clientOptions: { slackApiUrl: process.env.SLACK_API_URL ?? "" },
+});
+app.command("/crashtest", async ({ ack }) => {
+  await ack();
+});
+const server = (await app.start(port)) as unknown as Server;
+const address = server.address();
+const bound = typeof address === "object" && address ? address.port : port;
+process.stdout.write(`${JSON.stringify({ level: "info", msg: "bot ready", port: bound })}\n`);
