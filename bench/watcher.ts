@@ -151,7 +151,8 @@ class RenderOnlyOutput implements WatchOutput {
   uploads = 0;
   cards = 0;
   async updateCard(_card: unknown, scan: ScanRecord, watch: WatchRecord): Promise<void> {
-    scanCard(scan, cardNote(watch));
+    const note = cardNote(watch);
+    scanCard(scan, note ? { note } : {});
     this.cards++;
   }
   async post(_card: unknown, subject: WatchSubject, notice: WatchNotice): Promise<void> {

@@ -1,9 +1,10 @@
-import type { App, BlockAction, ButtonAction } from "@slack/bolt";
+import type { App, BlockAction, ButtonAction, StaticSelectAction } from "@slack/bolt";
 import { AppError } from "../domain/errors.js";
 import type { Decision } from "../domain/scans.js";
 import { ACTIONS } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { SUBSCRIPTION_ACTIONS, subscriptionList } from "./blocks/subscriptions.js";
+import { reportClicked, rescanClicked } from "./card-actions.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
 import { announcedReply, auditFailure, showApproval } from "./flows.js";
@@ -22,44 +23,54 @@ interface Click {
  */
 export function registerActions(app: App, deps: SurfaceDeps): void {
   const on = (actionId: string, name: string, handle: (click: Click) => Promise<void>) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
-      await ack();
-      const user = body.user.id;
-      const channel = body.channel?.id ?? body.container?.channel_id;
-      const log = deps.logger.child({ action: name, user, channel });
-      const click: Click = {
-        user,
-        channel,
-        value: typeof action.value === "string" ? action.value : "",
-        async reply(content, replaceOriginal = false) {
+    app.action<BlockAction<ButtonAction | StaticSelectAction>>(
+      actionId,
+      async ({ ack, body, action, respond }) => {
+        await ack();
+        const user = body.user.id;
+        const channel = body.channel?.id ?? body.container?.channel_id;
+        const log = deps.logger.child({ action: name, user, channel });
+        // A button's value, or the option chosen in a menu.
+        const value = action.type === "static_select" ? action.selected_option?.value : action.value;
+        const click: Click = {
+          user,
+          channel,
+          value: typeof value === "string" ? value : "",
+          async reply(content, replaceOriginal = false) {
+            try {
+              await respond({ response_type: "ephemeral", replace_original: replaceOriginal, ...content });
+            } catch (error) {
+              log.warn("response_url refused the reply", { error });
+              if (channel) await deps.slack.ephemeral(channel, user, content);
+            }
+          },
+        };
+        deps.tasks.run(`button ${name}`, async () => {
+          const first = await deps.store.add(
+            "clicks",
+            `${action.action_ts}:${user}:${actionId}`,
+            1,
+            3600_000,
+          );
+          if (!first) {
+            log.info("duplicate click delivery ignored", { actionTs: action.action_ts });
+            return;
+          }
           try {
-            await respond({ response_type: "ephemeral", replace_original: replaceOriginal, ...content });
+            if (!/^[A-Za-z0-9:_-]{1,100}$/.test(click.value)) {
+              throw new AppError("validation", "This button is not valid any more.", {
+                detail: "button value failed validation",
+              });
+            }
+            await handle(click);
           } catch (error) {
-            log.warn("response_url refused the reply", { error });
-            if (channel) await deps.slack.ephemeral(channel, user, content);
+            const kind = error instanceof AppError ? error.kind : "internal";
+            await auditFailure(deps, { user, action: name, target: click.value.slice(0, 100), kind });
+            await click.reply(errorReply(error, log, { action: name }));
           }
-        },
-      };
-      deps.tasks.run(`button ${name}`, async () => {
-        const first = await deps.store.add("clicks", `${action.action_ts}:${user}:${actionId}`, 1, 3600_000);
-        if (!first) {
-          log.info("duplicate click delivery ignored", { actionTs: action.action_ts });
-          return;
-        }
-        try {
-          if (!/^[A-Za-z0-9:_-]{1,100}$/.test(click.value)) {
-            throw new AppError("validation", "This button is not valid any more.", {
-              detail: "button value failed validation",
-            });
-          }
-          await handle(click);
-        } catch (error) {
-          const kind = error instanceof AppError ? error.kind : "internal";
-          await auditFailure(deps, { user, action: name, target: click.value.slice(0, 100), kind });
-          await click.reply(errorReply(error, log, { action: name }));
-        }
-      });
-    });
+        });
+      },
+    );
   };
 
   /** After a decision or Retry: the card shows the outcome, its thread says who did what. */
@@ -126,6 +137,13 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
     await deps.subscriptions.remove(click.user, channel, click.value);
     const view = await deps.subscriptions.list(click.user, channel);
     await click.reply(subscriptionList(view.subscriptions, view.settings), true);
+  });
+
+  on(ACTIONS.report, "scan.report", (click) => reportClicked(deps, click));
+  on(ACTIONS.rescan, "scan.rescan", (click) => rescanClicked(deps, click));
+  // A link button: Slack opens the URL and still sends the click, which only needs its ack.
+  app.action(ACTIONS.openScanner, async ({ ack }) => {
+    await ack();
   });
 
   on(ACTIONS.deleteProject, "project.delete", async (click) => {

@@ -3,6 +3,7 @@ import type { Authorizer } from "../domain/authz.js";
 import type { Announced, MessageRef, ScanOutput, ScanRecord } from "../domain/scans.js";
 import { approvalCard, scanCard } from "./blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "./blocks/common.js";
+import type { CardFacts } from "./card-facts.js";
 import type { SurfaceDeps } from "./deps.js";
 import type { MessageMetadata, SlackGateway } from "./gateway.js";
 
@@ -32,12 +33,17 @@ function cardMetadata(scan: ScanRecord): MessageMetadata {
 /** Renders the scan lifecycle's effects (domain ScanOutput) as Slack messages; writes no record. */
 export function scanCards(
   slack: Pick<SlackGateway, "post" | "findByMetadata" | "update" | "note">,
+  facts?: Pick<CardFacts, "view">,
 ): ScanOutput {
+  const draw = async (scan: ScanRecord, note?: string) => {
+    const known = note ? { note } : {};
+    return scanCard(scan, facts ? await facts.view(scan, known) : known);
+  };
   return {
-    postCard: (scan, note) =>
+    postCard: async (scan, note) =>
       slack.post(
         scan.channel,
-        scanCard(
+        await draw(
           scan,
           note === "attached"
             ? "A scan was already running for this project; the bot attached to it."
@@ -46,7 +52,7 @@ export function scanCards(
         { metadata: cardMetadata(scan) },
       ),
     findCard: (scan) => slack.findByMetadata(scan.channel, cardMetadata(scan)),
-    updateCard: (scan) => slack.update(scan.card, scanCard(scan)),
+    updateCard: async (scan) => slack.update(scan.card, await draw(scan)),
     reply: async (scan, notice) => {
       switch (notice.kind) {
         case "stop_requested":

@@ -7,9 +7,10 @@ import type {
   WatchRecord,
   WatchSubject,
 } from "../domain/watch/index.js";
-import { scanCard, stateLabel } from "./blocks/cards.js";
+import { type CardView, scanCard, stateLabel } from "./blocks/cards.js";
 import { context, escapeText, message, type SlackMessage, section } from "./blocks/common.js";
 import { findingsSummaryMessage, findingsUnavailableMessage, reportText } from "./blocks/findings.js";
+import { type CardFacts, refusedFormats } from "./card-facts.js";
 import { reportFileName, reportUpload, SlackError, type SlackGateway } from "./gateway.js";
 
 /**
@@ -86,15 +87,49 @@ export class SlackNotifier implements WatchOutput {
   private readonly log: Logger;
   /** conversations.replies pages read at most (200 messages each). */
   private readonly maxPages: number;
+  /** What the card shows besides the record; without it, the card shows the record alone. */
+  private readonly facts: CardFacts | undefined;
 
-  constructor(deps: { slack: SlackGateway; logger: Logger; maxPages?: number }) {
+  constructor(deps: { slack: SlackGateway; logger: Logger; maxPages?: number; facts?: CardFacts }) {
     this.slack = deps.slack;
     this.log = deps.logger.child({ component: "notifier" });
     this.maxPages = deps.maxPages ?? 10;
+    this.facts = deps.facts;
+  }
+
+  private async card(scan: ScanRecord, watch: WatchRecord | undefined, known: Partial<CardView>) {
+    const note = watch ? cardNote(watch) : undefined;
+    const refused = refusedFormats(watch);
+    const base: Partial<CardView> = {
+      ...known,
+      ...(note ? { note } : {}),
+      ...(refused.length > 0 ? { filesRefused: refused } : {}),
+    };
+    return scanCard(scan, this.facts ? await this.facts.view(scan, base) : base);
   }
 
   async updateCard(card: MessageRef, scan: ScanRecord, watch: WatchRecord): Promise<void> {
-    await this.slack.update(card, scanCard(scan, cardNote(watch)));
+    await this.slack.update(card, await this.card(scan, watch, {}));
+  }
+
+  /**
+   * After the summary (the counts) or a refused upload (the Report menu is the way now), the card
+   * shows it too. Best effort: the thread reply is what the effect log tracks.
+   */
+  private async cardAfter(card: MessageRef, subject: WatchSubject, notice: WatchNotice): Promise<void> {
+    if (!this.facts || (notice.kind !== "summary" && notice.kind !== "files_refused")) return;
+    try {
+      const scan = await this.facts.getScan(subject.scanId);
+      if (!scan) return;
+      const known: Partial<CardView> =
+        notice.kind === "summary"
+          ? { findings: { counts: notice.summary.counts, total: notice.summary.total } }
+          : {};
+      if (notice.kind === "files_refused") known.filesRefused = notice.refused.map((r) => r.format);
+      await this.slack.update(card, await this.card(scan, undefined, known));
+    } catch (error) {
+      this.log.warn("scan card not updated after a thread reply", { scanId: subject.scanId, error });
+    }
   }
 
   async post(card: MessageRef, subject: WatchSubject, notice: WatchNotice, effectId: string): Promise<void> {
@@ -107,6 +142,7 @@ export class SlackNotifier implements WatchOutput {
         event_payload: { scan_id: subject.scanId, effect: effectId },
       },
     });
+    await this.cardAfter(card, subject, notice);
   }
 
   async upload(

@@ -18,6 +18,7 @@ import { summarizeReport } from "../scanners/index.js";
 import { DEFAULT_TICK_SECONDS, watcherJob } from "../scheduler/watcher-job.js";
 import { registerActions } from "./actions.js";
 import { credentialAlertMessage } from "./blocks/credentials.js";
+import { CardFacts } from "./card-facts.js";
 import { audit, credentialsCommand } from "./commands/admin.js";
 import { helpCommand } from "./commands/help.js";
 import { registerCommands } from "./commands/listener.js";
@@ -63,6 +64,8 @@ export interface CreateScanWatcherDeps {
   slack: SlackGateway;
   settings: Omit<Config["watcher"], "tickSeconds"> & { tickSeconds?: number };
   projects?: ProjectLookup;
+  /** What scan cards show besides the record (slack/card-facts.ts). */
+  facts?: CardFacts;
   /** Overrides for tests and tuning. */
   options?: Partial<WatcherOptions>;
 }
@@ -80,7 +83,11 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
     clock: deps.clock,
     logger: deps.logger,
     scans: deps.scans,
-    output: new SlackNotifier({ slack: deps.slack, logger: deps.logger }),
+    output: new SlackNotifier({
+      slack: deps.slack,
+      logger: deps.logger,
+      ...(deps.facts ? { facts: deps.facts } : {}),
+    }),
     summarize: (report) => summarizeReport(report, { logger: deps.logger }),
     ...(deps.projects ? { projects: deps.projects } : {}),
     options: {
@@ -161,7 +168,10 @@ export interface SlackSurfaceInput {
   app: App;
   /** The app's one gateway (slack/app.ts builds it with the app). */
   slack: SlackGateway;
-  config: Pick<Config, "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "subscriptions">;
+  config: Pick<
+    Config,
+    "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "subscriptions" | "scannerUiUrl"
+  >;
   scanner: Scanner;
   store: KeyValueStore;
   clock: Clock;
@@ -180,6 +190,14 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
   const { app, config, scanner, store, clock, logger, tasks } = input;
   const { slack } = input;
   let watcher: ReturnType<typeof createScanWatcher> | undefined;
+  // Cards are drawn after start-up, once `services` exists: the facts read its scan book.
+  const facts = new CardFacts({
+    clock,
+    logger,
+    scans: { getScan: (id) => services.book.getScan(id), listScans: () => services.book.listScans() },
+    reportFormats: scanner.reportFormats,
+    ...(config.scannerUiUrl ? { scannerUiUrl: config.scannerUiUrl } : {}),
+  });
   const services = createDomainServices({
     scanner,
     store,
@@ -189,7 +207,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     ...(input.audit ? { audit: input.audit } : {}),
     groupMembers: cachedGroupMembers(slack),
     audience: (authz) => approvalAudience(slack, authz),
-    output: scanCards(slack),
+    output: scanCards(slack, facts),
     watcher: ({ book, registry }) => {
       watcher = createScanWatcher({
         scanner,
@@ -199,6 +217,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
         logger,
         slack,
         projects: registry,
+        facts,
         settings: config.watcher,
       });
       return watcher.watching;

@@ -274,6 +274,10 @@ const UNAUTHORIZED: Record<keyof typeof ACTIONS, string[]> = {
   // No seeded request failed to start, and non-approvers may never retry one.
   retry: [PEOPLE.stranger, PEOPLE.operator, PEOPLE.approver, ...FOREIGN],
   deleteProject: [PEOPLE.stranger, PEOPLE.operator, PEOPLE.approver, PEOPLE.groupApprover, ...FOREIGN],
+  // The card's buttons of an ended scan: reports and rescans need a role; the link button does nothing.
+  report: [PEOPLE.stranger, ...FOREIGN],
+  rescan: [PEOPLE.stranger, ...FOREIGN],
+  openScanner: [PEOPLE.stranger, ...FOREIGN],
 };
 const randomUserId = fc
   .stringMatching(/^[UW][A-Z0-9]{2,12}$/)

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ProjectRecord } from "../../src/domain/projects.js";
 import type { ApprovalRequest, ScanRecord } from "../../src/domain/scans.js";
-import { ACTIONS, approvalCard, projectList, scanCard } from "../../src/slack/blocks/cards.js";
+import { ACTIONS, approvalCard, scanCard } from "../../src/slack/blocks/cards.js";
 import { LIMITS } from "../../src/slack/blocks/common.js";
+import { projectList } from "../../src/slack/blocks/projects.js";
 
 const hostile = "<!channel> <https://evil.example|ok> & <@U123>";
 const scan: ScanRecord = {
@@ -40,7 +41,11 @@ test("scan card: user text escaped, limits kept, Stop with confirm while running
   const [stop] = buttons(card.blocks);
   assert.equal(stop?.action_id, ACTIONS.stop);
   assert.equal(stop?.value, "42", "the value is the opaque scan ID only");
-  assert.deepEqual(buttons(scanCard({ ...scan, state: "finished" }).blocks), []);
+  assert.deepEqual(
+    buttons(scanCard({ ...scan, state: "finished" }).blocks).map((b) => b.action_id),
+    [ACTIONS.rescan],
+    "an ended scan has no Stop; Rescan instead",
+  );
   assert.deepEqual(buttons(scanCard({ ...scan, stopRequestedBy: "U0BOB" }).blocks), []);
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { projectList } from "../../src/slack/blocks/cards.js";
 import { findingsSummaryMessage } from "../../src/slack/blocks/findings.js";
+import { projectList } from "../../src/slack/blocks/projects.js";
 
 test("one of a thing reads in the singular: one finding, one project", () => {
   const findings = findingsSummaryMessage(

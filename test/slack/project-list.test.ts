@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ProjectRecord } from "../../src/domain/projects.js";
-import { ACTIONS, projectList } from "../../src/slack/blocks/cards.js";
+import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import { LIMITS } from "../../src/slack/blocks/common.js";
+import { projectList } from "../../src/slack/blocks/projects.js";
 
 function textOf(blocks: unknown): number {
   let n = 0;

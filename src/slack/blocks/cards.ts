@@ -1,7 +1,7 @@
 import type { ApprovalRequest } from "../../domain/approvals.js";
-import type { ScanState } from "../../domain/ports.js";
-import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
-import type { ProjectRecord } from "../../domain/projects.js";
+import type { SeverityCounts } from "../../domain/findings/types.js";
+import type { ReportFormat, ScanState } from "../../domain/ports.js";
+import { SEVERITIES, TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import type { ScanRecord } from "../../domain/scans.js";
 import {
   context,
@@ -13,6 +13,10 @@ import {
   section,
   truncate,
 } from "./common.js";
+import { reportText } from "./findings.js";
+import { duration, slackDate } from "./time.js";
+
+export { slackDate };
 
 /** Action IDs: the listeners match on these; values carry opaque IDs only, re-read on the server. */
 export const ACTIONS = {
@@ -20,6 +24,9 @@ export const ACTIONS = {
   deny: "scan_deny",
   retry: "scan_retry",
   stop: "scan_stop",
+  report: "scan_report",
+  rescan: "scan_rescan",
+  openScanner: "scan_open_scanner",
   deleteProject: "project_delete",
 } as const;
 
@@ -34,12 +41,6 @@ const STATE_LABEL: Record<ScanState, string> = {
 export function stateLabel(state: ScanState, rawCode?: string): string {
   const raw = rawCode && rawCode !== state ? ` (${escapeText(rawCode)})` : "";
   return `${STATE_LABEL[state]}${raw}`;
-}
-
-/** Slack renders this in each reader's own time zone; the fallback is UTC. */
-export function slackDate(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return `<!date^${seconds}^{date_short_pretty} {time}|${new Date(ms).toISOString().replace(/\.\d+Z$/, "Z")}>`;
 }
 
 export function button(
@@ -69,42 +70,197 @@ export function button(
   };
 }
 
-function target(url: string): string {
+export function target(url: string): string {
   return url ? escapeText(url) : "_unknown (linked project)_";
 }
 
-/** The one message per scan; later updates edit it in place and reply in its thread. */
-export function scanCard(scan: ScanRecord, note?: string): SlackMessage {
-  const active = !TERMINAL_SCAN_STATES.has(scan.state);
-  const people = [`Requested by <@${scan.requestedBy}>`];
-  if (scan.approvedBy) people.push(`approved by <@${scan.approvedBy}>`);
-  if (scan.stopRequestedBy && active) people.push(`stop requested by <@${scan.stopRequestedBy}>`);
-  const blocks: KnownBlock[] = [
-    section(
-      `*Scan ${escapeText(scan.scanId)}* · *${escapeText(scan.projectName)}*\n${stateLabel(scan.state, scan.rawCode)}`,
-    ),
-    {
-      type: "section",
-      fields: [
-        { type: "mrkdwn", text: truncate(`*Target*\n${target(scan.targetUrl)}`, LIMITS.fieldText) },
-        { type: "mrkdwn", text: `*Started*\n${slackDate(scan.startedAt)}` },
-      ],
-    },
-    context(`${people.join(", ")} · ${escapeText(scan.backend)}`, ...(note ? [note] : [])),
-  ];
-  if (active && !scan.stopRequestedBy) {
-    blocks.push({
-      type: "actions",
-      elements: [
-        button("Stop scan", ACTIONS.stop, scan.scanId, "danger", {
-          title: "Stop this scan?",
-          text: `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* stops now; results found so far may be incomplete.`,
-          confirm: "Stop scan",
-        }),
-      ],
-    });
+/** What a scan card shows besides the scan record: gathered at render time (slack/card-facts.ts). */
+export interface CardView {
+  /** When the card is drawn; elapsed times are "as of" it. Default: the record's last change. */
+  now?: number;
+  /** An extra line (attached to a running scan, no longer watched). */
+  note?: string;
+  /** How long the project's previous finished scan ran: progress for scanners without an estimate. */
+  previousDurationMs?: number;
+  /** The ended scan's findings, once counted. */
+  findings?: { counts: SeverityCounts; total: number };
+  /** The scanner's report formats: the Report menu of an ended scan. */
+  reportFormats?: readonly ReportFormat[];
+  /** SCANNER_UI_URL filled in for this scan: the Open in scanner button. */
+  scannerUrl?: string;
+  /** Report files Slack refused to take into the thread. */
+  filesRefused?: readonly ReportFormat[];
+}
+
+const SEVERITY_DOT: Record<keyof SeverityCounts, string> = {
+  critical: ":rotating_light:",
+  high: ":red_circle:",
+  medium: ":large_orange_circle:",
+  low: ":large_yellow_circle:",
+  info: ":large_blue_circle:",
+};
+
+/** "2 high · 3 medium · 1 info" (severities with findings only), the card's one line of counts. */
+export function countsLine(counts: SeverityCounts): string {
+  return SEVERITIES.filter((s) => counts[s] > 0)
+    .map((s) => `${SEVERITY_DOT[s]} ${counts[s]} ${s}`)
+    .join(" · ");
+}
+
+/** From the first sight of it running (or, in records without that, its request) to its end or now. */
+function runTime(scan: ScanRecord, now: number): number | undefined {
+  const from = scan.runningAt ?? scan.startedAt;
+  if (TERMINAL_SCAN_STATES.has(scan.state))
+    return scan.endedAt === undefined ? undefined : scan.endedAt - from;
+  return now - from;
+}
+
+/** The human state, first: "Running for 12 min", "Stopped by @alice after 8 min", "Failed: <reason>". */
+function headline(scan: ScanRecord, now: number): string {
+  const took = runTime(scan, now);
+  switch (scan.state) {
+    case "queued":
+      return `:hourglass_flowing_sand: *Queued* for ${duration(now - scan.startedAt)}`;
+    case "running":
+      return `:arrows_counterclockwise: *Running for ${duration(took ?? 0)}*${scan.stopRequestedBy ? " · stopping" : ""}`;
+    case "finished":
+      return `:white_check_mark: *Finished${took === undefined ? "" : ` in ${duration(took)}`}*`;
+    case "stopped": {
+      const by = scan.stopRequestedBy ? ` by <@${scan.stopRequestedBy}>` : "";
+      return `:octagonal_sign: *Stopped${by}${took === undefined ? "" : ` after ${duration(took)}`}*`;
+    }
+    case "failed": {
+      const reason = scan.rawText ? reportText(scan.rawText, 300) : "the scanner gave no reason";
+      return `:x: *Failed${took === undefined ? "" : ` after ${duration(took)}`}:* ${reason}`;
+    }
   }
-  return message(`Scan ${scan.scanId} of ${scan.projectName}: ${scan.state}`, blocks);
+}
+
+/** Elapsed as of now, and an ETA from the scanner's estimate or the project's last scan. */
+function progress(scan: ScanRecord, view: CardView, now: number): string | undefined {
+  if (scan.state !== "running") return undefined;
+  const from = scan.runningAt ?? scan.startedAt;
+  const elapsed = now - from;
+  const asOf = `Elapsed ${duration(elapsed)} as of ${slackDate(now)}`;
+  if (scan.estimatedDurationMs !== undefined) {
+    const left = scan.estimatedDurationMs - elapsed;
+    const estimate = `the scanner estimates ${duration(scan.estimatedDurationMs)}`;
+    return left > 0
+      ? `${asOf} · about ${duration(left)} left, ETA ${slackDate(from + scan.estimatedDurationMs)} (${estimate})`
+      : `${asOf} · past the estimate (${estimate})`;
+  }
+  if (view.previousDurationMs !== undefined) {
+    const last = `the project's last scan took ${duration(view.previousDurationMs)}`;
+    return elapsed < view.previousDurationMs
+      ? `${asOf} · ${last}: about ${duration(view.previousDurationMs - elapsed)} to go if this one is alike`
+      : `${asOf} · longer than ${last}`;
+  }
+  return asOf;
+}
+
+function findingsLine(view: CardView): string | undefined {
+  if (!view.findings) return undefined;
+  const { total, counts } = view.findings;
+  if (total === 0) return "*No findings.*";
+  return `*${total} finding${total === 1 ? "" : "s"}:* ${countsLine(counts)}`;
+}
+
+function people(scan: ScanRecord): string {
+  const who = [`${scan.scheduleId ? "Scheduled" : "Requested"} by <@${scan.requestedBy}>`];
+  if (scan.approvedBy) who.push(`approved by <@${scan.approvedBy}>`);
+  // Kept after the scan says Stopped: the card says who asked for it.
+  if (scan.stopRequestedBy) {
+    const when = scan.stopRequestedAt === undefined ? "" : ` at ${slackDate(scan.stopRequestedAt)}`;
+    who.push(`stop requested by <@${scan.stopRequestedBy}>${when}`);
+  }
+  return who.join(" · ");
+}
+
+/** The raw scanner status, for whoever needs the code: only here, never in the headline. */
+function details(scan: ScanRecord): string {
+  const code = scan.rawCode ? ` · status \`${reportText(scan.rawCode.replace(/`/g, "'"), 40)}\`` : "";
+  const words = scan.rawText && scan.state !== "failed" ? ` (${reportText(scan.rawText, 120)})` : "";
+  return `${escapeText(scan.backend)} · scan ${escapeText(scan.scanId)}${code}${words}`;
+}
+
+function reportMenu(scan: ScanRecord, formats: readonly ReportFormat[]) {
+  return {
+    type: "static_select" as const,
+    action_id: ACTIONS.report,
+    placeholder: { type: "plain_text" as const, text: "Report…" },
+    options: formats.map((format) => ({
+      text: { type: "plain_text" as const, text: `${format.toUpperCase()} report` },
+      // The scan ID and the format name: parsed and re-checked on receipt (slack/card-actions.ts).
+      value: `${scan.scanId}:${format}`,
+    })),
+  };
+}
+
+/** The one message per scan; later updates edit it in place and reply in its thread. */
+export function scanCard(scan: ScanRecord, view: CardView = {}): SlackMessage {
+  const now = view.now ?? scan.updatedAt;
+  const active = !TERMINAL_SCAN_STATES.has(scan.state);
+  const title = `*Scan ${escapeText(scan.scanId)}* · *${escapeText(scan.projectName)}*`;
+  const lines = [title, headline(scan, now), findingsLine(view)].filter(Boolean);
+  const fields = [
+    { type: "mrkdwn" as const, text: truncate(`*Target*\n${target(scan.targetUrl)}`, LIMITS.fieldText) },
+    { type: "mrkdwn" as const, text: `*Requested*\n${slackDate(scan.startedAt)}` },
+    ...(scan.runningAt === undefined
+      ? []
+      : [{ type: "mrkdwn" as const, text: `*Started*\n${slackDate(scan.runningAt)}` }]),
+    ...(!active && scan.endedAt !== undefined
+      ? [{ type: "mrkdwn" as const, text: `*Ended*\n${slackDate(scan.endedAt)}` }]
+      : []),
+  ];
+  const blocks: KnownBlock[] = [section(lines.join("\n")), { type: "section", fields }];
+  const moving = progress(scan, view, now);
+  if (moving) blocks.push(context(moving));
+  if (view.filesRefused && view.filesRefused.length > 0) {
+    const formats = view.filesRefused.map((f) => f.toUpperCase()).join(", ");
+    blocks.push(
+      context(
+        `:warning: Slack did not take the ${formats} report file into the thread: choose it in *Report* to try again.`,
+      ),
+    );
+  }
+  blocks.push(context(people(scan)), context(details(scan), ...(view.note ? [view.note] : [])));
+  const elements: Array<
+    ReturnType<typeof button> | ReturnType<typeof reportMenu> | ReturnType<typeof linkButton>
+  > = [];
+  if (active && !scan.stopRequestedBy) {
+    elements.push(
+      button("Stop scan", ACTIONS.stop, scan.scanId, "danger", {
+        title: "Stop this scan?",
+        text: `Scan ${escapeText(scan.scanId)} of *${escapeText(scan.projectName)}* stops now; results found so far may be incomplete.`,
+        confirm: "Stop scan",
+      }),
+    );
+  }
+  if (!active) {
+    if (view.reportFormats && view.reportFormats.length > 0)
+      elements.push(reportMenu(scan, view.reportFormats));
+    elements.push(
+      button("Rescan", ACTIONS.rescan, scan.scanId, "primary", {
+        title: "Scan this project again?",
+        text: `A new scan of *${escapeText(scan.projectName)}* is requested for you; approval rules apply as for \`/crashtest scan start\`.`,
+        confirm: "Rescan",
+      }),
+    );
+  }
+  if (view.scannerUrl) elements.push(linkButton(view.scannerUrl, scan.scanId));
+  if (elements.length > 0) blocks.push({ type: "actions", elements });
+  return message(`Scan ${scan.scanId} of ${scan.projectName}: ${plainHeadline(scan, now)}`, blocks);
+}
+
+function linkButton(url: string, scanId: string) {
+  return { ...button("Open in scanner", ACTIONS.openScanner, scanId), url };
+}
+
+/** The notification text: the headline without markup. */
+function plainHeadline(scan: ScanRecord, now: number): string {
+  return headline(scan, now)
+    .replace(/:[a-z_]+: /, "")
+    .replace(/\*/g, "");
 }
 
 /** A request card shows the project as the approver decides on it: name, scanner ID and target URL. */
@@ -177,86 +333,3 @@ const STATUS_WORD: Record<ApprovalRequest["status"], string> = {
   withdrawn: "withdrawn",
   expired: "expired",
 };
-
-/** Block text one message may carry: Slack refuses whole messages near 13.2k characters (bolt-js #2509). */
-export const MESSAGE_TEXT_BUDGET = 11_000;
-
-/** Characters of text in a block, as Slack's whole-message limit counts them. */
-function textOf(block: KnownBlock): number {
-  let n = 0;
-  JSON.stringify(block, (key, value) => {
-    if (key === "text" && typeof value === "string") n += value.length;
-    return value;
-  });
-  return n;
-}
-
-function projectBlock(project: ProjectRecord): KnownBlock {
-  return {
-    type: "section",
-    text: {
-      type: "mrkdwn",
-      text: truncate(
-        `*${escapeText(project.name)}* · ID \`${escapeText(project.id)}\`\n${truncate(target(project.url), 300)}${project.linked ? " · linked" : ""}`,
-        LIMITS.sectionText,
-      ),
-    },
-    accessory: button("Delete", ACTIONS.deleteProject, project.id, "danger", {
-      title: `Delete ${truncate(project.name, 60)}?`,
-      text: project.linked
-        ? `*${escapeText(project.name)}* is forgotten by the bot; the project itself stays at the scanner.`
-        : `*${escapeText(project.name)}* and its scan history are deleted at the scanner. This cannot be undone.`,
-      confirm: "Delete",
-    }),
-  };
-}
-
-/**
- * One page of projects, inside 50 blocks and the message text budget. Pages are cut greedily from the
- * start, so page N is the same whoever asks; the last block names the next page.
- */
-export function projectList(projects: readonly ProjectRecord[], page = 1): SlackMessage {
-  if (projects.length === 0) {
-    const text =
-      "No projects yet. Create one with `/crashtest project create <name> <url>` or register an existing one with `/crashtest link <project-id> <name>`.";
-    return message(text, [section(text)]);
-  }
-  // Header and paging note leave 48 blocks and most of the text budget to projects.
-  const perPage = LIMITS.blocksPerMessage - 2;
-  const budget = MESSAGE_TEXT_BUDGET - 500;
-  const pages: KnownBlock[][] = [[]];
-  let used = 0;
-  for (const project of projects) {
-    const block = projectBlock(project);
-    const size = textOf(block);
-    let current = pages.at(-1) as KnownBlock[];
-    if (current.length > 0 && (current.length >= perPage || used + size > budget)) {
-      current = [];
-      pages.push(current);
-      used = 0;
-    }
-    current.push(block);
-    used += size;
-  }
-  const shown = pages[page - 1];
-  const head = section(
-    `*Projects* (${projects.length})${pages.length > 1 ? ` · page ${page} of ${pages.length}` : ""}`,
-  );
-  if (!shown) {
-    return message(`No page ${page}`, [
-      head,
-      context(`There is no page ${page}; the list has ${pages.length}.`),
-    ]);
-  }
-  const blocks: KnownBlock[] = [head, ...shown];
-  const rest = pages.slice(page).reduce((n, p) => n + p.length, 0);
-  if (rest > 0) {
-    blocks.push(
-      context(
-        `…and ${rest} more blocks not shown: \`/crashtest projects page:${page + 1}\` lists the next ones.`,
-      ),
-    );
-  }
-  const count = `${projects.length} project${projects.length === 1 ? "" : "s"}`;
-  return message(`${count}: ${projects.map((p) => p.name).join(", ")}`, blocks);
-}

@@ -1,8 +1,9 @@
 import { AppError, quoted } from "../../domain/errors.js";
 import { parseInput, projectName, targetUrl } from "../../domain/inputs.js";
 import type { ProjectRecord } from "../../domain/projects.js";
-import { ACTIONS, projectList } from "../blocks/cards.js";
+import { ACTIONS } from "../blocks/cards.js";
 import { escapeText, message, type SlackMessage, section } from "../blocks/common.js";
+import { projectList } from "../blocks/projects.js";
 import type { SurfaceDeps } from "../deps.js";
 import { projectModal } from "../views/project-modal.js";
 import type { CommandSpec } from "./table.js";
