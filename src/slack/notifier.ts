@@ -1,5 +1,6 @@
 import { type Logger, REPORT_FORMATS, type Report, type ReportFormat } from "../domain/ports.js";
 import type { MessageRef, ScanRecord } from "../domain/scans.js";
+import type { ScanEvent } from "../domain/subscriptions/index.js";
 import type {
   UploadResult,
   WatchNotice,
@@ -90,11 +91,44 @@ export class SlackNotifier implements WatchOutput {
   /** What the card shows besides the record; without it, the card shows the record alone. */
   private readonly facts: CardFacts | undefined;
 
-  constructor(deps: { slack: SlackGateway; logger: Logger; maxPages?: number; facts?: CardFacts }) {
+  /** Present when subscriptions are wired: the scan's start and end go to their router. */
+  readonly notify?: WatchOutput["notify"];
+
+  constructor(deps: {
+    slack: SlackGateway;
+    logger: Logger;
+    maxPages?: number;
+    facts?: CardFacts;
+    route?: (event: ScanEvent, link: () => Promise<string | undefined>) => Promise<unknown>;
+  }) {
     this.slack = deps.slack;
     this.log = deps.logger.child({ component: "notifier" });
     this.maxPages = deps.maxPages ?? 10;
     this.facts = deps.facts;
+    const route = deps.route;
+    if (route) {
+      this.notify = async (card, scan, event) => {
+        // A link to the card's thread (chat.getPermalink), never a copy of it; without one the line still names the scan.
+        const link = () =>
+          this.slack.permalink(card).catch((error: unknown) => {
+            this.log.warn("no link to the scan card; the notice goes without it", {
+              scanId: scan.scanId,
+              error,
+            });
+            return undefined;
+          });
+        await route(
+          {
+            kind: event,
+            scanId: scan.scanId,
+            projectId: scan.projectId,
+            projectName: scan.projectName,
+            requestedBy: scan.requestedBy,
+          },
+          link,
+        );
+      };
+    }
   }
 
   private async card(scan: ScanRecord, watch: WatchRecord | undefined, known: Partial<CardView>) {

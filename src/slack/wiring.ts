@@ -6,7 +6,7 @@ import { AppError } from "../domain/errors.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ScanWatch } from "../domain/scans.js";
 import { createDomainServices } from "../domain/services.js";
-import { createSubscriptions } from "../domain/subscriptions/index.js";
+import { createSubscriptions, type ScanEvent, type Subscriptions } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import {
   type ProjectLookup,
@@ -66,6 +66,8 @@ export interface CreateScanWatcherDeps {
   projects?: ProjectLookup;
   /** What scan cards show besides the record (slack/card-facts.ts). */
   facts?: CardFacts;
+  /** Routes the scans' start and end to subscribers (the subscriptions' router). */
+  route?: ConstructorParameters<typeof SlackNotifier>[0]["route"];
   /** Overrides for tests and tuning. */
   options?: Partial<WatcherOptions>;
 }
@@ -87,6 +89,7 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
       slack: deps.slack,
       logger: deps.logger,
       ...(deps.facts ? { facts: deps.facts } : {}),
+      ...(deps.route ? { route: deps.route } : {}),
     }),
     summarize: (report) => summarizeReport(report, { logger: deps.logger }),
     ...(deps.projects ? { projects: deps.projects } : {}),
@@ -198,6 +201,12 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     reportFormats: scanner.reportFormats,
     ...(config.scannerUiUrl ? { scannerUiUrl: config.scannerUiUrl } : {}),
   });
+  // Built after the domain services (it needs their authorizer); the watcher's first tick comes later.
+  let notices: Subscriptions | undefined;
+  const route = async (event: ScanEvent, link: () => Promise<string | undefined>) => {
+    if (!notices) throw new AppError("internal", "subscriptions are not wired yet");
+    return notices.router.scan(event, link);
+  };
   const services = createDomainServices({
     scanner,
     store,
@@ -219,6 +228,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
         projects: registry,
         facts,
         settings: config.watcher,
+        route,
       });
       return watcher.watching;
     },
@@ -226,7 +236,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
   });
   if (!watcher) throw new AppError("internal", "the scan watcher was not built");
   const { scans, projects, registry, authz, audit, decisions } = services;
-  const notices = createSubscriptions({
+  notices = createSubscriptions({
     store,
     clock,
     logger,
@@ -236,6 +246,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     output: new SlackNotices(slack, logger),
     canPost: (channel) => slack.isMember(channel),
     defaultTimezone: config.subscriptions.timezone,
+    decisions,
   });
   const deps: SurfaceDeps = {
     ...{ scans, projects, decisions, registry, authz, audit, scanner, slack, store, clock, logger, tasks },

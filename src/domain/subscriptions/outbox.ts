@@ -8,7 +8,7 @@ import type { SubscriptionBook } from "./records.js";
  * The per-destination outbox: notices wait in the store and are drained at most once per second per
  * channel (or DM), everything that accumulated going out as one grouped message, because Slack
  * rate-limits chat.postMessage to about one message per second per channel
- * (https://docs.slack.dev/apis/web-api/rate-limits#special-rate-limits).
+ * (https://docs.slack.dev/apis/web-api/rate-limits).
  *
  * Exactly once, like the watcher's effect log: a notice is added under its event key (a second
  * routing of the same event is a no-op) and kept as `sent` after delivery; a batch is saved before

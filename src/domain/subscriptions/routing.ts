@@ -9,7 +9,7 @@ import {
   scanNoticeKind,
 } from "./matching.js";
 import type { Outbox } from "./outbox.js";
-import type { SubscriptionBook } from "./records.js";
+import type { Subscription, SubscriptionBook } from "./records.js";
 
 /**
  * Routing: an event becomes a notice for each subscribed channel that asked for it (into the channel's
@@ -40,8 +40,26 @@ export class NotificationRouter {
     return { ...event, counts: result.counts, newCounts: result.diff.new, fixedCounts: result.diff.fixed };
   }
 
-  async scan(input: ScanEvent): Promise<void> {
+  /**
+   * Routes a scan's start or end. `link` (the card's thread) is asked only when the event reaches
+   * someone, so a bot without subscriptions makes no Slack call for it.
+   */
+  async scan(input: ScanEvent, link?: () => Promise<string | undefined>): Promise<number> {
     const event = await this.withResult(input);
+    const targets: Array<{ destination: string; kind: Notice["kind"]; digest?: Subscription }> = [];
+    for (const subscription of await this.deps.book.list()) {
+      const kind = scanNoticeKind(subscription, event);
+      if (!kind) continue;
+      targets.push({
+        destination: subscription.channel,
+        kind,
+        ...(subscription.digest ? { digest: subscription } : {}),
+      });
+    }
+    if (DM_SCAN_KINDS.has(event.kind) && (await this.deps.book.dmWanted(event.requestedBy)))
+      targets.push({ destination: event.requestedBy, kind: event.kind as Notice["kind"] });
+    if (targets.length === 0) return 0;
+    const href = event.link ?? (await link?.());
     const base = {
       at: this.deps.clock.now(),
       key: `scan:${event.scanId}:${event.kind === "started" ? "started" : "ended"}`,
@@ -49,25 +67,22 @@ export class NotificationRouter {
       projectName: event.projectName,
       scanId: event.scanId,
       requestedBy: event.requestedBy,
-      ...(event.link ? { link: event.link } : {}),
+      ...(href ? { link: href } : {}),
       ...(event.counts ? { counts: event.counts } : {}),
       ...(event.newCounts ? { newCounts: event.newCounts } : {}),
       ...(event.fixedCounts ? { fixedCounts: event.fixedCounts } : {}),
     };
-    let routed = 0;
-    for (const subscription of await this.deps.book.list()) {
-      const kind = scanNoticeKind(subscription, event);
-      if (!kind) continue;
-      const notice: Notice = { ...base, kind };
-      if (subscription.digest) await this.deps.digests.record(subscription, notice);
-      else await this.deps.outbox.enqueue(subscription.channel, notice);
-      routed++;
+    for (const target of targets) {
+      const notice: Notice = { ...base, kind: target.kind };
+      if (target.digest) await this.deps.digests.record(target.digest, notice);
+      else await this.deps.outbox.enqueue(target.destination, notice);
     }
-    if (DM_SCAN_KINDS.has(event.kind) && (await this.deps.book.dmWanted(event.requestedBy))) {
-      await this.deps.outbox.enqueue(event.requestedBy, { ...base, kind: event.kind as Notice["kind"] });
-      routed++;
-    }
-    this.deps.logger.debug("scan event routed", { scanId: event.scanId, kind: event.kind, routed });
+    this.deps.logger.debug("scan event routed", {
+      scanId: event.scanId,
+      kind: event.kind,
+      routed: targets.length,
+    });
+    return targets.length;
   }
 
   async approval(event: ApprovalEvent): Promise<void> {

@@ -5,10 +5,11 @@ import { readReport, reportFromFile } from "../reports.js";
 import type { MessageRef, ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
-import type { TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
+import type { ScanEventKind, TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
 import {
   cardSignature,
   isOpen,
+  NOTIFY_STARTED,
   planFilesRefused,
   type ReportPlan,
   type WatchEffect,
@@ -60,6 +61,11 @@ export interface EffectQueueDeps {
 /** The scan record an effect is rendered from (read once per tick): its card and project name. */
 export type CardedScan = ScanRecord & { card: MessageRef };
 
+function notifyEvent(effect: WatchEffect): ScanEventKind {
+  if (effect.id === NOTIFY_STARTED) return "started";
+  return effect.state === "finished" ? "finished" : "failed";
+}
+
 function subjectOf(scan: CardedScan): WatchSubject {
   return { scanId: scan.scanId, projectId: scan.projectId, projectName: scan.projectName };
 }
@@ -95,6 +101,12 @@ export class EffectQueue {
       if (effect.kind === "file") {
         await this.deliverFile(watch, scan, effect, reports, run);
         planFilesRefused(watch);
+        continue;
+      }
+      if (effect.kind === "notify") {
+        await this.markPending(watch, effect);
+        await output.notify?.(scan.card, scan, notifyEvent(effect), effect.id);
+        effect.status = "done";
         continue;
       }
       const notice = await this.notice(watch, effect, reports, run);
@@ -190,7 +202,8 @@ export class EffectQueue {
       case "gone":
         return { kind: "gone", reason: effect.reason ?? "" };
       case "file":
-        throw new Error("file effects are uploads, not notices");
+      case "notify":
+        throw new Error(`${effect.kind} effects are not thread notices`);
     }
   }
 

@@ -10,7 +10,14 @@ import { EffectQueue } from "./effects.js";
 import { reportPlan, resolveOptions, type WatcherOptions } from "./options.js";
 import { Polling } from "./polling.js";
 import { type AttachResult, emptyReport, type TickReport, type WatcherDeps } from "./ports.js";
-import { cardSignature, planTerminal, type ReportPlan, type WatchRecord, WatchRecords } from "./record.js";
+import {
+  cardSignature,
+  planStarted,
+  planTerminal,
+  type ReportPlan,
+  type WatchRecord,
+  WatchRecords,
+} from "./record.js";
 import { Ticker } from "./tick.js";
 
 /**
@@ -67,7 +74,10 @@ export class ScanWatcher {
     this.options = resolveOptions(deps.options, this.log);
     const o = this.options;
     const log = this.log;
-    this.plan = reportPlan(deps.scanner, o.reportFormats, log);
+    this.plan = {
+      ...reportPlan(deps.scanner, o.reportFormats, log),
+      notify: deps.output.notify !== undefined,
+    };
     this.records = new WatchRecords(deps.store, deps.clock);
     this.schedule = new DueSchedule(deps.store, this.records, log, o.resyncMs, o.tickMs);
     this.polling = new Polling(o, this.plan, log);
@@ -225,6 +235,11 @@ export class ScanWatcher {
       // The start (or the status check before) was the last call; the first poll is one interval later.
       watch.nextStatusAt = now + this.polling.interval();
       watch.nextPollAt = watch.nextStatusAt;
+      if (this.plan.notify) {
+        // The start goes to subscribers on the next tick, not with the first poll.
+        planStarted(watch);
+        watch.nextPollAt = now;
+      }
     }
     await this.records.set(watch);
     await this.schedule.track(watch);

@@ -58,7 +58,15 @@ export interface WatchOutput {
   ): Promise<UploadResult>;
   /** IDs of the effects of this scan already visible in the card's thread. */
   postedEffects(card: MessageRef, subject: WatchSubject): Promise<ReadonlySet<string>>;
+  /**
+   * Routes the scan's start or end to its subscribers (subscribed channels, the requester's DM),
+   * with a link to the card's thread. Queued under the event's key, so a repeat after an
+   * interruption adds nothing: it needs no lookup in the thread. Outputs without it route nothing.
+   */
+  notify?(card: MessageRef, scan: ScanRecord, event: ScanEventKind, effectId: string): Promise<void>;
 }
+
+export type ScanEventKind = "started" | "finished" | "failed";
 
 /**
  * The scan records (domain/scan-record.ts ScanBook): the watcher reads them and reports what the

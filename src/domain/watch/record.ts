@@ -12,7 +12,15 @@ export type WatchPhase = "polling" | "reporting" | "ended";
 /** Why a watch ended: the scan's own terminal state, or the watcher giving up / the scan vanishing. */
 export type WatchOutcome = "finished" | "stopped" | "failed" | "watch_failed" | "not_found";
 
-export type EffectKind = "state" | "final" | "summary" | "file" | "files_refused" | "watch_failed" | "gone";
+export type EffectKind =
+  | "state"
+  | "final"
+  | "summary"
+  | "file"
+  | "files_refused"
+  | "watch_failed"
+  | "gone"
+  | "notify";
 
 export type EffectStatus = "planned" | "pending" | "done" | "refused";
 
@@ -250,6 +258,8 @@ export class WatchRecords {
 export interface ReportPlan {
   formats: readonly ReportFormat[];
   summaryFormat: ReportFormat | undefined;
+  /** Whether the scan's start and end are routed to subscribers (the output has `notify`). */
+  notify?: boolean;
 }
 
 const OPEN: ReadonlySet<EffectStatus> = new Set(["planned", "pending"]);
@@ -316,6 +326,19 @@ export function planTerminal(
   });
   if (state === "finished" && plan.summaryFormat) add({ id: "summary", kind: "summary", status: "planned" });
   for (const format of reports) add({ id: `file:${format}`, kind: "file", status: "planned", format });
+  // Last: by then the summary effect has recorded the scan's result in findings history.
+  if (plan.notify && (state === "finished" || state === "failed"))
+    add({ id: NOTIFY_ENDED, kind: "notify", status: "planned", state });
+}
+
+/** The routed notifications of a scan (subscribed channels, the requester's DM): its start and its end. */
+export const NOTIFY_STARTED = "notify:started";
+export const NOTIFY_ENDED = "notify";
+
+/** The card was just posted: the start is routed once, on the next tick. */
+export function planStarted(watch: WatchRecord): void {
+  if (watch.effects.some((e) => e.id === NOTIFY_STARTED)) return;
+  watch.effects.push({ id: NOTIFY_STARTED, kind: "notify", status: "planned", state: watch.state });
 }
 
 /** The scanner no longer knows the scan: the watch ends with one notice. */
