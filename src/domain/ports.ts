@@ -221,4 +221,6 @@ export interface FindingsSummary {
   findings: Finding[];
   /** Checks the report says could not run (JUnit `<error>` test cases), of all its checks. */
   scannerErrors?: { count: number; checks: number };
+  /** The checks the report lists, findings or not (Crashtest JSON: its categories): what was covered. */
+  checks?: string[];
 }

@@ -206,7 +206,11 @@ export function summarizeFindingsJson(
   for (const [slug, count] of unscored) {
     options.logger?.warn("crashtest finding has no scored description; counted as info", { slug, count });
   }
-  return summarize(findings);
+  // Every category is listed, empty ones included: they are the checks that ran.
+  const checks = Object.keys(body.findings)
+    .slice(0, 100)
+    .map((key) => cut(key, FIELD_MAX_CHARS.category));
+  return { ...summarize(findings), checks };
 }
 
 // ---- JUnit XML report ----

@@ -70,6 +70,21 @@ test("summarises the real empty findings report without an envelope", (t) => {
     counts: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
     total: 0,
     findings: [],
+    // What was covered: every check the report lists, without findings too.
+    checks: [
+      "commandinjection",
+      "csrf",
+      "cve",
+      "deserialization",
+      "fileinclusion",
+      "fingerprinting",
+      "fuzzer",
+      "portscan",
+      "sqlinjection",
+      "ssl",
+      "xss",
+      "xxe",
+    ],
   });
 });
 

@@ -13,7 +13,7 @@ test("one of a thing reads in the singular: one finding, one project", () => {
     },
   );
   const text = JSON.stringify(findings.blocks);
-  assert.match(text, /\*1\* finding:/);
+  assert.match(text, /\*1 finding:\*/);
   assert.match(text, /The finding is shown\./);
   assert.doesNotMatch(text, /1 findings/);
 

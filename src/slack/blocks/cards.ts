@@ -9,11 +9,11 @@ import {
   type KnownBlock,
   LIMITS,
   message,
+  reportText,
   type SlackMessage,
   section,
   truncate,
 } from "./common.js";
-import { reportText } from "./findings.js";
 import { duration, slackDate } from "./time.js";
 
 export { slackDate };

@@ -34,6 +34,26 @@ export function escapeText(input: string): string {
   return input.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+// Control characters, and the invisible/bidirectional ones that can disguise text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/**
+ * Report text made safe for mrkdwn: invisible and control characters removed, whitespace flattened
+ * (a payload cannot fake new lines or blocks), cut to `max` characters (never inside a surrogate
+ * pair), then escaped, so no `<!channel>`, `<@U…>` or `<url|label>` survives. Cutting happens before
+ * escaping, so an entity is never cut in half.
+ */
+export function reportText(input: string, max: number): string {
+  // Cut before any pattern runs: report text can be megabytes, and only `max` characters are shown.
+  let head = input.length > max * 8 ? input.slice(0, max * 8) : input;
+  if (head.length < input.length && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
+  const flat = head.replace(HIDDEN, " ").replace(/\s+/g, " ").trim();
+  const chars = Array.from(flat);
+  const cut = chars.length <= max ? flat : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`;
+  return escapeText(cut);
+}
+
 /** Cuts to `max` characters, never leaving half an escape entity (`&am`) behind. */
 export function truncate(input: string, max: number): string {
   if (input.length <= max) return input;

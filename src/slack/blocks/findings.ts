@@ -1,5 +1,6 @@
 import type { Finding, FindingsSummary, ReportFormat, Severity } from "../../domain/ports.js";
 import { SEVERITIES } from "../../domain/ports.js";
+import { ACTIONS, button, countsLine } from "./cards.js";
 import {
   context,
   divider,
@@ -7,24 +8,33 @@ import {
   type KnownBlock,
   LIMITS,
   message,
+  reportText,
   type SlackMessage,
   section,
-  truncate,
 } from "./common.js";
 
+export { reportText };
+
 /**
- * The findings summary posted in a scan's thread when it finishes. Finding titles, categories and
- * details come from the scanner's report, and reports quote attack payloads verbatim: all of it is
- * treated as hostile text (flattened, capped, then escaped), and the message is capped well below
- * Slack's limits (50 blocks, 3000 characters per section, about 13k characters per message).
+ * The findings summary posted in a scan's thread when it finishes: the counts once, then the
+ * findings grouped by type ("3 × SQL Injection: /login, /search, /api/items") with the scanner's
+ * own fix and links, then what to do next. Titles, locations, fixes and details come from the
+ * scanner's report, and reports quote attack payloads verbatim: all of it is treated as hostile text
+ * (flattened, capped, then escaped), links are rebuilt from parsed http(s) URLs only, and the message
+ * stays well below Slack's limits (50 blocks, 3000 characters per section, about 13k per message).
  */
 
 export const FINDINGS_LIMITS = {
-  /** Findings listed one by one, most severe first; the rest are counted. */
+  /** Finding types listed one by one, most severe first; the rest are counted. */
   top: 10,
   titleChars: 120,
   categoryChars: 40,
   detailChars: 280,
+  /** Places listed per type; the rest are counted. */
+  places: 5,
+  placeChars: 80,
+  /** The scanner's fix, cut to one line. */
+  fixChars: 160,
   /** Budget for all block text of the message; Slack has refused messages from about 13.2k. */
   messageChars: 11_000,
 } as const;
@@ -42,44 +52,79 @@ const SEVERITY_LABEL: Record<Severity, string> = {
   info: ":large_blue_circle: Info",
 };
 
-// Control characters, and the invisible/bidirectional ones that can disguise text.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-
-/**
- * Report text made safe for mrkdwn: invisible and control characters removed, whitespace flattened
- * (a payload cannot fake new lines or blocks), cut to `max` characters (never inside a surrogate
- * pair), then escaped, so no `<!channel>`, `<@U…>` or `<url|label>` survives. Cutting happens before
- * escaping, so an entity is never cut in half.
- */
-export function reportText(input: string, max: number): string {
-  // Cut before any pattern runs: report text can be megabytes, and only `max` characters are shown.
-  let head = input.length > max * 8 ? input.slice(0, max * 8) : input;
-  if (head.length < input.length && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
-  const flat = head.replace(HIDDEN, " ").replace(/\s+/g, " ").trim();
-  const chars = Array.from(flat);
-  const cut = chars.length <= max ? flat : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`;
-  return escapeText(cut);
-}
-
 /** Inline code keeps payloads from being formatted or linked; a backtick cannot close it early. */
 function codeText(input: string, max: number): string {
   return `\`${reportText(input.replace(/`/g, "'"), max)}\``;
 }
 
+/** The plain-text list of counts, every severity: "1 critical, 0 high, …" (notification text). */
 export function severityCounts(summary: FindingsSummary): string {
   return SEVERITIES.map((s) => `${summary.counts[s]} ${s}`).join(", ");
 }
 
-function findingBlock(finding: Finding): KnownBlock {
-  const head = [
-    `*${SEVERITY_LABEL[finding.severity]}*`,
-    `*${reportText(finding.title, FINDINGS_LIMITS.titleChars)}*`,
-    ...(finding.category ? [codeText(finding.category, FINDINGS_LIMITS.categoryChars)] : []),
-    ...(finding.score === undefined ? [] : [`score ${finding.score}`]),
-  ].join(" · ");
-  const detail = finding.detail ? `\n${codeText(finding.detail, FINDINGS_LIMITS.detailChars)}` : "";
-  return section(`${head}${detail}`);
+/** One type of finding: the findings of one check (the scanner's slug, else its title). */
+interface FindingGroup {
+  first: Finding;
+  count: number;
+  places: string[];
+}
+
+function placeOf(finding: Finding): string | undefined {
+  const where = finding.location?.path ?? finding.location?.url;
+  if (!where) return undefined;
+  return finding.location?.parameter ? `${where} (${finding.location.parameter})` : where;
+}
+
+/** Groups by type, keeping the report's order (most severe first) and each type's distinct places. */
+function groupsOf(findings: readonly Finding[]): FindingGroup[] {
+  const groups = new Map<string, FindingGroup>();
+  for (const finding of findings) {
+    const key = `${finding.slug ?? finding.title}\u0000${finding.severity}`;
+    const group = groups.get(key) ?? { first: finding, count: 0, places: [] };
+    group.count++;
+    const place = placeOf(finding);
+    if (place && !group.places.includes(place) && group.places.length < FINDINGS_LIMITS.places) {
+      group.places.push(place);
+    }
+    groups.set(key, group);
+  }
+  const rank = (g: FindingGroup) => SEVERITIES.indexOf(g.first.severity);
+  return [...groups.values()].sort((a, b) => rank(a) - rank(b) || b.count - a.count);
+}
+
+/** A link from the report, rebuilt: a parsed http(s) URL without the characters that end mrkdwn links. */
+function safeLink(url: string, label: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return undefined;
+    const href = parsed.href.replace(/\|/g, "%7C").replace(/</g, "%3C").replace(/>/g, "%3E");
+    return href.length > 500 ? undefined : `<${href}|${reportText(label, 40).replace(/\|/g, "/")}>`;
+  } catch {
+    return undefined;
+  }
+}
+
+function groupBlock(group: FindingGroup): KnownBlock {
+  const { first, count } = group;
+  const title = reportText(first.title, FINDINGS_LIMITS.titleChars);
+  const what = count > 1 ? `${count} × ${title}` : title;
+  const shown = group.places.slice(0, FINDINGS_LIMITS.places);
+  const more = count - shown.length;
+  const places =
+    shown.length > 0
+      ? `: ${shown.map((p) => codeText(p, FINDINGS_LIMITS.placeChars)).join(", ")}${more > 0 ? ` and ${more} more` : ""}`
+      : "";
+  const lines = [`*${SEVERITY_LABEL[first.severity]} · ${what}*${places}`];
+  // A single finding without a place: its own words say where.
+  if (shown.length === 0 && first.detail) lines.push(codeText(first.detail, FINDINGS_LIMITS.detailChars));
+  const fix = first.remediation?.howToFix;
+  if (fix) lines.push(`*Fix:* ${reportText(fix, FINDINGS_LIMITS.fixChars)}`);
+  const links = (first.remediation?.references ?? [])
+    .map((r) => safeLink(r.url, r.label))
+    .filter((l): l is string => l !== undefined)
+    .slice(0, 3);
+  if (links.length > 0) lines.push(links.join(" · "));
+  return section(lines.join("\n"));
 }
 
 function blockChars(block: KnownBlock): number {
@@ -96,8 +141,25 @@ function blockChars(block: KnownBlock): number {
 }
 
 /**
- * Counts by severity, then the most severe findings (up to `top`, and only as many as fit the
- * character budget), then where to find the rest.
+ * What the scan covered, when the report says: the checks it lists (for a scan without findings),
+ * and those that could not run.
+ */
+function coverage(summary: FindingsSummary): string | undefined {
+  const parts: string[] = [];
+  if (summary.total === 0 && summary.checks && summary.checks.length > 0) {
+    const names = summary.checks.slice(0, 30).map((c) => reportText(c, FINDINGS_LIMITS.categoryChars));
+    parts.push(`Checks run: ${names.join(", ")}${summary.checks.length > 30 ? " …" : ""}.`);
+  }
+  if (summary.scannerErrors) {
+    const { count, checks } = summary.scannerErrors;
+    parts.push(`:warning: ${count} of ${checks} check${checks === 1 ? "" : "s"} could not run.`);
+  }
+  return parts.length > 0 ? parts.join(" ") : undefined;
+}
+
+/**
+ * Counts by severity once, then the most severe finding types (up to `top`, and only as many as fit
+ * the character budget), then what next: where the rest is, and a Rescan button.
  */
 export function findingsSummaryMessage(
   subject: FindingsSubject,
@@ -108,41 +170,49 @@ export function findingsSummaryMessage(
   const name = escapeText(subject.projectName);
   const top = Math.max(0, Math.min(options.top ?? FINDINGS_LIMITS.top, LIMITS.blocksPerMessage - 6));
   const text = `Findings of scan ${id} (${name}): ${summary.total} (${severityCounts(summary)})`;
+  const format = options.format ?? "json";
+  const covered = coverage(summary);
+  if (summary.total === 0) {
+    const head = `*Findings* · scan ${id} · *${name}*\n*No findings.* The scanner found nothing to report in this scan.`;
+    return message(text, [section(covered ? `${head}\n${covered}` : head)]);
+  }
   const blocks: KnownBlock[] = [
     section(
-      `*Findings* · scan ${id} · *${name}*\n${summary.total === 0 ? "No findings. :tada:" : `*${summary.total}* finding${summary.total === 1 ? "" : "s"}: ${severityCounts(summary)}`}`,
+      `*Findings* · scan ${id} · *${name}*\n*${summary.total} finding${summary.total === 1 ? "" : "s"}:* ${countsLine(summary.counts)}`,
     ),
+    divider(),
   ];
-  if (summary.total === 0) return message(text, blocks);
-  blocks.push({
-    type: "section",
-    fields: SEVERITIES.map((s) => ({
-      type: "mrkdwn" as const,
-      text: truncate(`*${SEVERITY_LABEL[s]}*\n${summary.counts[s]}`, LIMITS.fieldText),
-    })),
-  });
-  blocks.push(divider());
   let used = blocks.reduce((n, b) => n + blockChars(b), 0);
-  // Room for the closing context line.
-  const budget = FINDINGS_LIMITS.messageChars - 400;
-  let shown = 0;
-  for (const finding of summary.findings.slice(0, top)) {
-    const block = findingBlock(finding);
+  // Room for the closing lines and the button.
+  const budget = FINDINGS_LIMITS.messageChars - 800;
+  const groups = groupsOf(summary.findings);
+  let shownGroups = 0;
+  let shownFindings = 0;
+  for (const group of groups.slice(0, top)) {
+    const block = groupBlock(group);
     const size = blockChars(block);
     if (used + size > budget) break;
     blocks.push(block);
     used += size;
-    shown++;
+    shownGroups++;
+    shownFindings += group.count;
   }
-  const rest = summary.total - shown;
-  const format = options.format ?? "json";
-  const where = `Full details: the report files in this thread, or \`/crashtest report ${id} ${format}\`.`;
+  const rest = summary.total - shownFindings;
+  const whole = `\`/crashtest report ${id} ${format}\``;
+  const shown =
+    rest > 0
+      ? `Showing the ${shownGroups} most severe finding types (${shownFindings} of ${summary.total} findings).`
+      : `${summary.total === 1 ? "The finding is" : `All ${summary.total} findings are`} shown.`;
   blocks.push(
+    divider(),
     context(
-      rest > 0
-        ? `Showing the ${shown} most severe of ${summary.total} findings. ${where}`
-        : `${summary.total === 1 ? "The finding is" : `All ${summary.total} findings`} shown. ${where}`,
+      `*What next:* ${shown} The report files are attached in this thread; ${whole} has every finding. After a fix, press *Rescan*.`,
+      ...(covered ? [covered] : []),
     ),
+    {
+      type: "actions",
+      elements: [button("Rescan", ACTIONS.rescan, subject.scanId, "primary")],
+    },
   );
   return message(text, blocks);
 }
