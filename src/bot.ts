@@ -97,7 +97,7 @@ export async function startBot(
     });
     // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
     closers.push(() => surface.audit.flush());
-    const notifications = notificationJobs(surface.subscriptions, logger);
+    const notifications = notificationJobs(surface.subscriptions, surface.deps.scans.approvals, logger);
     const jobs: Job[] = [surface.watcher.job, ...notifications.jobs];
     const expiry = decisionExpiryJob({
       decisions: surface.deps.decisions,

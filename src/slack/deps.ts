@@ -5,7 +5,7 @@ import type { Clock, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
 import type { ScanService, ScanWatch } from "../domain/scans.js";
-import type { SubscriptionService } from "../domain/subscriptions/index.js";
+import type { NotificationRouter, SubscriptionService } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import type { SlackGateway } from "./gateway.js";
 
@@ -25,5 +25,7 @@ export interface SurfaceDeps {
   tasks: BackgroundTasks;
   watcher: ScanWatch;
   subscriptions: SubscriptionService;
+  /** Routes approval requests and decisions to subscribers and requesters. */
+  notifications: Pick<NotificationRouter, "approval">;
   settings: { allowPrivateTargets: boolean };
 }

@@ -6,6 +6,7 @@ import { escapeText, message, type SlackMessage, section } from "./blocks/common
 import type { CardFacts } from "./card-facts.js";
 import type { SurfaceDeps } from "./deps.js";
 import type { MessageMetadata, SlackGateway } from "./gateway.js";
+import { routeApproval } from "./subscriptions.js";
 
 /** A link to a card, for "see the card" replies (chat.getPermalink, through the gateway). */
 export function cardLink(deps: SurfaceDeps, card: MessageRef): Promise<string> {
@@ -68,7 +69,9 @@ export async function postApprovalCard(
   request: ApprovalRequest,
 ): Promise<ApprovalRequest> {
   const card = await deps.slack.post(request.approvalChannel ?? request.channel, approvalCard(request));
-  return (await deps.scans.approvals.cardPosted(request.id, card)) ?? { ...request, card };
+  const posted = (await deps.scans.approvals.cardPosted(request.id, card)) ?? { ...request, card };
+  await routeApproval(deps, posted);
+  return posted;
 }
 
 /** Shows a request's new state on its card (when it has one) and says what happened in its thread. */
@@ -80,6 +83,7 @@ export async function showApproval(
   if (!request.card) return;
   await deps.slack.update(request.card, approvalCard(request));
   if (note) await deps.slack.note(request.card, note);
+  await routeApproval(deps, request);
 }
 
 /**

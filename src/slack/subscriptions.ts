@@ -1,5 +1,11 @@
+import type { ApprovalRequest } from "../domain/approvals.js";
 import type { Logger } from "../domain/ports.js";
-import type { Notice, NoticeOutput } from "../domain/subscriptions/index.js";
+import {
+  approvalEvent,
+  type Notice,
+  type NoticeOutput,
+  type NotificationRouter,
+} from "../domain/subscriptions/index.js";
 import { noticeMessage } from "./blocks/subscriptions.js";
 import type { SlackGateway } from "./gateway.js";
 
@@ -47,5 +53,26 @@ export class SlackNotices implements NoticeOutput {
         return true;
     }
     return false;
+  }
+}
+
+/**
+ * A request card was posted or changed: a new request goes to the channels subscribed to `approval`
+ * (with a link to the card), a decision or expiry to its requester's DM. Routed under the request's
+ * key, so showing the same state again adds nothing.
+ */
+export async function routeApproval(
+  deps: { slack: SlackGateway; notifications: Pick<NotificationRouter, "approval">; logger: Logger },
+  request: ApprovalRequest,
+): Promise<void> {
+  const event = approvalEvent(request);
+  if (!event) return;
+  const card = request.card;
+  const link = async () => (card ? await deps.slack.permalink(card).catch(() => undefined) : undefined);
+  try {
+    await deps.notifications.approval(event, link);
+  } catch (error) {
+    // The card is what matters; a lost notice is logged, never a failed click.
+    deps.logger.warn("approval notice not routed", { requestId: request.id, error });
   }
 }

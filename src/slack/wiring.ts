@@ -252,6 +252,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     ...{ scans, projects, decisions, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
     watcher: watcher.watching,
     subscriptions: notices.service,
+    notifications: notices.router,
     settings: { allowPrivateTargets: config.allowPrivateTargets },
   };
   registerSurface(app, deps, { tasks, logger, credentialsConfigured: input.credentialsConfigured });

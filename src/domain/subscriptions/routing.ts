@@ -1,3 +1,4 @@
+import type { ApprovalRequest } from "../approval-record.js";
 import type { FindingLookup } from "../findings/types.js";
 import type { Clock, Logger } from "../ports.js";
 import type { DigestLog } from "./digest.js";
@@ -85,7 +86,21 @@ export class NotificationRouter {
     return targets.length;
   }
 
-  async approval(event: ApprovalEvent): Promise<void> {
+  /** Routes a request (to `approval` subscribers) or its end (to the requester); `link` is asked only when needed. */
+  async approval(event: ApprovalEvent, link?: () => Promise<string | undefined>): Promise<number> {
+    const targets: Array<{ destination: string; digest?: Subscription }> = [];
+    if (event.kind === "approval") {
+      for (const subscription of await this.deps.book.list()) {
+        if (!approvalReaches(subscription, event)) continue;
+        targets.push({
+          destination: subscription.channel,
+          ...(subscription.digest ? { digest: subscription } : {}),
+        });
+      }
+    } else if (await this.deps.book.dmWanted(event.requestedBy))
+      targets.push({ destination: event.requestedBy });
+    if (targets.length === 0) return 0;
+    const href = event.link ?? (await link?.());
     const notice: Notice = {
       kind: event.kind,
       key: `approval:${event.requestId}:${event.kind === "approval" ? "opened" : "ended"}`,
@@ -95,18 +110,47 @@ export class NotificationRouter {
       requestId: event.requestId,
       requestedBy: event.requestedBy,
       ...(event.by ? { by: event.by } : {}),
-      ...(event.link ? { link: event.link } : {}),
+      ...(href ? { link: href } : {}),
       ...(event.scanId ? { scanId: event.scanId } : {}),
     };
-    if (event.kind === "approval") {
-      for (const subscription of await this.deps.book.list()) {
-        if (!approvalReaches(subscription, event)) continue;
-        if (subscription.digest) await this.deps.digests.record(subscription, notice);
-        else await this.deps.outbox.enqueue(subscription.channel, notice);
-      }
-      return;
+    for (const target of targets) {
+      if (target.digest) await this.deps.digests.record(target.digest, notice);
+      else await this.deps.outbox.enqueue(target.destination, notice);
     }
-    if (await this.deps.book.dmWanted(event.requestedBy))
-      await this.deps.outbox.enqueue(event.requestedBy, notice);
+    return targets.length;
   }
+
+  /** Requests whose time ran out while nobody looked: their requester hears it once. */
+  async expired(requests: readonly ApprovalRequest[]): Promise<number> {
+    const now = this.deps.clock.now();
+    let routed = 0;
+    for (const request of requests) {
+      if (request.status !== "pending" || request.expiresAt > now) continue;
+      await this.approval(approvalEvent({ ...request, status: "expired" }) as ApprovalEvent);
+      routed++;
+    }
+    return routed;
+  }
+}
+
+/** What a request's state means to subscribers and its requester; a withdrawal means nothing to anyone. */
+export function approvalEvent(request: ApprovalRequest): ApprovalEvent | undefined {
+  const kind =
+    request.status === "pending"
+      ? "approval"
+      : request.status === "approved" || request.status === "start_failed"
+        ? "approved"
+        : request.status === "denied" || request.status === "expired"
+          ? request.status
+          : undefined;
+  if (!kind) return undefined;
+  return {
+    kind,
+    requestId: request.id,
+    projectId: request.projectId,
+    projectName: request.projectName,
+    requestedBy: request.requestedBy,
+    ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
+    ...(request.scanId ? { scanId: request.scanId } : {}),
+  };
 }

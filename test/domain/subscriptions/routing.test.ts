@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ApprovalRequest } from "../../../src/domain/approval-record.js";
+import type { SeverityCounts } from "../../../src/domain/findings/types.js";
+import { DigestLog } from "../../../src/domain/subscriptions/digest.js";
+import { isUrgent, type ScanEvent, scanNoticeKind } from "../../../src/domain/subscriptions/matching.js";
+import { Outbox } from "../../../src/domain/subscriptions/outbox.js";
+import { type Subscription, SubscriptionBook } from "../../../src/domain/subscriptions/records.js";
+import { NotificationRouter } from "../../../src/domain/subscriptions/routing.js";
+import { openStore } from "../../../src/store/index.js";
+import { captureLogger } from "../../support/logs.js";
+
+const counts = (c: Partial<SeverityCounts>): SeverityCounts => ({
+  critical: 0,
+  high: 0,
+  medium: 0,
+  low: 0,
+  info: 0,
+  ...c,
+});
+
+const sub = (over: Partial<Subscription>): Subscription => ({
+  id: "C1:all",
+  channel: "C1",
+  projectId: "*",
+  projectName: "*",
+  events: ["finished", "failed"],
+  createdBy: "U1",
+  createdAt: 0,
+  updatedAt: 0,
+  ...over,
+});
+
+const finished = (over: Partial<ScanEvent> = {}): ScanEvent => ({
+  kind: "finished",
+  scanId: "9",
+  projectId: "p1",
+  projectName: "web-shop",
+  requestedBy: "U1",
+  ...over,
+});
+
+test("which notice a scan event gives a subscription", () => {
+  assert.equal(scanNoticeKind(sub({}), finished()), "finished");
+  assert.equal(scanNoticeKind(sub({ projectId: "p2" }), finished()), undefined, "another project");
+  assert.equal(scanNoticeKind(sub({}), finished({ kind: "started" })), undefined, "not asked for");
+  assert.equal(scanNoticeKind(sub({}), finished({ kind: "stopped" })), undefined);
+  // severity>=high keeps finished to scans with such findings, when their counts are known.
+  const high = sub({ minSeverity: "high" });
+  assert.equal(scanNoticeKind(high, finished({ counts: counts({ medium: 4 }) })), undefined);
+  assert.equal(scanNoticeKind(high, finished({ counts: counts({ critical: 1 }) })), "finished");
+  assert.equal(scanNoticeKind(high, finished()), "finished", "counts unknown: told anyway");
+  // new-findings only for new ones at or above the threshold; finished otherwise, when asked for.
+  const both = sub({ minSeverity: "high", events: ["finished", "new-findings"] });
+  assert.equal(
+    scanNoticeKind(both, finished({ counts: counts({ high: 1 }), newCounts: counts({ high: 1 }) })),
+    "new-findings",
+  );
+  assert.equal(
+    scanNoticeKind(both, finished({ counts: counts({ high: 1 }), newCounts: counts({ low: 3 }) })),
+    "finished",
+  );
+  const onlyNew = sub({ events: ["new-findings"] });
+  assert.equal(scanNoticeKind(onlyNew, finished({ newCounts: counts({}) })), undefined);
+  assert.equal(scanNoticeKind(onlyNew, finished({ newCounts: counts({ info: 1 }) })), "new-findings");
+  // Quiet hours: urgent kinds only when the channel asked for them.
+  const notice = { kind: "failed" as const, key: "k", at: 0, projectId: "p1", projectName: "x" };
+  assert.equal(isUrgent(notice, undefined), false);
+  assert.equal(isUrgent(notice, { channel: "C1", timezone: "UTC", urgent: ["failed"], updatedAt: 0 }), true);
+  const critical = { ...notice, kind: "new-findings" as const, newCounts: counts({ critical: 1 }) };
+  assert.equal(
+    isUrgent(critical, { channel: "C1", timezone: "UTC", urgent: ["failed"], updatedAt: 0 }),
+    false,
+  );
+  assert.equal(
+    isUrgent(critical, { channel: "C1", timezone: "UTC", urgent: ["critical"], updatedAt: 0 }),
+    true,
+  );
+});
+
+test("a request that ran out unnoticed tells its requester once; decided ones are left alone", async () => {
+  const store = await openStore({ url: "memory://" });
+  let now = 10_000;
+  const clock = { now: () => now };
+  const book = new SubscriptionBook(store);
+  const logger = captureLogger().logger;
+  const output = { deliver: async () => {}, delivered: async () => false };
+  const outbox = new Outbox({ store, clock, book, output, logger });
+  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  const request = (id: string, over: Partial<ApprovalRequest>): ApprovalRequest => ({
+    id,
+    projectId: "p1",
+    projectName: "web-shop",
+    targetUrl: "https://shop.example",
+    requestedBy: "U1",
+    channel: "C1",
+    createdAt: 0,
+    expiresAt: 5_000,
+    status: "pending",
+    ...over,
+  });
+  const requests = [
+    request("a", {}),
+    request("b", { status: "denied" }),
+    request("c", { expiresAt: 20_000 }),
+  ];
+  assert.equal(await router.expired(requests), 1);
+  assert.equal(await router.expired(requests), 1, "looked at again");
+  assert.deepEqual(
+    (await outbox.waiting()).get("U1")?.map((n) => `${n.kind}:${n.requestId}`),
+    ["expired:a"],
+    "queued once",
+  );
+  now = 30_000;
+  await router.expired(requests);
+  assert.equal((await outbox.waiting()).get("U1")?.length, 2);
+  await store.close();
+});
