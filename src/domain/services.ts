@@ -2,6 +2,7 @@ import type { ApprovalAudience } from "./approvals.js";
 import { type AuditOptions, AuditTrail } from "./audit.js";
 import { Authorizer, type GroupMembers, type RoleConfig } from "./authz.js";
 import { FindingDecisionService } from "./findings/decisions.js";
+import { FindingsHistory, type HistoryOptions } from "./findings/history.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "./ports.js";
 import { ProjectService } from "./project-service.js";
 import { ProjectRegistry } from "./projects.js";
@@ -25,10 +26,12 @@ export interface DomainServicesDeps {
   /** How the scan lifecycle's effects reach people (the Slack layer renders them). */
   output: ScanOutput;
   /** The watcher over the scan records (it reads them and reports what the scanner says). */
-  watcher: (parts: { book: ScanBook; registry: ProjectRegistry }) => ScanWatch;
+  watcher: (parts: { book: ScanBook; registry: ProjectRegistry; history: FindingsHistory }) => ScanWatch;
   settings: {
     roles: RoleConfig;
     approvals: { required: boolean; ttlMs: number; channel?: string };
+    /** FINDINGS_RETENTION_DAYS and the suspect thresholds; defaults when absent. */
+    findings?: HistoryOptions;
     allowPrivateTargets: boolean;
   };
 }
@@ -43,6 +46,28 @@ export function createDomainServices(deps: DomainServicesDeps) {
   // One record per scan: ScanService and the watcher change it only through the book's operations.
   const book = new ScanBook(store, clock);
   const audience = deps.audience(authz);
+  // Four-eyes decisions on findings follow the scan approvals' TTL and channel.
+  const decisions: FindingDecisionService = new FindingDecisionService({
+    store,
+    clock,
+    authz,
+    projects: registry,
+    audit,
+    audience,
+    policy: {
+      approvalTtlMs: settings.approvals.ttlMs,
+      ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
+    },
+    lookup: { finding: (projectId, print) => history.finding(projectId, print) },
+  });
+  // Findings history classifies each scan's findings with the decisions in force.
+  const history: FindingsHistory = new FindingsHistory({
+    store,
+    clock,
+    decisions,
+    logger: deps.logger,
+    ...(settings.findings ? { options: settings.findings } : {}),
+  });
   const scans = new ScanService({
     scanner,
     store,
@@ -59,24 +84,11 @@ export function createDomainServices(deps: DomainServicesDeps) {
     targets,
     book,
     output: deps.output,
-    watch: deps.watcher({ book, registry }),
+    watch: deps.watcher({ book, registry, history }),
     logger: deps.logger,
   });
   const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
-  // Four-eyes decisions on findings follow the scan approvals' TTL and channel.
-  const decisions = new FindingDecisionService({
-    store,
-    clock,
-    authz,
-    projects: registry,
-    audit,
-    audience,
-    policy: {
-      approvalTtlMs: settings.approvals.ttlMs,
-      ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
-    },
-  });
-  return { authz, registry, audit, targets, book, scans, projects, decisions };
+  return { authz, registry, audit, targets, book, scans, projects, decisions, history };
 }
 
 export type DomainServices = ReturnType<typeof createDomainServices>;

@@ -78,10 +78,13 @@ export class CardFacts {
       );
       if (previous !== undefined) view.previousDurationMs = previous;
     }
-    if (ended && !view.findings && this.sources.lookup) {
+    if (ended && (!view.findings || !view.result) && this.sources.lookup) {
       const lookup = this.sources.lookup;
       const result = await this.read("findings history", () => lookup.result(scan.scanId), undefined);
-      if (result) view.findings = { counts: result.counts, total: result.total };
+      if (result) {
+        view.findings ??= { counts: result.counts, total: result.total };
+        view.result = result;
+      }
     }
     return view;
   }

@@ -63,7 +63,11 @@ export function noticeMessage(subject: WatchSubject, notice: WatchNotice): Slack
       );
     }
     case "summary":
-      return findingsSummaryMessage(subject, notice.summary, { format: notice.format });
+      return findingsSummaryMessage(subject, notice.summary, {
+        format: notice.format,
+        ...(notice.result ? { result: notice.result } : {}),
+        ...(notice.fresh ? { fresh: notice.fresh } : {}),
+      });
     case "summary_unavailable":
       return findingsUnavailableMessage(subject, notice.reason);
     case "files_refused": {
@@ -157,7 +161,10 @@ export class SlackNotifier implements WatchOutput {
       if (!scan) return;
       const known: Partial<CardView> =
         notice.kind === "summary"
-          ? { findings: { counts: notice.summary.counts, total: notice.summary.total } }
+          ? {
+              findings: { counts: notice.summary.counts, total: notice.summary.total },
+              ...(notice.result ? { result: notice.result } : {}),
+            }
           : {};
       if (notice.kind === "files_refused") known.filesRefused = notice.refused.map((r) => r.format);
       await this.slack.update(card, await this.card(scan, undefined, known));

@@ -10,6 +10,7 @@ import { createSubscriptions, type ScanEvent, type Subscriptions } from "../doma
 import type { BackgroundTasks } from "../domain/tasks.js";
 import {
   type ProjectLookup,
+  type ScanHistory,
   type ScanRecords,
   ScanWatcher,
   type WatcherOptions,
@@ -68,6 +69,8 @@ export interface CreateScanWatcherDeps {
   facts?: CardFacts;
   /** Routes the scans' start and end to subscribers (the subscriptions' router). */
   route?: ConstructorParameters<typeof SlackNotifier>[0]["route"];
+  /** Findings history: records each summarized scan (the card reads it through `facts`). */
+  history?: ScanHistory;
   /** Overrides for tests and tuning. */
   options?: Partial<WatcherOptions>;
 }
@@ -92,6 +95,7 @@ export function createScanWatcher(deps: CreateScanWatcherDeps) {
       ...(deps.route ? { route: deps.route } : {}),
     }),
     summarize: (report) => summarizeReport(report, { logger: deps.logger }),
+    ...(deps.history ? { history: deps.history } : {}),
     ...(deps.projects ? { projects: deps.projects } : {}),
     options: {
       pollIntervalMs: settings.pollIntervalSeconds * 1000,
@@ -174,7 +178,8 @@ export interface SlackSurfaceInput {
   config: Pick<
     Config,
     "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "subscriptions" | "scannerUiUrl"
-  >;
+  > &
+    Partial<Pick<Config, "findings">>;
   scanner: Scanner;
   store: KeyValueStore;
   clock: Clock;
@@ -200,6 +205,8 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     scans: { getScan: (id) => services.book.getScan(id), listScans: () => services.book.listScans() },
     reportFormats: scanner.reportFormats,
     ...(config.scannerUiUrl ? { scannerUiUrl: config.scannerUiUrl } : {}),
+    // The ended card's counts and diff: read from findings history, never written back.
+    lookup: { result: (scanId) => services.history.result(scanId) },
   });
   // Built after the domain services (it needs their authorizer); the watcher's first tick comes later.
   let notices: Subscriptions | undefined;
@@ -217,8 +224,9 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     groupMembers: cachedGroupMembers(slack),
     audience: (authz) => approvalAudience(slack, authz),
     output: scanCards(slack, facts),
-    watcher: ({ book, registry }) => {
+    watcher: ({ book, registry, history }) => {
       watcher = createScanWatcher({
+        history,
         scanner,
         scans: book,
         store,

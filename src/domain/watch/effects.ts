@@ -1,11 +1,18 @@
 import { AppError, toAppError } from "../errors.js";
-import type { FindingsSummary, Logger, ReportFile, ReportFormat, Scanner } from "../ports.js";
+import type { Clock, FindingsSummary, Logger, ReportFile, ReportFormat, Scanner } from "../ports.js";
 import { reportFormatNamed } from "../ports.js";
 import { readReport, reportFromFile } from "../reports.js";
 import type { MessageRef, ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
 import type { Polling } from "./polling.js";
-import type { ScanEventKind, TickReport, WatchNotice, WatchOutput, WatchSubject } from "./ports.js";
+import type {
+  ScanEventKind,
+  ScanHistory,
+  TickReport,
+  WatchNotice,
+  WatchOutput,
+  WatchSubject,
+} from "./ports.js";
 import {
   cardSignature,
   isOpen,
@@ -52,6 +59,9 @@ export interface EffectQueueDeps {
   output: WatchOutput;
   records: WatchRecords;
   summarize: (report: ReportFile) => FindingsSummary;
+  history?: ScanHistory;
+  /** When a scan record has no end time yet (records stored before it had one). */
+  clock: Clock;
   polling: Polling;
   plan: ReportPlan;
   options: WatcherOptions;
@@ -109,7 +119,7 @@ export class EffectQueue {
         effect.status = "done";
         continue;
       }
-      const notice = await this.notice(watch, effect, reports, run);
+      const notice = await this.notice(watch, scan, effect, reports, run);
       await this.markPending(watch, effect);
       await output.post(scan.card, subject, notice, effect.id);
       effect.status = "done";
@@ -156,6 +166,7 @@ export class EffectQueue {
 
   private async notice(
     watch: WatchRecord,
+    scan: CardedScan,
     effect: WatchEffect,
     reports: Map<ReportFormat, ReportFile | AppError>,
     run: EffectRun,
@@ -178,13 +189,15 @@ export class EffectQueue {
         const format = this.deps.plan.summaryFormat as ReportFormat;
         const report = await this.report(watch, format, reports, run);
         if (report instanceof AppError) return { kind: "summary_unavailable", reason: report.userMessage };
+        let summary: FindingsSummary;
         try {
-          return { kind: "summary", summary: this.deps.summarize(report), format };
+          summary = this.deps.summarize(report);
         } catch (error) {
           const appError = toAppError(error, "The report could not be read.");
           this.deps.log.warn("findings summary failed", { scanId: watch.scanId, error: appError });
           return { kind: "summary_unavailable", reason: appError.userMessage };
         }
+        return { kind: "summary", summary, format, ...(await this.remember(watch, scan, summary)) };
       }
       case "files_refused":
         return {
@@ -204,6 +217,37 @@ export class EffectQueue {
       case "file":
       case "notify":
         throw new Error(`${effect.kind} effects are not thread notices`);
+    }
+  }
+
+  /**
+   * Records the summarized scan in the findings history (once per scan ID, so a retried effect gets
+   * the first result). A history that fails costs the diff, never the summary: it is logged and the
+   * summary is posted without it.
+   */
+  private async remember(
+    watch: WatchRecord,
+    scan: CardedScan,
+    summary: FindingsSummary,
+  ): Promise<Pick<Extract<WatchNotice, { kind: "summary" }>, "result" | "fresh">> {
+    if (!this.deps.history) return {};
+    try {
+      const { result, fresh } = await this.deps.history.record({
+        scanId: watch.scanId,
+        projectId: watch.projectId,
+        scanner: this.deps.scanner.name,
+        outcome: watch.state,
+        startedAt: scan.runningAt ?? scan.startedAt,
+        endedAt: scan.endedAt ?? this.deps.clock.now(),
+        summary,
+      });
+      return { result, fresh };
+    } catch (error) {
+      this.deps.log.error("findings history could not record the scan; summary posted without the diff", {
+        scanId: watch.scanId,
+        error: toAppError(error),
+      });
+      return {};
     }
   }
 

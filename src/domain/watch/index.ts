@@ -35,6 +35,7 @@ export { DEFAULT_WATCHER_OPTIONS, RECOMMENDED_MIN_POLL_MS, type WatcherOptions }
 export type {
   AttachResult,
   ProjectLookup,
+  ScanHistory,
   ScanRecords,
   TickReport,
   UploadResult,
@@ -86,6 +87,8 @@ export class ScanWatcher {
       output: deps.output,
       records: this.records,
       summarize: deps.summarize,
+      ...(deps.history ? { history: deps.history } : {}),
+      clock: deps.clock,
       polling: this.polling,
       plan: this.plan,
       options: o,

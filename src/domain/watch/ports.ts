@@ -1,5 +1,8 @@
+import type { Recorded, ScanEnded } from "../findings/history.js";
+import type { ScanResult } from "../findings/types.js";
 import type {
   Clock,
+  Finding,
   FindingsSummary,
   KeyValueStore,
   Logger,
@@ -20,7 +23,15 @@ import type { WatchRecord } from "./record.js";
 export type WatchNotice =
   | { kind: "state"; state: ScanState; rawCode?: string }
   | { kind: "final"; state: ScanState; rawCode?: string; reportFormats: readonly ReportFormat[] }
-  | { kind: "summary"; summary: FindingsSummary; format: ReportFormat }
+  | {
+      kind: "summary";
+      summary: FindingsSummary;
+      format: ReportFormat;
+      /** The findings history's judgement of this scan (absent when the history could not record it). */
+      result?: ScanResult;
+      /** The summary's findings that are new since the previous scan, most severe first. */
+      fresh?: readonly Finding[];
+    }
   | { kind: "summary_unavailable"; reason: string }
   | { kind: "files_refused"; refused: ReadonlyArray<{ format: ReportFormat; reason: string }> }
   | { kind: "watch_failed"; reason: string; attempts: number }
@@ -74,6 +85,11 @@ export type ScanEventKind = "started" | "finished" | "failed";
  */
 export type ScanRecords = Pick<ScanBook, "getScan" | "observed" | "attached">;
 
+/** Where the end of a summarized scan is remembered; recording the same scan again answers the first result. */
+export interface ScanHistory {
+  record(scan: ScanEnded): Promise<Recorded>;
+}
+
 /** Project names for attach; ProjectRegistry satisfies it. */
 export interface ProjectLookup {
   get(projectId: string): Promise<{ name: string; url: string } | undefined>;
@@ -88,6 +104,8 @@ export interface WatcherDeps {
   scans: ScanRecords;
   /** scanners/findings.ts summarizeReport. */
   summarize: (report: ReportFile) => FindingsSummary;
+  /** Findings history (domain/findings/history.ts): records each summarized scan once. */
+  history?: ScanHistory;
   projects?: ProjectLookup;
   options?: Partial<WatcherOptions>;
 }

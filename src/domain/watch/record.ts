@@ -280,9 +280,11 @@ function uniqueId(watch: WatchRecord, base: string): string {
  * What the card should show for this record: the state, and whether the watch gave up or the scan
  * vanished. The card is edited when this differs from cardShows (a new raw code alone is no reason).
  */
-export function cardSignature(watch: Pick<WatchRecord, "state" | "outcome">): string {
+export function cardSignature(watch: Pick<WatchRecord, "state" | "outcome" | "effects">): string {
   const note = watch.outcome === "watch_failed" || watch.outcome === "not_found" ? watch.outcome : "";
-  return `${watch.state}|${note}`;
+  // Once the summary is posted, the findings history has the scan's result: the card shows its diff.
+  const summarized = watch.effects.some((e) => e.kind === "summary" && e.status === "done") ? "|summary" : "";
+  return `${watch.state}|${note}${summarized}`;
 }
 
 /** Open effects, or a card that does not show the record yet. */

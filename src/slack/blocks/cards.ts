@@ -1,5 +1,5 @@
 import type { ApprovalRequest } from "../../domain/approvals.js";
-import type { SeverityCounts } from "../../domain/findings/types.js";
+import type { ScanResult, SeverityCounts } from "../../domain/findings/types.js";
 import type { ReportFormat, ScanState } from "../../domain/ports.js";
 import { SEVERITIES, TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import type { ScanRecord } from "../../domain/scans.js";
@@ -14,6 +14,7 @@ import {
   section,
   truncate,
 } from "./common.js";
+import { historyCardBlocks } from "./history.js";
 import { duration, slackDate } from "./time.js";
 
 export { slackDate };
@@ -90,6 +91,8 @@ export interface CardView {
   scannerUrl?: string;
   /** Report files Slack refused to take into the thread. */
   filesRefused?: readonly ReportFormat[];
+  /** The findings history's result of the ended scan: the diff and the suspect warning. */
+  result?: ScanResult;
 }
 
 const SEVERITY_DOT: Record<keyof SeverityCounts, string> = {
@@ -213,6 +216,7 @@ export function scanCard(scan: ScanRecord, view: CardView = {}): SlackMessage {
       : []),
   ];
   const blocks: KnownBlock[] = [section(lines.join("\n")), { type: "section", fields }];
+  blocks.push(...historyCardBlocks(view.result));
   const moving = progress(scan, view, now);
   if (moving) blocks.push(context(moving));
   if (view.filesRefused && view.filesRefused.length > 0) {

@@ -1,3 +1,4 @@
+import type { ScanResult } from "../../domain/findings/types.js";
 import type { Finding, FindingsSummary, ReportFormat, Severity } from "../../domain/ports.js";
 import { SEVERITIES } from "../../domain/ports.js";
 import { ACTIONS, button, countsLine } from "./cards.js";
@@ -12,6 +13,7 @@ import {
   type SlackMessage,
   section,
 } from "./common.js";
+import { historySummaryBlocks, NEW_MARKER, splitNew } from "./history.js";
 
 export { reportText };
 
@@ -104,7 +106,7 @@ function safeLink(url: string, label: string): string | undefined {
   }
 }
 
-function groupBlock(group: FindingGroup): KnownBlock {
+function groupBlock(group: FindingGroup, marker = ""): KnownBlock {
   const { first, count } = group;
   const title = reportText(first.title, FINDINGS_LIMITS.titleChars);
   const what = count > 1 ? `${count} × ${title}` : title;
@@ -114,7 +116,7 @@ function groupBlock(group: FindingGroup): KnownBlock {
     shown.length > 0
       ? `: ${shown.map((p) => codeText(p, FINDINGS_LIMITS.placeChars)).join(", ")}${more > 0 ? ` and ${more} more` : ""}`
       : "";
-  const lines = [`*${SEVERITY_LABEL[first.severity]} · ${what}*${places}`];
+  const lines = [`${marker}*${SEVERITY_LABEL[first.severity]} · ${what}*${places}`];
   // A single finding without a place: its own words say where.
   if (shown.length === 0 && first.detail) lines.push(codeText(first.detail, FINDINGS_LIMITS.detailChars));
   const fix = first.remediation?.howToFix;
@@ -164,7 +166,7 @@ function coverage(summary: FindingsSummary): string | undefined {
 export function findingsSummaryMessage(
   subject: FindingsSubject,
   summary: FindingsSummary,
-  options: { top?: number; format?: ReportFormat } = {},
+  options: { top?: number; format?: ReportFormat; result?: ScanResult; fresh?: readonly Finding[] } = {},
 ): SlackMessage {
   const id = escapeText(subject.scanId);
   const name = escapeText(subject.projectName);
@@ -174,22 +176,31 @@ export function findingsSummaryMessage(
   const covered = coverage(summary);
   if (summary.total === 0) {
     const head = `*Findings* · scan ${id} · *${name}*\n*No findings.* The scanner found nothing to report in this scan.`;
-    return message(text, [section(covered ? `${head}\n${covered}` : head)]);
+    return message(text, [
+      section(covered ? `${head}\n${covered}` : head),
+      ...historySummaryBlocks(options.result),
+    ]);
   }
   const blocks: KnownBlock[] = [
     section(
       `*Findings* · scan ${id} · *${name}*\n*${summary.total} finding${summary.total === 1 ? "" : "s"}:* ${countsLine(summary.counts)}`,
     ),
+    ...historySummaryBlocks(options.result),
     divider(),
   ];
   let used = blocks.reduce((n, b) => n + blockChars(b), 0);
   // Room for the closing lines and the button.
   const budget = FINDINGS_LIMITS.messageChars - 800;
-  const groups = groupsOf(summary.findings);
+  // New since the previous scan first, marked; then the rest, each most severe first.
+  const split = splitNew(summary.findings, options.fresh);
+  const groups = [
+    ...groupsOf(split.fresh).map((group) => ({ ...group, marker: NEW_MARKER })),
+    ...groupsOf(split.rest).map((group) => ({ ...group, marker: "" })),
+  ];
   let shownGroups = 0;
   let shownFindings = 0;
   for (const group of groups.slice(0, top)) {
-    const block = groupBlock(group);
+    const block = groupBlock(group, group.marker);
     const size = blockChars(block);
     if (used + size > budget) break;
     blocks.push(block);
