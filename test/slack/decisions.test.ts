@@ -4,6 +4,7 @@ import { webApi } from "@slack/bolt";
 import { AuditTrail } from "../../src/domain/audit.js";
 import { Authorizer } from "../../src/domain/authz.js";
 import { type DecisionRequest, FindingDecisionService } from "../../src/domain/findings/decisions.js";
+import { HistoryRecords } from "../../src/domain/findings/history-records.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
 import { decisionExpiryJob } from "../../src/scheduler/decision-job.js";
 import { message } from "../../src/slack/blocks/common.js";
@@ -46,6 +47,29 @@ before(async () => {
   const [project] = await new ProjectRegistry(t.bot.store, clock).list();
   assert.ok(project);
   projectId = project.id;
+  // The decisions ask findings history what a finding is: the findings below were seen by a scan.
+  const history = new HistoryRecords(t.bot.store, 365 * 86_400_000);
+  const prints = [
+    FINGERPRINT,
+    "crashtest:xss:/search:q:GET",
+    "crashtest:csrf:/admin::POST",
+    "crashtest:redelivered:/x::GET",
+  ];
+  await history.saveScan({
+    v: 1,
+    scanId: "seen-1",
+    projectId,
+    endedAt: now,
+    findings: prints.map((print) => [print, 1, 0, print]),
+  });
+  const entry = {
+    scanId: "seen-1",
+    outcome: "finished" as const,
+    endedAt: now,
+    durationMs: 1,
+    total: prints.length,
+  };
+  await history.addToIndex(projectId, entry, now, "test");
 });
 after(() => t.close());
 
