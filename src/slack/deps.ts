@@ -7,6 +7,7 @@ import type { ProjectRegistry } from "../domain/projects.js";
 import type { ScanService, ScanWatch } from "../domain/scans.js";
 import type { NotificationRouter, SubscriptionService } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
+import type { CardFacts } from "./card-facts.js";
 import type { SlackGateway } from "./gateway.js";
 
 /** Everything commands, buttons, views and the Home tab need. */
@@ -28,4 +29,6 @@ export interface SurfaceDeps {
   /** Routes approval requests and decisions to subscribers and requesters. */
   notifications: Pick<NotificationRouter, "approval">;
   settings: { allowPrivateTargets: boolean };
+  /** What scan cards (and the Home's scan lines) show besides the record; absent in narrow test rigs. */
+  cardFacts?: CardFacts;
 }

@@ -1,21 +1,26 @@
 import type { App, BlockAction } from "@slack/bolt";
 import { readCredentialStatuses } from "../domain/credential-guard.js";
 import { TERMINAL_SCAN_STATES } from "../domain/ports.js";
+import type { MessageRef, ScanRecord } from "../domain/scans.js";
 import { ACTIONS } from "./blocks/cards.js";
 import { escapeText } from "./blocks/common.js";
 import {
   type Decidable,
   HOME_BLOCK_PREFIX,
   type HomeApproval,
+  type HomeScan,
   homeView,
   noAccessView,
 } from "./blocks/home.js";
 import type { SurfaceDeps } from "./deps.js";
+import { SlackError } from "./failures.js";
 
 /** Channel members change rarely; a short cache keeps a busy Home off conversations.members' rate limit. */
 const MEMBERS_TTL_MS = 60_000;
 /** After a click on the Home's own buttons, how long to wait for the decision before redrawing. */
 const REDRAW_WAIT_MS = 5_000;
+/** Ended scans shown under "Recent results". */
+const RECENT_SHOWN = 10;
 
 /**
  * Who may see what came from a channel: its members (conversations.members, channels:read /
@@ -44,6 +49,33 @@ function channelMembership(deps: SurfaceDeps) {
   };
 }
 
+/** A card Slack no longer has (deleted): its entry is stale. */
+const GONE = Symbol("gone");
+/** Permalinks do not change; a bounded cache keeps a busy Home off chat.getPermalink. */
+const LINKS_KEPT = 500;
+
+/** `<permalink|card>` per card (chat.getPermalink), GONE for a deleted one, undefined when Slack gives none. */
+function cardLinks(deps: SurfaceDeps) {
+  const cache = new Map<string, string>();
+  return {
+    async of(card: MessageRef): Promise<string | typeof GONE | undefined> {
+      const key = `${card.channel}:${card.ts}`;
+      const known = cache.get(key);
+      if (known) return known;
+      try {
+        const link = `<${await deps.slack.permalink(card)}|card>`;
+        if (cache.size >= LINKS_KEPT) cache.clear();
+        cache.set(key, link);
+        return link;
+      } catch (error) {
+        if (error instanceof SlackError && error.code === "message_not_found") return GONE;
+        deps.logger.warn("no permalink for a card; the Home shows it without a link", { error });
+        return undefined;
+      }
+    },
+  };
+}
+
 /**
  * Refreshes the App Home tab each time someone opens it, showing only what that person may see:
  * nothing but "ask an admin" without view rights; otherwise scans and approvals from channels they are
@@ -51,6 +83,7 @@ function channelMembership(deps: SurfaceDeps) {
  */
 export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured: () => boolean): void {
   const isMember = channelMembership(deps);
+  const links = cardLinks(deps);
 
   const render = async (user: string, notice?: string) => {
     const now = deps.clock.now();
@@ -63,16 +96,31 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
     const visible = async (channel: string) =>
       deps.authz.channelAllowed(channel) && (admin || (await isMember(channel, user)));
 
-    const scans = [];
+    const live = [];
     for (const scan of await deps.scans.listScans()) {
       if (!scan.card) continue;
       if (!TERMINAL_SCAN_STATES.has(scan.state) && !(await deps.watcher.isWatched(scan.scanId))) continue;
-      if (await visible(scan.channel)) scans.push(scan);
+      if (await visible(scan.channel)) live.push(scan as ScanRecord & { card: MessageRef });
+    }
+    // The running ones and the latest ended ones are shown, each with its card's link.
+    const ended = live
+      .filter((s) => TERMINAL_SCAN_STATES.has(s.state))
+      .sort((a, b) => (b.endedAt ?? b.updatedAt) - (a.endedAt ?? a.updatedAt))
+      .slice(0, RECENT_SHOWN);
+    const scans: HomeScan[] = [];
+    for (const scan of [...live.filter((s) => !TERMINAL_SCAN_STATES.has(s.state)), ...ended]) {
+      const link = await links.of(scan.card);
+      if (link === GONE) continue;
+      const findings = TERMINAL_SCAN_STATES.has(scan.state)
+        ? (await deps.cardFacts?.view(scan))?.findings
+        : undefined;
+      scans.push({ scan, ...(link ? { link } : {}), ...(findings ? { findings } : {}) });
     }
     const approvals: HomeApproval[] = [];
     for (const request of await deps.scans.pendingApprovals()) {
       if (!request.card || !(await visible(request.channel))) continue;
       const decidable: Decidable = request.requestedBy === user ? "withdraw" : canApprove ? "decide" : "none";
+      if (decidable === "none" || (await links.of(request.card)) === GONE) continue;
       approvals.push({ request, decidable });
     }
     return homeView({

@@ -262,6 +262,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     subscriptions: notices.service,
     notifications: notices.router,
     settings: { allowPrivateTargets: config.allowPrivateTargets },
+    cardFacts: facts,
   };
   registerSurface(app, deps, { tasks, logger, credentialsConfigured: input.credentialsConfigured });
   return { deps, slack, watcher, audit, subscriptions: notices };

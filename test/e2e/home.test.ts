@@ -199,9 +199,25 @@ describe("App Home", () => {
       updatedAt: now,
     };
     await t.bot.store.set("scans", unwatched.scanId, unwatched);
+    // An ended scan whose card was deleted in Slack (chat.getPermalink: message_not_found).
+    const cardGone: ScanRecord = {
+      ...unwatched,
+      scanId: "777778",
+      projectName: "ghost-ended",
+      card: { channel: PUBLIC, ts: "1700000000.000200" },
+      state: "finished",
+      endedAt: now,
+    };
+    await t.bot.store.set("scans", cardGone.scanId, cardGone);
     const admin = await openHome(PEOPLE.admin);
     assert.ok(!admin.json.includes("ghost-request"));
     assert.ok(!admin.json.includes("ghost-scan"));
+    assert.ok(!admin.json.includes("ghost-ended"));
     assert.match(admin.text, /\*shop\*/, "live entries still show");
+    // The live scan: its state in words, how long, and a link to its card.
+    assert.match(
+      admin.text,
+      /\*shop\* · scan \d+ · :hourglass_flowing_sand: \*Queued\* for [^·]+ min · <[^|>]+\|card>/,
+    );
   });
 });

@@ -119,7 +119,7 @@ function runTime(scan: ScanRecord, now: number): number | undefined {
 }
 
 /** The human state, first: "Running for 12 min", "Stopped by @alice after 8 min", "Failed: <reason>". */
-function headline(scan: ScanRecord, now: number): string {
+export function headline(scan: ScanRecord, now: number): string {
   const took = runTime(scan, now);
   switch (scan.state) {
     case "queued":

@@ -2,9 +2,9 @@ import type { types } from "@slack/bolt";
 import type { CredentialStatus } from "../../domain/credential-guard.js";
 import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import type { ApprovalRequest, ScanRecord } from "../../domain/scans.js";
-import { ACTIONS, button, slackDate, stateLabel } from "./cards.js";
+import { ACTIONS, button, type CardView, countsLine, headline, slackDate } from "./cards.js";
 import { context, divider, escapeText, header, type KnownBlock, LIMITS, section } from "./common.js";
-import { credentialStatusMessage } from "./credentials.js";
+import { describeTimeLeft } from "./credentials.js";
 
 const PER_LIST = 15;
 /** Approvals carry an actions block each; fewer of them keep the tab inside 100 blocks. */
@@ -20,8 +20,19 @@ export interface HomeApproval {
   decidable: Decidable;
 }
 
-function scanLine(scan: ScanRecord): string {
-  return `*${escapeText(scan.projectName)}* · scan ${escapeText(scan.scanId)} · ${stateLabel(scan.state, scan.rawCode)} · ${slackDate(scan.updatedAt)}`;
+/** A scan as the Home lists it: with a link to its card and, once ended, its findings when known. */
+export interface HomeScan {
+  scan: ScanRecord;
+  /** `<permalink|card>` from chat.getPermalink; absent when Slack gave none. */
+  link?: string;
+  findings?: CardView["findings"];
+}
+
+function scanLine({ scan, link, findings }: HomeScan, now: number): string {
+  const parts = [`*${escapeText(scan.projectName)}* · scan ${escapeText(scan.scanId)}`, headline(scan, now)];
+  if (findings) parts.push(findings.total === 0 ? "no findings" : countsLine(findings.counts));
+  if (link) parts.push(link);
+  return parts.join(" · ");
 }
 
 function list(lines: string[], empty: string): KnownBlock[] {
@@ -32,8 +43,9 @@ function list(lines: string[], empty: string): KnownBlock[] {
 }
 
 function approvalBlocks({ request, decidable }: HomeApproval): KnownBlock[] {
+  const by = decidable === "withdraw" ? "" : ` · requested by <@${request.requestedBy}>`;
   const line = section(
-    `*${escapeText(request.projectName)}* · requested by <@${request.requestedBy}> in <#${request.channel}> · expires ${slackDate(request.expiresAt)}`,
+    `*${escapeText(request.projectName)}*${by} in <#${request.channel}> · expires ${slackDate(request.expiresAt)}`,
   );
   if (decidable === "none") return [line];
   const deny = button(decidable === "withdraw" ? "Withdraw" : "Deny", ACTIONS.deny, request.id, "danger", {
@@ -46,53 +58,100 @@ function approvalBlocks({ request, decidable }: HomeApproval): KnownBlock[] {
   return [line, { type: "actions", block_id: `${HOME_BLOCK_PREFIX}${request.id}`, elements }];
 }
 
+function approvalList(approvals: readonly HomeApproval[], empty: string): KnownBlock[] {
+  if (approvals.length === 0) return [context(empty)];
+  const blocks = approvals.slice(0, APPROVALS_SHOWN).flatMap(approvalBlocks);
+  if (approvals.length > APPROVALS_SHOWN)
+    blocks.push(context(`…and ${approvals.length - APPROVALS_SHOWN} more; the oldest expire first.`));
+  return blocks;
+}
+
+const HEALTH: Record<CredentialStatus["state"], (s: CredentialStatus, now: number) => string> = {
+  ok: (s, now) =>
+    `:white_check_mark: fine${s.expiresAt === undefined ? "" : `, expires ${slackDate(s.expiresAt)} (${describeTimeLeft(s.expiresAt - now)})`}`,
+  "7d": (s, now) =>
+    `:warning: expires ${slackDate(s.expiresAt ?? now)} (${describeTimeLeft((s.expiresAt ?? now) - now)}): ask an admin to create a new API credential in Veracode and give it to the bot before then`,
+  "1d": (s, now) =>
+    `:warning: expires ${slackDate(s.expiresAt ?? now)} (${describeTimeLeft((s.expiresAt ?? now) - now)}): ask an admin to replace it today`,
+  expired: () =>
+    ":rotating_light: expired: scanner calls signed with it fail until an admin replaces it with a new API credential",
+  failing: (s) =>
+    `:exclamation: the bot could not check it${s.reason ? ` (${escapeText(s.reason)})` : ""}: ask an admin to look at the bot's Veracode settings`,
+};
+
+/** Credential health in words: what is wrong and who should do what, nothing to look up elsewhere. */
+function credentialHealth(statuses: readonly CredentialStatus[] | undefined, now: number): KnownBlock[] {
+  const title = section("*Veracode credentials*");
+  if (statuses === undefined) {
+    return [title, context("Not watched: the bot has no Veracode API credentials to check.")];
+  }
+  if (statuses.length === 0) {
+    return [title, context("No check has run yet; the first daily check reports here.")];
+  }
+  const lines = statuses
+    .slice(0, PER_LIST)
+    .map(
+      (s) =>
+        `*${escapeText(s.label)}*${s.keyHint ? ` (key …${escapeText(s.keyHint)})` : ""}: ${HEALTH[s.state](s, now)}`,
+    );
+  const more =
+    statuses.length > PER_LIST
+      ? [context(`…and ${statuses.length - PER_LIST} more; \`/crashtest credentials\` lists them all.`)]
+      : [];
+  return [title, ...lines.map((l) => section(l)), ...more];
+}
+
 /**
- * The App Home tab of someone who may view: what is running, what waits for approval (with buttons
- * when they may decide), what just ended, credential health. Callers pass only what this viewer may see.
+ * The App Home tab of someone who may view: their own pending requests, the approvals they can decide
+ * (with buttons), what is running (with elapsed time and a link to the card), the next scheduled
+ * scans, what just ended (with its findings), credential health. Callers pass only what this viewer
+ * may see.
  */
 export function homeView(input: {
-  scans: readonly ScanRecord[];
+  scans: readonly HomeScan[];
   approvals: readonly HomeApproval[];
   credentials: readonly CredentialStatus[] | undefined;
   now: number;
   /** A line for the viewer at the top, e.g. about their last click. */
   notice?: string;
+  /** The "next scheduled scans" section, built by its own builder; shown after the running scans. */
+  upcoming?: readonly KnownBlock[];
 }): types.HomeView {
-  const running = input.scans.filter((s) => !TERMINAL_SCAN_STATES.has(s.state));
+  const { now } = input;
+  const running = input.scans.filter((s) => !TERMINAL_SCAN_STATES.has(s.scan.state));
   const recent = input.scans
-    .filter((s) => TERMINAL_SCAN_STATES.has(s.state))
-    .sort((a, b) => b.updatedAt - a.updatedAt)
+    .filter((s) => TERMINAL_SCAN_STATES.has(s.scan.state))
+    .sort((a, b) => (b.scan.endedAt ?? b.scan.updatedAt) - (a.scan.endedAt ?? a.scan.updatedAt))
     .slice(0, 10);
   const approvals = [...input.approvals].sort((a, b) => a.request.expiresAt - b.request.expiresAt);
-  const approvalList =
-    approvals.length === 0
-      ? [context("Nothing waits for approval.")]
-      : approvals.slice(0, APPROVALS_SHOWN).flatMap(approvalBlocks);
-  if (approvals.length > APPROVALS_SHOWN)
-    approvalList.push(context(`…and ${approvals.length - APPROVALS_SHOWN} more; the oldest expire first.`));
+  const mine = approvals.filter((a) => a.decidable === "withdraw");
+  const decide = approvals.filter((a) => a.decidable === "decide");
   const blocks: KnownBlock[] = [
     header("Crashtest ChatOps"),
-    context(`Updated ${slackDate(input.now)} · \`/crashtest help\` lists the commands`),
+    context(`Updated ${slackDate(now)} · \`/crashtest help\` lists the commands`),
     ...(input.notice ? [section(input.notice)] : []),
     divider(),
+    section(`*Your pending requests* (${mine.length})`),
+    ...approvalList(mine, "You have no scan request waiting for approval."),
+    divider(),
+    section(`*Approvals you can decide* (${decide.length})`),
+    ...approvalList(decide, "Nothing waits for your approval."),
+    divider(),
     section(`*Running scans* (${running.length})`),
-    ...list(running.map(scanLine), "No scans are running."),
+    ...list(
+      running.map((s) => scanLine(s, now)),
+      "No scans are running.",
+    ),
     divider(),
-    section(`*Waiting for approval* (${approvals.length})`),
-    ...approvalList,
-    divider(),
+    ...(input.upcoming && input.upcoming.length > 0 ? [...input.upcoming, divider()] : []),
     section("*Recent results*"),
-    ...list(recent.map(scanLine), "No finished scans yet."),
+    ...list(
+      recent.map((s) => scanLine(s, now)),
+      "No finished scans yet.",
+    ),
     divider(),
+    ...credentialHealth(input.credentials, now),
   ];
-  if (input.credentials === undefined) {
-    blocks.push(
-      section("*Veracode credentials*"),
-      context("No Veracode accounts are configured (see the README)."),
-    );
-  } else {
-    blocks.push(...credentialStatusMessage([...input.credentials], input.now).blocks);
-  }
   return { type: "home", blocks: blocks.slice(0, LIMITS.blocksPerView) };
 }
 
@@ -101,7 +160,7 @@ export function noAccessView(admins: readonly string[], now: number): types.Home
   const who =
     admins.length > 0
       ? `Ask ${admins.map((id) => (id.startsWith("S") ? `<!subteam^${id}>` : `<@${id}>`)).join(", ")} for access.`
-      : "No roles are configured yet: an operator of the bot must set ADMIN_USERS (see the README).";
+      : "Nobody has been given a role yet: whoever runs the bot has to name its admins first.";
   return {
     type: "home",
     blocks: [
