@@ -58,7 +58,14 @@ export async function startBot(
   for (const warning of config.warnings) logger.warn(warning);
   const store = await openStore({
     url: config.storeUrl,
-    onBackendError: (error) => logger.warn("store backend error", { error }),
+    // Every reconnect attempt reports an error; the store says once that it went and once that it is back.
+    onBackendError: (error) => logger.debug("store backend error", { error }),
+    onHealth: (change) =>
+      change.state === "unreachable"
+        ? logger.warn("store unreachable: commands answer 'try again' until it is back", {
+            error: change.error,
+          })
+        : logger.info("store back", { downSeconds: Math.round(change.downMs / 1000) }),
   });
   const closers: Array<() => Promise<void>> = [() => store.close()];
   const stop = async () => {

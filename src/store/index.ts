@@ -5,12 +5,28 @@ import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
 import type { KeyValueStore, Leases } from "../domain/ports.js";
 import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
+import { StoreHealth, type StoreHealthChange, within } from "./health.js";
 import { lockSqliteFile } from "./sqlite-lock.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
+export type { StoreHealthChange } from "./health.js";
 export { describeStoreUrl, type StoreKind, storeKind, storeSecrets } from "./url.js";
 
 const PREFIX = "chatops";
+
+/**
+ * A networked store's operation that has not answered in this time fails with AppError("store"), so a
+ * command during an outage or a network cut is answered within Slack's patience (3 s) instead of waiting.
+ * Listing a namespace reads many keys and gets longer.
+ */
+const OPERATION_TIMEOUT_MS = 2000;
+const LISTING_TIMEOUT_MS = 30_000;
+
+interface Bounds {
+  /** Per operation; undefined for local stores (memory, SQLite), which have no network to lose. */
+  operationMs: number | undefined;
+  listingMs: number | undefined;
+}
 
 /**
  * One keyv instance per namespace (keyv prefixes keys and iterates by namespace), all over one backend.
@@ -29,13 +45,26 @@ class KeyvStore implements KeyValueStore {
       this.run("lease release", () => this.claims.release(`${PREFIX}-lease:${key}`, holder)),
   };
 
+  private readonly health: StoreHealth;
+
   constructor(
     private readonly makeAdapter: () => KeyvStoreAdapter | Map<unknown, unknown>,
     private readonly claims: Claims,
     private readonly shutdown: () => Promise<void>,
     private readonly label: string,
     private readonly onBackendError: (error: unknown) => void,
-  ) {}
+    private readonly bounds: Bounds = { operationMs: undefined, listingMs: undefined },
+    onHealth: (change: StoreHealthChange) => void = () => {},
+  ) {
+    this.health = new StoreHealth(async () => {
+      await within(this.bounds.operationMs, "probe", this.space("health").get("ping"));
+    }, onHealth);
+  }
+
+  /** A backend error outside any operation (a dropped connection): the store may have gone. */
+  backendError(error: unknown): void {
+    this.health.failed(error);
+  }
 
   private space(namespace: string): Keyv {
     let keyv = this.spaces.get(namespace);
@@ -56,11 +85,18 @@ class KeyvStore implements KeyValueStore {
     return keyv;
   }
 
-  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  private async run<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    timeoutMs = this.bounds.operationMs,
+  ): Promise<T> {
     try {
-      return await fn();
+      const value = await within(timeoutMs, operation, fn());
+      this.health.succeeded();
+      return value;
     } catch (error) {
-      throw new AppError("store", "The bot's storage is not answering right now; try again in a minute.", {
+      this.health.failed(error);
+      throw new AppError("store", "The bot's store is unreachable right now.", {
         cause: error,
         retryable: true,
         detail: `store ${operation} failed on ${this.label}: ${error instanceof Error ? error.message : String(error)}`,
@@ -97,15 +133,19 @@ class KeyvStore implements KeyValueStore {
   }
 
   entries<T>(namespace: string): Promise<Array<[string, T]>> {
-    return this.run("entries", async () => {
-      const keyv = this.space(namespace);
-      const out: Array<[string, T]> = [];
-      if (!keyv.iterator) return out;
-      for await (const [key, value] of keyv.iterator(undefined)) {
-        if (value !== undefined) out.push([String(key), value as T]);
-      }
-      return out;
-    });
+    return this.run(
+      "entries",
+      async () => {
+        const keyv = this.space(namespace);
+        const out: Array<[string, T]> = [];
+        if (!keyv.iterator) return out;
+        for await (const [key, value] of keyv.iterator(undefined)) {
+          if (value !== undefined) out.push([String(key), value as T]);
+        }
+        return out;
+      },
+      this.bounds.listingMs,
+    );
   }
 
   ping(): Promise<void> {
@@ -117,6 +157,7 @@ class KeyvStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    this.health.close();
     await this.shutdown();
     this.spaces.clear();
   }
@@ -126,6 +167,8 @@ export interface OpenStoreOptions {
   url: string;
   /** Backend errors reported outside an operation (connection drops); operations still throw their own. */
   onBackendError?: (error: unknown) => void;
+  /** Once when the store stops answering (a probe confirms it), once when it answers again. */
+  onHealth?: (change: StoreHealthChange) => void;
 }
 
 /**
@@ -135,6 +178,7 @@ export interface OpenStoreOptions {
 export async function openStore({
   url,
   onBackendError: reportAfterOpen = () => {},
+  onHealth = () => {},
 }: OpenStoreOptions): Promise<KeyValueStore> {
   const kind = storeKind(url);
   const label = describeStoreUrl(url);
@@ -142,11 +186,15 @@ export async function openStore({
   // becomes the reason in the start-up error instead of a stream of log lines before it.
   let opening = true;
   let firstError: unknown;
+  let store: KeyvStore;
   const onBackendError = (error: unknown) => {
     if (opening) firstError ??= error;
-    else reportAfterOpen(error);
+    else {
+      reportAfterOpen(error);
+      store.backendError(error);
+    }
   };
-  let store: KeyValueStore;
+  const remote: Bounds = { operationMs: OPERATION_TIMEOUT_MS, listingMs: LISTING_TIMEOUT_MS };
   // Each backend's adapter (and its client library: redis, pg, sqlite3) is loaded only when it is the
   // one configured: together they are most of the bot's start-up time and memory (npm run bench).
   switch (kind) {
@@ -205,6 +253,9 @@ export async function openStore({
             reconnectStrategy: (retries: number, cause: Error) =>
               !connectedOnce && retries >= 3 ? cause : Math.min(200 * 2 ** retries, 5000),
           },
+          // While reconnecting, a command fails at once instead of queueing until the store is back
+          // (https://github.com/redis/node-redis/blob/master/docs/client-configuration.md).
+          disableOfflineQueue: true,
         },
         { throwOnConnectError: true, throwOnErrors: true },
       );
@@ -221,6 +272,8 @@ export async function openStore({
         },
         label,
         onBackendError,
+        remote,
+        onHealth,
       );
       break;
     }
@@ -236,6 +289,8 @@ export async function openStore({
         },
         label,
         onBackendError,
+        remote,
+        onHealth,
       );
       break;
     }

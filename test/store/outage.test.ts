@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "../../src/domain/errors.js";
+import { openStore, type StoreHealthChange } from "../../src/store/index.js";
+import { redisServerAvailable, startOwnRedis } from "../faults/redis.js";
+import { TcpProxy } from "../faults/tcp-proxy.js";
+
+/**
+ * A Redis of the test's own (never the shared one) behind a loopback proxy that can be cut: during an
+ * outage every operation fails within the operation timeout with AppError("store") (commands are not
+ * queued until the store is back), the store says once that it went and once that it is back, and what
+ * was written before is still there. A server that hangs (CLIENT PAUSE) is bounded the same way.
+ */
+
+async function timed<T>(work: Promise<T>): Promise<{ ms: number; error: unknown }> {
+  const started = Date.now();
+  try {
+    await work;
+    return { ms: Date.now() - started, error: undefined };
+  } catch (error) {
+    return { ms: Date.now() - started, error };
+  }
+}
+
+async function until(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+test("Redis outage: operations fail fast with a store error, one 'unreachable', one 'back', nothing lost", async (t) => {
+  if (!redisServerAvailable(t)) return;
+  const redis = await startOwnRedis();
+  t.after(() => redis.stop());
+  const proxy = await TcpProxy.start({ host: "127.0.0.1", port: redis.port });
+  t.after(() => proxy.close());
+  const changes: StoreHealthChange[] = [];
+  const store = await openStore({ url: `redis://127.0.0.1:${proxy.port}`, onHealth: (c) => changes.push(c) });
+  t.after(() => store.close());
+  await store.set("scans", "s1", { state: "running" });
+
+  await proxy.cut();
+  const attempts = [];
+  for (let i = 0; i < 5; i++) {
+    attempts.push(await timed(store.get("scans", "s1")));
+    await sleep(300);
+  }
+  for (const attempt of attempts) {
+    assert.ok(attempt.error instanceof AppError && attempt.error.kind === "store", String(attempt.error));
+    assert.equal(attempt.error.userMessage, "The bot's store is unreachable right now.");
+    assert.ok(attempt.ms < 2500, `answered in ${attempt.ms} ms`);
+  }
+  await until("the unreachable report", () => changes.length > 0, 5000);
+  await sleep(3000);
+  assert.deepEqual(
+    changes.map((c) => c.state),
+    ["unreachable"],
+  );
+
+  await proxy.restore();
+  // The client reconnects within its 5 s backoff ceiling and the probe (every 2 s) says so.
+  await until("the back report", () => changes.length > 1, 15_000);
+  await sleep(2500);
+  assert.deepEqual(
+    changes.map((c) => c.state),
+    ["unreachable", "back"],
+  );
+  assert.deepEqual(await store.get("scans", "s1"), { state: "running" });
+});
+
+test("Redis that hangs (CLIENT PAUSE): an operation gives up within the timeout, then works again", async (t) => {
+  if (!redisServerAvailable(t)) return;
+  const redis = await startOwnRedis();
+  t.after(() => redis.stop());
+  const changes: StoreHealthChange[] = [];
+  const store = await openStore({ url: redis.url, onHealth: (c) => changes.push(c) });
+  t.after(() => store.close());
+  await store.set("scans", "s1", 1);
+  const paused = spawnSync("redis-cli", ["-p", String(redis.port), "CLIENT", "PAUSE", "5000", "ALL"], {
+    encoding: "utf8",
+  });
+  assert.equal(paused.stdout.trim(), "OK", paused.stderr);
+  const attempt = await timed(store.get("scans", "s1"));
+  assert.ok(attempt.error instanceof AppError && attempt.error.kind === "store", String(attempt.error));
+  assert.ok(attempt.ms >= 1500 && attempt.ms < 3000, `gave up after ${attempt.ms} ms`);
+  await until("the back report", () => changes.some((c) => c.state === "back"), 15_000);
+  assert.deepEqual(
+    changes.map((c) => c.state),
+    ["unreachable", "back"],
+  );
+  assert.equal(await store.get("scans", "s1"), 1);
+});
