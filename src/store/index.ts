@@ -279,10 +279,13 @@ export async function openStore({
     }
     case "postgres": {
       const { default: KeyvPostgres } = await import("@keyv/postgres");
-      const first = new KeyvPostgres({ uri: url, connectionTimeoutMillis: 5000 });
+      const { guardedClient } = await import("./postgres.js");
+      // One pool per process (the adapter's): the first adapter's options make it.
+      const options = { uri: url, connectionTimeoutMillis: 5000, Client: guardedClient(onBackendError) };
+      const first = new KeyvPostgres(options);
       first.on("error", onBackendError);
       store = new KeyvStore(
-        () => new KeyvPostgres({ uri: url, connectionTimeoutMillis: 5000 }),
+        () => new KeyvPostgres(options),
         new PostgresClaims((sql, values) => first.query(sql, values)),
         async () => {
           await first.disconnect();
