@@ -251,23 +251,74 @@ export class ScannerFront {
   }
 }
 
+/**
+ * What one replica sees as Slack's Web API: a front before the shared emulator. `holdAnswer` may keep
+ * the answer of a call that Slack has already carried out from reaching the replica (the replica is
+ * killed while it waits: Slack did it, the bot never learnt).
+ */
+export class SlackFront {
+  holdAnswer: ((method: string) => boolean) | undefined;
+  onHeld: ((method: string) => void) | undefined;
+  port = 0;
+  private constructor(private readonly server: Server) {}
+
+  static async start(emulatorPort: number): Promise<SlackFront> {
+    let self: SlackFront | undefined;
+    const server = createServer((req, res) => {
+      void (async () => {
+        const body = await readBody(req);
+        const method = (req.url ?? "").split("?")[0]?.split("/").pop() ?? "";
+        const upstream = request(
+          { host: "127.0.0.1", port: emulatorPort, method: req.method, path: req.url, headers: req.headers },
+          (answer) => {
+            const chunks: Buffer[] = [];
+            answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+            answer.on("end", () => {
+              if (self?.holdAnswer?.(method)) {
+                self.onHeld?.(method);
+                return;
+              }
+              res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(chunks));
+            });
+          },
+        );
+        upstream.on("error", () => res.destroy());
+        upstream.end(body);
+      })();
+    });
+    self = new SlackFront(server);
+    self.port = await listen(server);
+    return self;
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+}
+
 export interface ReplicaRig {
   kind: StoreKind;
   sim: SimulatorHandle;
   emulator: SlackEmulator;
   proxy: RoundRobin;
   fronts: ScannerFront[];
+  /** Per replica, when the rig was asked for them (`slackFronts`); empty otherwise. */
+  slackFronts: SlackFront[];
   /** Index = replica; undefined once killed. */
   bots: Array<ChildBot | undefined>;
   /** Every call any replica made to the scanner, in arrival order. */
   calls: ScannerCall[];
   kills: number;
   kill(replica: number): Promise<void>;
+  /** Starts a killed replica again, on its own scanner front. */
+  restart(replica: number): Promise<void>;
   /** A slash command through the proxy; resolves with the replica that got it. */
   send(user: string, text: string): Promise<number>;
   /** The visible text of the user's ephemeral messages from `seen` on. */
   ephemeralsSince(user: string, seen: number): string[];
   allLogs(): string;
+  /** Every replica process started, killed and restarted ones included. */
+  everyBot(): ChildBot[];
   close(): Promise<void>;
 }
 
@@ -275,6 +326,7 @@ export async function replicaRig(
   kind: StoreKind,
   storeUrl: string,
   env: Record<string, string> = {},
+  options: { slackFronts?: boolean } = {},
 ): Promise<ReplicaRig> {
   // Queued 0 s: the first poll sees "running"; the test moves the simulator's clock to end scans.
   const sim = await startSimulator({ timing: { queueSeconds: 0, runSeconds: 3600 } });
@@ -283,47 +335,54 @@ export async function replicaRig(
   const calls: ScannerCall[] = [];
   const simPort = Number(new URL(sim.url).port);
   const fronts = await Promise.all([0, 1, 2].map((i) => ScannerFront.start(i, simPort, calls)));
+  const emulatorPort = Number(new URL(emulator.apiUrl).port);
+  const slackFronts = options.slackFronts
+    ? await Promise.all([0, 1, 2].map(() => SlackFront.start(emulatorPort)))
+    : [];
   const bots: Array<ChildBot | undefined> = [undefined, undefined, undefined];
   const proxy = await RoundRobin.start(() => bots.map((bot) => (bot ? bot.port : undefined)));
   emulator.requestUrl = proxy.url;
   const closeParts = async () => {
     for (const bot of bots) await bot?.kill();
     await proxy.close();
-    for (const front of fronts) await front.close();
+    for (const front of [...fronts, ...slackFronts]) await front.close();
     await emulator.close();
     await sim.close();
   };
   const started: ChildBot[] = [];
+  const launch = (i: number, label: string) => {
+    const front = fronts[i];
+    if (!front) throw new Error(`no replica ${i}`);
+    return ChildBot.start(
+      {
+        SLACK_BOT_TOKEN: emulator.botToken,
+        SLACK_SIGNING_SECRET: emulator.signingSecret,
+        SLACK_API_URL: slackFronts[i]
+          ? emulator.apiUrl.replace(`:${emulatorPort}/`, `:${slackFronts[i]?.port}/`)
+          : emulator.apiUrl,
+        PORT: "0",
+        STORE_URL: storeUrl,
+        SCANNER: "crashtest",
+        CRASHTEST_API_URL: `http://127.0.0.1:${front.port}`,
+        CRASHTEST_API_KEY: sim.apiKey,
+        CRASHTEST_TEAM_ID: sim.teamId,
+        SCAN_POLL_INTERVAL_SECONDS: String(REPLICA_INTERVAL_S),
+        SCAN_WATCH_TICK_SECONDS: String(REPLICA_TICK_S),
+        REQUIRE_APPROVAL: "true",
+        // A child process cannot be given a fake resolver, and tests never ask real DNS.
+        ALLOW_PRIVATE_TARGETS: "true",
+        LOG_LEVEL: "info",
+        ...SURFACE_ENV,
+        ...env,
+      },
+      { label, readyTimeoutMs: 180_000 },
+    ).then((bot) => {
+      started.push(bot);
+      return bot;
+    });
+  };
   try {
-    const launched = await Promise.all(
-      fronts.map((front, i) =>
-        ChildBot.start(
-          {
-            SLACK_BOT_TOKEN: emulator.botToken,
-            SLACK_SIGNING_SECRET: emulator.signingSecret,
-            SLACK_API_URL: emulator.apiUrl,
-            PORT: "0",
-            STORE_URL: storeUrl,
-            SCANNER: "crashtest",
-            CRASHTEST_API_URL: `http://127.0.0.1:${front.port}`,
-            CRASHTEST_API_KEY: sim.apiKey,
-            CRASHTEST_TEAM_ID: sim.teamId,
-            SCAN_POLL_INTERVAL_SECONDS: String(REPLICA_INTERVAL_S),
-            SCAN_WATCH_TICK_SECONDS: String(REPLICA_TICK_S),
-            REQUIRE_APPROVAL: "true",
-            // A child process cannot be given a fake resolver, and tests never ask real DNS.
-            ALLOW_PRIVATE_TARGETS: "true",
-            LOG_LEVEL: "info",
-            ...SURFACE_ENV,
-            ...env,
-          },
-          { label: `${kind}-replica${i}`, readyTimeoutMs: 180_000 },
-        ).then((bot) => {
-          started.push(bot);
-          return bot;
-        }),
-      ),
-    );
+    const launched = await Promise.all(fronts.map((_, i) => launch(i, `${kind}-replica${i}`)));
     launched.forEach((bot, i) => {
       bots[i] = bot;
     });
@@ -332,13 +391,14 @@ export async function replicaRig(
     await closeParts();
     throw error;
   }
-  const everyBot = [...bots] as ChildBot[];
+  const everyBot = started;
   const rig: ReplicaRig = {
     kind,
     sim,
     emulator,
     proxy,
     fronts,
+    slackFronts,
     bots,
     calls,
     kills: 0,
@@ -349,12 +409,17 @@ export async function replicaRig(
       rig.kills++;
       await bot.kill();
     },
+    async restart(replica) {
+      if (bots[replica]) return;
+      bots[replica] = await launch(replica, `${kind}-replica${replica}-restarted`);
+    },
     async send(user, text) {
       const sent = await emulator.slashCommand({ user, channel: CHANNEL, text });
       if (sent.status !== 200) throw new Error(`${kind}: ack ${sent.status} for "${text}"`);
       return Number(sent.headers["x-replica"]);
     },
     ephemeralsSince: (user, seen) => emulator.ephemerals(user).slice(seen).map(visibleText),
+    everyBot: () => [...everyBot],
     allLogs: () => everyBot.map((b) => `--- ${b.label}\n${b.raw}`).join("\n"),
     close: closeParts,
   };
