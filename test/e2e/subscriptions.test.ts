@@ -506,7 +506,7 @@ test("after a crash no event is lost or sent twice: in the watcher's effect log 
 
   // Crash 2: the end was posted, then the process died before the outbox recorded it.
   await r.run(5 * MIN);
-  r.store.crashAtNextWrite("notify-outbox");
+  r.store.crashAtNextWrite("notify-sent");
   await r.run(2 * MIN);
   assert.deepEqual(events(r, "C0APPSEC"), [`${scan.scanId} started`, `${scan.scanId} finished`]);
   r.restart();

@@ -11,9 +11,10 @@ import type { SubscriptionBook } from "./records.js";
  * (https://docs.slack.dev/apis/web-api/rate-limits).
  *
  * Exactly once, like the watcher's effect log: a notice is added under its event key (a second
- * routing of the same event is a no-op) and kept as `sent` after delivery; a batch is saved before
- * its message is posted and the message carries the batch ID as metadata, so a batch left over by a
- * crash is first looked up in the destination and posted again only when Slack does not have it.
+ * routing of the same event is a no-op) and, once delivered, leaves a `sent` mark under the same key
+ * (so the queue itself stays small); a batch is saved before its message is posted and the message
+ * carries the batch ID as metadata, so a batch left over by a crash is first looked up in the
+ * destination and posted again only when Slack does not have it.
  */
 
 export interface NoticeOutput {
@@ -27,7 +28,6 @@ interface OutboxItem {
   destination: string;
   notice: Notice;
   at: number;
-  status: "queued" | "sent";
 }
 
 interface Batch {
@@ -39,6 +39,7 @@ interface Batch {
 }
 
 const OUTBOX = "notify-outbox";
+const SENT = "notify-sent";
 const BATCHES = "notify-batches";
 const PACE = "notify-pace";
 /** How long a delivered notice is remembered, so a late repeat of its event is still a no-op. */
@@ -70,17 +71,22 @@ export class Outbox {
     this.options = { minGapMs: 1000, leaseMs: 30_000, ...deps.options };
   }
 
-  /** Queues a notice for a destination; false when this event was queued there before. */
-  enqueue(destination: string, notice: Notice): Promise<boolean> {
-    const item: OutboxItem = { destination, notice, at: this.deps.clock.now(), status: "queued" };
-    return this.deps.store.add(OUTBOX, `${destination}|${notice.key}`, item, QUEUED_RETENTION_MS);
+  /** Queues a notice for a destination; false when this event was queued (or delivered) there before. */
+  async enqueue(destination: string, notice: Notice): Promise<boolean> {
+    const { store, clock } = this.deps;
+    const key = `${destination}|${notice.key}`;
+    const item: OutboxItem = { destination, notice, at: clock.now() };
+    if (!(await store.add(OUTBOX, key, item, QUEUED_RETENTION_MS))) return false;
+    // Delivery marks `sent` before it removes the item: an add that won after the removal sees the mark.
+    if ((await store.get(SENT, key)) === undefined) return true;
+    await store.delete(OUTBOX, key);
+    return false;
   }
 
   /** Notices still waiting (quiet hours, pacing), per destination. */
   async waiting(): Promise<Map<string, Notice[]>> {
     const out = new Map<string, Notice[]>();
     for (const [, item] of await this.deps.store.entries<OutboxItem>(OUTBOX)) {
-      if (item.status !== "queued") continue;
       out.set(item.destination, [...(out.get(item.destination) ?? []), item.notice]);
     }
     return out;
@@ -91,7 +97,6 @@ export class Outbox {
     const { store, logger } = this.deps;
     const queued = new Map<string, Array<[string, OutboxItem]>>();
     for (const [key, item] of await store.entries<OutboxItem>(OUTBOX)) {
-      if (item.status !== "queued") continue;
       const list = queued.get(item.destination) ?? [];
       list.push([key, item]);
       queued.set(item.destination, list);
@@ -158,7 +163,7 @@ export class Outbox {
     const current: Array<[string, OutboxItem]> = [];
     for (const [key] of items) {
       const item = await this.deps.store.get<OutboxItem>(OUTBOX, key);
-      if (item?.status === "queued") current.push([key, item]);
+      if (item) current.push([key, item]);
     }
     const settings = await this.deps.book.channel(destination);
     if (!settings?.quiet || !inQuietHours(settings.quiet, settings.timezone, now)) return current;
@@ -167,10 +172,9 @@ export class Outbox {
 
   private async finish(batch: Batch): Promise<void> {
     const { store, clock } = this.deps;
-    for (const [i, key] of batch.keys.entries()) {
-      const notice = batch.notices[i] as Notice;
-      const sent: OutboxItem = { destination: batch.destination, notice, at: batch.at, status: "sent" };
-      await store.set(OUTBOX, key, sent, SENT_RETENTION_MS);
+    for (const key of batch.keys) {
+      await store.set(SENT, key, batch.at, SENT_RETENTION_MS);
+      await store.delete(OUTBOX, key);
     }
     await store.set(PACE, batch.destination, clock.now(), 60_000);
     await store.delete(BATCHES, batch.destination);

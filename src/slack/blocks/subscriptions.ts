@@ -90,6 +90,21 @@ export function noticeLine(n: Notice): string {
   return `${ICON[n.kind]} ${truncate(what, 220)}${link}`;
 }
 
+/** Lines as sections, each within the section text limit. */
+function sections(lines: readonly string[], title?: string): KnownBlock[] {
+  const out: KnownBlock[] = [];
+  let chunk: string[] = title ? [title] : [];
+  for (const line of lines) {
+    if (chunk.length > 0 && [...chunk, line].join("\n").length > LIMITS.sectionText) {
+      out.push(section(chunk.join("\n")));
+      chunk = [];
+    }
+    chunk.push(line);
+  }
+  if (chunk.length > 0) out.push(section(chunk.join("\n")));
+  return out;
+}
+
 /** The one message for what accumulated: one line for one notice, a grouped list for more. */
 export function noticeMessage(notices: readonly Notice[]): SlackMessage {
   const digest = notices.find((n) => n.kind === "digest");
@@ -100,18 +115,10 @@ export function noticeMessage(notices: readonly Notice[]): SlackMessage {
     const line = lines[0] as string;
     return message(line, [section(line)]);
   }
-  const blocks: KnownBlock[] = [context(`${lines.length} scan events since the last message`)];
-  // Sections of lines within the section text limit.
-  let chunk: string[] = [];
-  const flush = () => {
-    if (chunk.length > 0) blocks.push(section(chunk.join("\n")));
-    chunk = [];
-  };
-  for (const line of lines) {
-    if ([...chunk, line].join("\n").length > LIMITS.sectionText) flush();
-    chunk.push(line);
-  }
-  flush();
+  const blocks: KnownBlock[] = [
+    context(`${lines.length} scan events since the last message`),
+    ...sections(lines),
+  ];
   for (const d of digests) blocks.push(divider(), ...digestBlocks(d).slice(0, 10));
   return message(`${lines.length} scan events`, blocks);
 }
@@ -133,7 +140,7 @@ function digestBlocks(n: Notice): KnownBlock[] {
     if (fixed !== "none") parts.push(`fixed: ${fixed}`);
     return `*${escapeText(truncate(p.projectName, 60))}*: ${parts.join(" · ")}`;
   });
-  if (lines.length > 0) blocks.push(section(lines.join("\n")));
+  blocks.push(...sections(lines));
   if (d.projects.length > 30) blocks.push(context(`…and ${d.projects.length - 30} more projects.`));
   if (d.approvals > 0)
     blocks.push(context(`${d.approvals} scan request${d.approvals === 1 ? "" : "s"} waited for approval.`));
@@ -142,7 +149,7 @@ function digestBlocks(n: Notice): KnownBlock[] {
       (e) =>
         `• *${escapeText(truncate(e.projectName, 60))}* \`${escapeText(truncate(e.fingerprint, 40))}\` until ${slackDate(e.expiresAt)}`,
     );
-    blocks.push(section(`*Risk acceptances expiring soon*\n${expiring.join("\n")}`));
+    blocks.push(...sections(expiring, "*Risk acceptances expiring soon*"));
   }
   return blocks;
 }
