@@ -1,6 +1,7 @@
 import type { AuditTrail } from "../domain/audit.js";
 import type { Authorizer } from "../domain/authz.js";
 import type { FindingDecisionService } from "../domain/findings/decisions.js";
+import type { FindingsHistory } from "../domain/findings/history.js";
 import type { Clock, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
@@ -15,6 +16,8 @@ export interface SurfaceDeps {
   scans: ScanService;
   projects: ProjectService;
   decisions: FindingDecisionService;
+  /** Findings history, read by the `findings` command. */
+  history: Pick<FindingsHistory, "current">;
   registry: ProjectRegistry;
   authz: Authorizer;
   audit: AuditTrail;

@@ -21,6 +21,7 @@ import { registerActions } from "./actions.js";
 import { credentialAlertMessage } from "./blocks/credentials.js";
 import { CardFacts } from "./card-facts.js";
 import { audit, credentialsCommand } from "./commands/admin.js";
+import { findingsCommand } from "./commands/findings.js";
 import { helpCommand } from "./commands/help.js";
 import { registerCommands } from "./commands/listener.js";
 import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
@@ -143,6 +144,7 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
     .add(scanStop)
     .add(scanStatus)
     .add(report)
+    .add(findingsCommand)
     .add(credentialsCommand(options.credentialsConfigured))
     .add(audit)
     .add(subscribe)
@@ -243,7 +245,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     settings: config,
   });
   if (!watcher) throw new AppError("internal", "the scan watcher was not built");
-  const { scans, projects, registry, authz, audit, decisions } = services;
+  const { scans, projects, registry, authz, audit, decisions, history } = services;
   notices = createSubscriptions({
     store,
     clock,
@@ -257,7 +259,8 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     decisions,
   });
   const deps: SurfaceDeps = {
-    ...{ scans, projects, decisions, registry, authz, audit, scanner, slack, store, clock, logger, tasks },
+    ...{ scans, projects, decisions, history, registry, authz, audit, scanner, slack, store, clock, logger },
+    tasks,
     watcher: watcher.watching,
     subscriptions: notices.service,
     notifications: notices.router,
