@@ -15,7 +15,7 @@ import {
   truncate,
 } from "./common.js";
 import { historyCardBlocks } from "./history.js";
-import { duration, slackDate } from "./time.js";
+import { duration, slackAgo, slackDate } from "./time.js";
 
 export { slackDate };
 
@@ -77,7 +77,7 @@ export function target(url: string): string {
 
 /** What a scan card shows besides the scan record: gathered at render time (slack/card-facts.ts). */
 export interface CardView {
-  /** When the card is drawn; elapsed times are "as of" it. Default: the record's last change. */
+  /** When the card is drawn (the notification text says how long until then). Default: the record's last change. */
   now?: number;
   /** An extra line (attached to a running scan, no longer watched). */
   note?: string;
@@ -118,14 +118,25 @@ function runTime(scan: ScanRecord, now: number): number | undefined {
   return now - from;
 }
 
-/** The human state, first: "Running for 12 min", "Stopped by @alice after 8 min", "Failed: <reason>". */
-export function headline(scan: ScanRecord, now: number): string {
+/**
+ * The human state, first: "Running for 12 min", "Stopped by @alice after 8 min", "Failed: <reason>".
+ * A card is redrawn when the state changes, not as time passes, so unless `fresh` (a view drawn for
+ * a reader now, such as App Home) a queued or running scan says when it was requested or started as
+ * a token each reader's client keeps current ("started 12 minutes ago").
+ */
+export function headline(scan: ScanRecord, now: number, fresh = false): string {
   const took = runTime(scan, now);
   switch (scan.state) {
     case "queued":
-      return `:hourglass_flowing_sand: *Queued* for ${duration(now - scan.startedAt)}`;
-    case "running":
-      return `:arrows_counterclockwise: *Running for ${duration(took ?? 0)}*${scan.stopRequestedBy ? " · stopping" : ""}`;
+      return fresh
+        ? `:hourglass_flowing_sand: *Queued* for ${duration(now - scan.startedAt)}`
+        : `:hourglass_flowing_sand: *Queued* · requested ${slackAgo(scan.startedAt)}`;
+    case "running": {
+      const stopping = scan.stopRequestedBy ? " · stopping" : "";
+      return fresh
+        ? `:arrows_counterclockwise: *Running for ${duration(took ?? 0)}*${stopping}`
+        : `:arrows_counterclockwise: *Running* · started ${slackAgo(scan.runningAt ?? scan.startedAt)}${stopping}`;
+    }
     case "finished":
       return `:white_check_mark: *Finished${took === undefined ? "" : ` in ${duration(took)}`}*`;
     case "stopped": {
@@ -139,26 +150,20 @@ export function headline(scan: ScanRecord, now: number): string {
   }
 }
 
-/** Elapsed as of now, and an ETA from the scanner's estimate or the project's last scan. */
-function progress(scan: ScanRecord, view: CardView, now: number): string | undefined {
+/**
+ * When a running scan should end: from the scanner's estimate, else the project's last scan. Absolute
+ * times, so the line stays true while the card is not redrawn.
+ */
+function progress(scan: ScanRecord, view: CardView): string | undefined {
   if (scan.state !== "running") return undefined;
   const from = scan.runningAt ?? scan.startedAt;
-  const elapsed = now - from;
-  const asOf = `Elapsed ${duration(elapsed)} as of ${slackDate(now)}`;
   if (scan.estimatedDurationMs !== undefined) {
-    const left = scan.estimatedDurationMs - elapsed;
-    const estimate = `the scanner estimates ${duration(scan.estimatedDurationMs)}`;
-    return left > 0
-      ? `${asOf} · about ${duration(left)} left, ETA ${slackDate(from + scan.estimatedDurationMs)} (${estimate})`
-      : `${asOf} · past the estimate (${estimate})`;
+    return `Expected to end around ${slackDate(from + scan.estimatedDurationMs)} (the scanner estimates ${duration(scan.estimatedDurationMs)})`;
   }
   if (view.previousDurationMs !== undefined) {
-    const last = `the project's last scan took ${duration(view.previousDurationMs)}`;
-    return elapsed < view.previousDurationMs
-      ? `${asOf} · ${last}: about ${duration(view.previousDurationMs - elapsed)} to go if this one is alike`
-      : `${asOf} · longer than ${last}`;
+    return `The project's last scan took ${duration(view.previousDurationMs)}: if this one is alike, it ends around ${slackDate(from + view.previousDurationMs)}`;
   }
-  return asOf;
+  return undefined;
 }
 
 function findingsLine(view: CardView): string | undefined {
@@ -217,7 +222,7 @@ export function scanCard(scan: ScanRecord, view: CardView = {}): SlackMessage {
   ];
   const blocks: KnownBlock[] = [section(lines.join("\n")), { type: "section", fields }];
   blocks.push(...historyCardBlocks(view.result));
-  const moving = progress(scan, view, now);
+  const moving = progress(scan, view);
   if (moving) blocks.push(context(moving));
   if (view.filesRefused && view.filesRefused.length > 0) {
     const formats = view.filesRefused.map((f) => f.toUpperCase()).join(", ");
@@ -262,7 +267,7 @@ function linkButton(url: string, scanId: string) {
 
 /** The notification text: the headline without markup. */
 function plainHeadline(scan: ScanRecord, now: number): string {
-  return headline(scan, now)
+  return headline(scan, now, true)
     .replace(/:[a-z_]+: /, "")
     .replace(/\*/g, "");
 }

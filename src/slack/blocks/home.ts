@@ -29,7 +29,10 @@ export interface HomeScan {
 }
 
 function scanLine({ scan, link, findings }: HomeScan, now: number): string {
-  const parts = [`*${escapeText(scan.projectName)}* · scan ${escapeText(scan.scanId)}`, headline(scan, now)];
+  const parts = [
+    `*${escapeText(scan.projectName)}* · scan ${escapeText(scan.scanId)}`,
+    headline(scan, now, true),
+  ];
   if (findings) parts.push(findings.total === 0 ? "no findings" : countsLine(findings.counts));
   if (link) parts.push(link);
   return parts.join(" · ");

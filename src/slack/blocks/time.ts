@@ -11,6 +11,16 @@ export function slackDate(ms: number): string {
   return `<!date^${seconds}^{date_short_pretty} {time}|${fallback}>`;
 }
 
+/**
+ * "12 minutes ago", kept current by each reader's client (the `{ago}` token, @slack/types' date
+ * formatting tokens): for cards that are not redrawn while time passes. Fallback: the UTC time.
+ */
+export function slackAgo(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const fallback = `at ${new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return `<!date^${seconds}^{ago}|${fallback}>`;
+}
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
