@@ -257,6 +257,8 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     canPost: (channel) => slack.isMember(channel),
     defaultTimezone: config.subscriptions.timezone,
     decisions,
+    // Finished scans' counts and diff for new-findings and severity thresholds.
+    findings: history,
   });
   const deps: SurfaceDeps = {
     ...{ scans, projects, decisions, history, registry, authz, audit, scanner, slack, store, clock, logger },
