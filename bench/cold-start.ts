@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +10,8 @@ import { REPO, spawnTarget, stopTarget, type Target } from "./targets.js";
  * Cold start to ready, the bot against the bare Bolt app (bench/bare-app.ts), as production runs them:
  * plain node on JavaScript compiled from the same sources (each file transpiled by esbuild, not
  * bundled, like `npm run build`), so that a TypeScript loader's transform time is not measured. Rounds
- * alternate which one starts first. Also prints the resident memory of each at ready. With
+ * rotate which one starts first. Also prints the resident memory of each at ready. With
+ * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ runs in the same rounds; with
  * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there. A benchmark: it
  * prints and never fails.
  */
@@ -27,8 +29,11 @@ async function tsFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** src/ and the bare app compiled into a folder under node_modules (so packages resolve); undefined without esbuild. */
-async function compile(): Promise<string | undefined> {
+/**
+ * src/ and the bare app compiled into a folder under node_modules (so packages resolve), and with a
+ * baseline git ref, that commit's src/ beside them (in baseline/); undefined without esbuild.
+ */
+async function compile(baseline: string | undefined): Promise<string | undefined> {
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -36,15 +41,36 @@ async function compile(): Promise<string | undefined> {
     return undefined;
   }
   const out = path.join(REPO, "node_modules", ".cache", "crashtest-bench", `cold-${process.pid}`);
-  await esbuild.build({
-    entryPoints: [...(await tsFiles(path.join(REPO, "src"))), path.join(REPO, "bench", "bare-app.ts")],
-    outdir: out,
-    outbase: REPO,
-    format: "esm",
-    platform: "node",
-    target: "node24",
-    logLevel: "silent",
-  });
+  const build = (entryPoints: string[], outdir: string, outbase: string) =>
+    esbuild.build({
+      entryPoints,
+      outdir,
+      outbase,
+      format: "esm",
+      platform: "node",
+      target: "node24",
+      logLevel: "silent",
+    });
+  await build(
+    [...(await tsFiles(path.join(REPO, "src"))), path.join(REPO, "bench", "bare-app.ts")],
+    out,
+    REPO,
+  );
+  if (baseline) {
+    const tree = await mkdtemp(path.join(tmpdir(), "bench-cold-baseline-"));
+    try {
+      const archive = spawnSync("git", ["archive", "--format=tar", baseline, "src"], {
+        cwd: REPO,
+        maxBuffer: 1 << 28,
+      });
+      if (archive.status !== 0) throw new Error(`git archive ${baseline}: ${archive.stderr.toString()}`);
+      const untar = spawnSync("tar", ["-x", "-C", tree], { input: archive.stdout });
+      if (untar.status !== 0) throw new Error(`tar: ${untar.stderr.toString()}`);
+      await build(await tsFiles(path.join(tree, "src")), path.join(out, "baseline"), tree);
+    } finally {
+      await rm(tree, { recursive: true, force: true });
+    }
+  }
   // The real path: main.ts runs only when argv[1] is its own URL, and node_modules may be a symlink.
   return realpath(out);
 }
@@ -55,7 +81,8 @@ const median = (values: number[]) => {
 };
 
 export async function runColdStartBench(): Promise<void> {
-  const compiled = await compile().catch((error: unknown) => {
+  const baseline = process.env.BENCH_COLD_BASELINE;
+  const compiled = await compile(baseline).catch((error: unknown) => {
     console.log(`cold start: compiling failed (${String(error)}); running under tsx`);
     return undefined;
   });
@@ -85,27 +112,30 @@ export async function runColdStartBench(): Promise<void> {
         bare: ["--import", "tsx", "bench/bare-app.ts"],
         bot: ["--import", "tsx", "src/main.ts"],
       };
-  const figures: Record<string, { ms: number[]; rss: number[] }> = {
-    "bare Bolt app": { ms: [], rss: [] },
-    bot: { ms: [], rss: [] },
-  };
+  const names = ["bare Bolt app", "bot", ...(compiled && baseline ? [`bot at ${baseline}`] : [])];
+  const figures: Record<string, { ms: number[]; rss: number[] }> = {};
+  for (const name of names) figures[name] = { ms: [], rss: [] };
+  const botEnv = (round: number, name: string) => ({
+    ...slackEnv,
+    STORE_URL: `sqlite://${dir}/cold-${round}-${name.length}.sqlite`,
+    SCANNER: "simulator",
+    ADMIN_USERS: "U0ALICE",
+    LOG_LEVEL: "info",
+  });
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const order =
-        round % 2 === 0 ? (["bare Bolt app", "bot"] as const) : (["bot", "bare Bolt app"] as const);
+      // Rotated each round, so that none always starts first.
+      const order = names.map((_, i) => names[(i + round) % names.length] as string);
       for (const name of order) {
         let target: Target | undefined;
         try {
-          target =
-            name === "bot"
-              ? await spawnTarget(name, run.bot, {
-                  ...slackEnv,
-                  STORE_URL: `sqlite://${dir}/cold-${round}.sqlite`,
-                  SCANNER: "simulator",
-                  ADMIN_USERS: "U0ALICE",
-                  LOG_LEVEL: "info",
-                })
-              : await spawnTarget(name, run.bare, slackEnv);
+          const args =
+            name === "bare Bolt app"
+              ? run.bare
+              : name === "bot"
+                ? run.bot
+                : [...extra, path.join(compiled as string, "baseline", "src", "main.js")];
+          target = await spawnTarget(name, args, name === "bare Bolt app" ? slackEnv : botEnv(round, name));
           figures[name]?.ms.push(target.readyMs);
           figures[name]?.rss.push(target.readyRssMb);
         } finally {
@@ -115,7 +145,6 @@ export async function runColdStartBench(): Promise<void> {
       }
     }
     const bare = figures["bare Bolt app"] as { ms: number[]; rss: number[] };
-    const bot = figures.bot as { ms: number[]; rss: number[] };
     console.log(`\nCold start to ready, ${ROUNDS} alternating rounds, ${run.how}; node ${process.version}`);
     console.table(
       Object.entries(figures).map(([target, f]) => ({
@@ -126,11 +155,14 @@ export async function runColdStartBench(): Promise<void> {
         "RSS at ready MB (median)": Number(median(f.rss).toFixed(1)),
       })),
     );
-    const ratio = median(bot.ms) / median(bare.ms);
-    const perRound = bot.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN));
-    console.log(
-      `Bot / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x`,
-    );
+    for (const name of names.slice(1)) {
+      const f = figures[name] as { ms: number[]; rss: number[] };
+      const ratio = median(f.ms) / median(bare.ms);
+      const perRound = f.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN));
+      console.log(
+        `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB`,
+      );
+    }
   } finally {
     await emulator.close();
     await rm(dir, { recursive: true, force: true });
