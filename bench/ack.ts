@@ -378,6 +378,7 @@ export async function runAckBench(): Promise<void> {
         recorded: counts[key] ?? 0,
       })),
     );
+    console.log(`Every audit entry recorded, by action and outcome: ${JSON.stringify(counts)}`);
   } finally {
     for (const target of targets) await stopTarget(target);
     await sink.close();
