@@ -368,7 +368,7 @@ export async function runAckBench(): Promise<void> {
     // In each round, request i runs probe i % 5: `scan status` is probe 3, the refusal probe 4.
     const runsOf = (probe: number) =>
       [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + 4 - probe) / 5), 0);
-    const expected = { "scan status:failed": runsOf(3), "projects:denied": runsOf(4) };
+    const expected = { "scan.status:failed": runsOf(3), "projects:denied": runsOf(4) };
     const counts = await auditCounts(botEnv(COLD_STARTS - 1).STORE_URL);
     console.log("Audit entries after a SIGTERM (expected: the mix's failures, bot and warm-up rounds):");
     console.table(
