@@ -5,7 +5,7 @@ import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/inde
 import { AuditTrail } from "../../src/domain/audit.js";
 import { Authorizer } from "../../src/domain/authz.js";
 import { AppError } from "../../src/domain/errors.js";
-import type { ScanResult, SeverityCounts } from "../../src/domain/findings/types.js";
+import type { FindingDecision, ScanResult, SeverityCounts } from "../../src/domain/findings/types.js";
 import type { Clock, KeyValueStore } from "../../src/domain/ports.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
 import { ScanBook } from "../../src/domain/scan-record.js";
@@ -131,6 +131,8 @@ async function rig() {
   const book = new ScanBook(store, clock);
   /** Findings history as the router asks it: the test says what each scan's diff was. */
   const results = new Map<string, ScanResult>();
+  /** Risk acceptances in force per project, as findings decisions answer them. */
+  const acceptances = new Map<string, FindingDecision[]>();
   const parts = (): Subscriptions =>
     createSubscriptions({
       store,
@@ -146,6 +148,10 @@ async function rig() {
       canPost: (channel) => gateway.isMember(channel),
       defaultTimezone: "UTC",
       findings: { result: async (scanId) => results.get(scanId) },
+      decisions: {
+        inForce: async (projectId) =>
+          new Map((acceptances.get(projectId) ?? []).map((d) => [d.fingerprint, d])),
+      },
     });
   let subs = parts();
   const newWatcher = () =>
@@ -173,6 +179,7 @@ async function rig() {
     store,
     logs,
     results,
+    acceptances,
     get subs() {
       return subs;
     },
@@ -338,6 +345,19 @@ test("a digest covers a simulated day: one message at 09:00 in the channel's tim
   const r = await rig();
   await r.project("web-shop");
   await r.subscribe("C0DIGEST", "* events=finished,failed,new-findings digest=daily@09:00 tz=Europe/Berlin");
+  const accepted = (fingerprint: string, expiresAt: number): FindingDecision => ({
+    kind: "accepted",
+    fingerprint,
+    reason: "behind the VPN",
+    requestedBy: OPERATOR,
+    approvedBy: REQUESTER,
+    decidedAt: 0,
+    expiresAt,
+  });
+  r.acceptances.set(await r.project("web-shop"), [
+    accepted("fp-sqli", Date.UTC(2026, 0, 6, 20, 0)),
+    accepted("fp-later", Date.UTC(2026, 2, 1)),
+  ]);
   // 10:00 in Berlin: the first digest is due tomorrow at 09:00 Berlin (08:00 UTC).
   const scans: ScanRecord[] = [];
   for (let i = 0; i < 3; i++) {
@@ -389,6 +409,9 @@ test("a digest covers a simulated day: one message at 09:00 in the channel's tim
   assert.match(text, /\*web-shop\*: 1 finished · 1 failed · new: 1 high · fixed: 2 low/);
   assert.match(text, /\*api\*: 1 finished · new: 1 high · fixed: 2 low/);
   assert.match(digest[0]?.text ?? "", /2 finished scans/);
+  // Risk acceptances that run out before the next digest, and only those.
+  assert.match(text, /Risk acceptances expiring soon\*\n• \*web-shop\* `fp-sqli` until/);
+  assert.doesNotMatch(text, /fp-later/);
 
   // Three days down: one digest for the latest due time, not three.
   r.clock.current = Date.UTC(2026, 0, 9, 12, 0);
