@@ -445,7 +445,8 @@ describe("status, reports, audit", () => {
     const home = await eventually(() => t.emulator.views(PEOPLE.operator).find((v) => v.type === "home"));
     const text = JSON.stringify(home.view);
     assert.match(text, /Running scans/);
-    assert.match(text, /Waiting for approval/);
+    assert.match(text, /Your pending requests/);
+    assert.match(text, /Approvals you can decide/);
   });
 
   test("no secret and no unexpected Web API method", () => {

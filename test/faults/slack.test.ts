@@ -38,7 +38,7 @@ function assertDelivered(r: Awaited<ReturnType<typeof watcherRig>>, scanId: stri
   );
   assert.deepEqual(audit.files, want.files, "each report once");
   assert.equal(r.emulator.filesIn(CHANNEL).length, 2, "no stray shared file");
-  assert.match(r.emulator.message(CHANNEL, ts)?.text ?? "", /finished/, "the card shows the end");
+  assert.match(r.emulator.message(CHANNEL, ts)?.text ?? "", /Finished/, "the card shows the end");
 }
 
 describe("Slack storms", { concurrency: true }, () => {
