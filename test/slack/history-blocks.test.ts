@@ -99,3 +99,19 @@ test("the summary shows the diff under the counts and lists new findings first, 
   );
   assert.match(JSON.stringify(empty.blocks), /may not be trustworthy/);
 });
+
+test("a summary asked for many findings stays within 50 blocks with the history lines", () => {
+  const findings: Finding[] = Array.from({ length: 80 }, (_, i) => ({
+    title: `Finding ${i}`,
+    severity: "low",
+    category: "x",
+    slug: `check-${i}`,
+  }));
+  const summary: FindingsSummary = { counts: { ...zero, low: 80 }, total: 80, findings };
+  const message = findingsSummaryMessage({ scanId: "42", projectName: "shop" }, summary, {
+    top: 100,
+    result: result({}, ["ran 4 min"]),
+    fresh: findings.slice(0, 3),
+  });
+  assert.ok(message.blocks.length <= 50, String(message.blocks.length));
+});

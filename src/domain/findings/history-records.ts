@@ -49,7 +49,8 @@ export interface IndexEntry {
   scanId: string;
   outcome: ScanState;
   endedAt: number;
-  durationMs: number;
+  /** Absent when the bot never saw the scan run. */
+  durationMs?: number;
   total: number;
 }
 

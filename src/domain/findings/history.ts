@@ -56,6 +56,8 @@ export interface ScanEnded {
   outcome: ScanState;
   /** When the scan started running (else when it was requested). */
   startedAt: number;
+  /** False when the bot never saw the scan run (attached after its end): its duration says nothing. */
+  durationKnown?: boolean;
   endedAt: number;
   summary: FindingsSummary;
 }
@@ -141,9 +143,10 @@ export class FindingsHistory implements FindingLookup {
     const outcome = diffScans(current, previous?.findings.map(fromStored), decisions);
 
     const durationMs = Math.max(0, scan.endedAt - scan.startedAt);
+    const timed = scan.durationKnown !== false;
     const reasons = suspectReasons(
       {
-        durationMs,
+        ...(timed ? { durationMs } : {}),
         total: scan.summary.total,
         ...(scan.summary.scannerErrors ? { scannerErrors: scan.summary.scannerErrors } : {}),
       },
@@ -176,7 +179,7 @@ export class FindingsHistory implements FindingLookup {
       scanId: scan.scanId,
       outcome: scan.outcome,
       endedAt: scan.endedAt,
-      durationMs,
+      ...(timed ? { durationMs } : {}),
       total: scan.summary.total,
     };
     // The result is written last: once it is there, the scan is recorded (and never recomputed).

@@ -23,7 +23,8 @@ export const DEFAULT_SUSPECT_THRESHOLDS: SuspectThresholds = {
 };
 
 export interface SuspectInput {
-  durationMs: number;
+  /** Absent when the bot never saw the scan run (attached after its end): no duration to judge. */
+  durationMs?: number;
   total: number;
   /** Checks the report says could not run, of all its checks (JUnit `<error>`). */
   scannerErrors?: { count: number; checks: number };
@@ -31,7 +32,7 @@ export interface SuspectInput {
 
 /** Earlier finished scans of the project, newest first. */
 export interface RecentScan {
-  durationMs: number;
+  durationMs?: number;
   total: number;
 }
 
@@ -66,8 +67,9 @@ export function suspectReasons(
   const recent = earlier.slice(0, Math.max(1, thresholds.recentScans));
   const found = plural(scan.total, "finding");
   if (recent.length > 0) {
-    const usual = median(recent.map((s) => s.durationMs));
-    if (usual > 0 && scan.durationMs < usual * thresholds.durationRatio) {
+    const known = recent.flatMap((s) => (s.durationMs === undefined ? [] : [s.durationMs]));
+    const usual = known.length > 0 ? median(known) : 0;
+    if (scan.durationMs !== undefined && usual > 0 && scan.durationMs < usual * thresholds.durationRatio) {
       reasons.push(
         `${found}, but the scan ran ${durationText(scan.durationMs)} against a usual ${durationText(usual)}: the login or the target may have failed`,
       );

@@ -238,6 +238,7 @@ export class EffectQueue {
         scanner: this.deps.scanner.name,
         outcome: watch.state,
         startedAt: scan.runningAt ?? scan.startedAt,
+        durationKnown: scan.runningAt !== undefined,
         endedAt: scan.endedAt ?? this.deps.clock.now(),
         summary,
       });

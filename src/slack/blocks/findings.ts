@@ -170,7 +170,7 @@ export function findingsSummaryMessage(
 ): SlackMessage {
   const id = escapeText(subject.scanId);
   const name = escapeText(subject.projectName);
-  const top = Math.max(0, Math.min(options.top ?? FINDINGS_LIMITS.top, LIMITS.blocksPerMessage - 6));
+  const top = Math.max(0, Math.min(options.top ?? FINDINGS_LIMITS.top, LIMITS.blocksPerMessage - 8));
   const text = `Findings of scan ${id} (${name}): ${summary.total} (${severityCounts(summary)})`;
   const format = options.format ?? "json";
   const covered = coverage(summary);

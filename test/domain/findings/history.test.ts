@@ -211,6 +211,34 @@ test("suspect: much shorter than usual, or nothing found after many; the reasons
   ]);
 });
 
+test("a scan the bot never saw running has no duration to judge, now or as an earlier scan", async (t) => {
+  const report = fixture(t);
+  if (!report) return;
+  const { history, scan } = rig();
+  const full = summaryOf(report);
+  for (let i = 0; i < 3; i++) await scan(full, 2 * HOUR);
+  const ended = (scanId: string, durationKnown: boolean) => ({
+    scanId,
+    projectId: "p1",
+    scanner: "crashtest",
+    outcome: "finished" as const,
+    startedAt: Date.UTC(2026, 6, 1),
+    endedAt: Date.UTC(2026, 6, 1) + 1000,
+    durationKnown,
+    summary: full,
+  });
+  // Attached after its end: a second between first sight and end says nothing about how long it ran.
+  assert.equal((await history.record(ended("attached", false))).result.suspect, undefined);
+  const quick = await history.record({
+    ...ended("quick", true),
+    startedAt: Date.UTC(2026, 6, 2),
+    endedAt: Date.UTC(2026, 6, 2) + 60_000,
+  });
+  assert.deepEqual(quick.result.suspect?.reasons, [
+    "53 findings, but the scan ran 1 min against a usual 2 h: the login or the target may have failed",
+  ]);
+});
+
 test("records expire after the retention; the project's index keeps only scans within it", async (t) => {
   const report = fixture(t);
   if (!report) return;
