@@ -14,6 +14,7 @@ import {
   type FindingRef,
   readFindingRef,
 } from "./blocks/decisions.js";
+import { findingsCommand } from "./commands/findings.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
 import { auditFailure, cardLink } from "./flows.js";
@@ -40,6 +41,7 @@ interface Press {
   reply(content: SlackMessage): Promise<void>;
 }
 
+const SCAN_ID = /^[A-Za-z0-9:_.-]{1,100}$/;
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -115,6 +117,24 @@ export function registerDecisionActions(app: App, deps: SurfaceDeps): void {
       await deps.slack.note(decided.card, decisionNote(decided, press.user));
     }
   };
+  // The project's open findings as `findings <project>` lists them, with the menu on each.
+  on(DECISION_ACTIONS.review, "findings.review", async (press) => {
+    if (!SCAN_ID.test(press.value)) throw invalidButton();
+    const scan = await deps.scans.getScan(press.value);
+    if (!scan || !press.channel) throw new AppError("not_found", "This scan is no longer known to the bot.");
+    await findingsCommand.run(
+      {
+        userId: press.user,
+        channelId: press.channel,
+        teamId: undefined,
+        args: [scan.projectId, "open"],
+        text: "",
+        triggerId: press.triggerId,
+        reply: (content) => press.reply({ text: content.text, blocks: content.blocks ?? [] }),
+      },
+      deps,
+    );
+  });
   on(DECISION_ACTIONS.approve, "finding.decision.approve", decide("approve"));
   on(DECISION_ACTIONS.deny, "finding.decision.deny", decide("deny"));
 

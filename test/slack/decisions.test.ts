@@ -6,9 +6,11 @@ import { Authorizer } from "../../src/domain/authz.js";
 import { type DecisionRequest, FindingDecisionService } from "../../src/domain/findings/decisions.js";
 import { HistoryRecords } from "../../src/domain/findings/history-records.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
+import { ScanBook } from "../../src/domain/scan-record.js";
 import { decisionExpiryJob } from "../../src/scheduler/decision-job.js";
 import { message } from "../../src/slack/blocks/common.js";
 import { DECISION_ACTIONS, decisionButtons, decisionMenu } from "../../src/slack/blocks/decisions.js";
+import { findingsSummaryMessage } from "../../src/slack/blocks/findings.js";
 import { decisionNotices } from "../../src/slack/decision-actions.js";
 import { SlackGateway } from "../../src/slack/gateway.js";
 import {
@@ -201,6 +203,50 @@ describe("accept risk", () => {
     const forged = await press(PEOPLE.operator, ts, DECISION_ACTIONS.accept, '{"p":"1","f":"<!channel>"}');
     assert.match(await forged.answer(), /not valid any more/);
   });
+});
+
+test("Review findings on a scan's summary lists the project's open findings, each with the menu", async () => {
+  await new ScanBook(t.bot.store, clock).started({
+    scanId: "seen-1",
+    projectId,
+    projectName: "web-shop",
+    targetUrl: "https://shop.example.com",
+    backend: "simulator",
+    requestedBy: PEOPLE.operator,
+    channel: CHANNEL,
+    state: "finished",
+    startedAt: now,
+    updatedAt: now,
+  });
+  const summary = findingsSummaryMessage(
+    { scanId: "seen-1", projectName: "web-shop" },
+    {
+      counts: { critical: 0, high: 1, medium: 0, low: 0, info: 0 },
+      total: 1,
+      findings: [{ title: "SQL injection", severity: "high", category: "sqli" }],
+    },
+  );
+  const posted = await client.chat.postMessage({
+    channel: CHANNEL,
+    text: summary.text,
+    blocks: summary.blocks,
+  });
+  const review = await press(PEOPLE.operator, String(posted.ts), DECISION_ACTIONS.review);
+  const list = await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[review.seen]);
+  assert.match(JSON.stringify(list.blocks), new RegExp(DECISION_ACTIONS.menu), "the menu is on the findings");
+  const views = t.emulator.views(PEOPLE.operator).length;
+  await t.emulator.click({
+    user: PEOPLE.operator,
+    channel: CHANNEL,
+    messageTs: list.ts,
+    actionId: DECISION_ACTIONS.menu,
+    blockId: `finding:${FINGERPRINT}`,
+  });
+  const view = await eventually(() => t.emulator.views(PEOPLE.operator)[views]);
+  assert.match(JSON.stringify(view.view), /Accept risk/);
+  await t.emulator.closeView({ user: PEOPLE.operator, viewId: view.id });
+  const stranger = await press(PEOPLE.stranger, String(posted.ts), DECISION_ACTIONS.review);
+  assert.match(await stranger.answer(), /not allowed to download scan reports/);
 });
 
 test("a redelivered press runs once", async () => {

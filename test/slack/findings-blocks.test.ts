@@ -69,8 +69,8 @@ test("counts by severity, most severe first, with a plain-text fallback", () => 
   const listed = all.filter((t) => t.includes("Command Injection") || t.includes("TLS"));
   assert.match(listed[0] ?? "", /Critical · Command Injection\*\n`ip=;id`/);
   assert.match(listed[1] ?? "", /High · TLS 1.1\*/);
-  assert.match(all.at(-2) ?? "", /All 3 findings are shown\. .*`\/crashtest report 390 json`/);
-  assert.equal(all.at(-1), "Rescan");
+  assert.match(all.at(-3) ?? "", /All 3 findings are shown\. .*`\/crashtest report 390 json`/);
+  assert.deepEqual(all.slice(-2), ["Rescan", "Review findings"]);
   assert.deepEqual(validateBlocks(message.blocks as unknown[], MESSAGE_MAX_BLOCKS), []);
 });
 

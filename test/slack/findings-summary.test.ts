@@ -53,7 +53,7 @@ test("the real findings report: counts once, types grouped with places, the scan
     lines.at(-2) ?? "",
     /^\*What next:\* Showing the 10 most severe finding types \(\d+ of 53 findings\)\. The report files are attached in this thread; `\/crashtest report 4711 json` has every finding\. After a fix, press \*Rescan\*\.$/,
   );
-  assert.equal(lines.at(-1), "[Rescan]");
+  assert.equal(lines.at(-1), "[Rescan] [Review findings]");
   assert.match(texts(message.blocks), new RegExp(`"action_id":"${ACTIONS.rescan}","value":"4711"`));
 });
 

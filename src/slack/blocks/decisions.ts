@@ -24,7 +24,14 @@ export const DECISION_ACTIONS = {
   menu: "finding_decide",
   approve: "finding_decision_approve",
   deny: "finding_decision_deny",
+  /** On a scan's findings summary: the project's open findings, each with the menu. */
+  review: "findings_review",
 } as const;
+
+/** "Review findings" for the summary's actions: per-finding menus for every finding would not fit it. */
+export function reviewFindingsButton(scanId: string) {
+  return button("Review findings", DECISION_ACTIONS.review, scanId);
+}
 
 /** Slack's limit for an overflow option's value (https://docs.slack.dev/reference/block-kit/composition-objects/option-object). */
 const OPTION_VALUE_MAX = 150;

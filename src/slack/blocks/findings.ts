@@ -13,6 +13,7 @@ import {
   type SlackMessage,
   section,
 } from "./common.js";
+import { reviewFindingsButton } from "./decisions.js";
 import { historySummaryBlocks, NEW_MARKER, splitNew } from "./history.js";
 
 export { reportText };
@@ -222,7 +223,10 @@ export function findingsSummaryMessage(
     ),
     {
       type: "actions",
-      elements: [button("Rescan", ACTIONS.rescan, subject.scanId, "primary")],
+      elements: [
+        button("Rescan", ACTIONS.rescan, subject.scanId, "primary"),
+        reviewFindingsButton(subject.scanId),
+      ],
     },
   );
   return message(text, blocks);
