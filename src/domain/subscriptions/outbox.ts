@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isAppError } from "../errors.js";
 import type { Clock, KeyValueStore, Logger } from "../ports.js";
 import { inQuietHours } from "./local-time.js";
 import { isUrgent, type Notice } from "./matching.js";
@@ -146,7 +147,7 @@ export class Outbox {
         at: now,
       };
       await store.set(BATCHES, destination, fresh);
-      await output.deliver(destination, fresh.notices, fresh.id);
+      await this.post(fresh);
       await this.finish(fresh);
       return true;
     } finally {
@@ -168,6 +169,24 @@ export class Outbox {
     const settings = await this.deps.book.channel(destination);
     if (!settings?.quiet || !inQuietHours(settings.quiet, settings.timezone, now)) return current;
     return current.filter(([, item]) => isUrgent(item.notice, settings));
+  }
+
+  /**
+   * Posts a batch. A destination Slack refuses for good (channel_not_found, is_archived, a person who
+   * left) would hold its queue forever: that batch is logged as an error and dropped; anything that
+   * may pass later is thrown and retried on the next pass.
+   */
+  private async post(batch: Batch): Promise<void> {
+    try {
+      await this.deps.output.deliver(batch.destination, batch.notices, batch.id);
+    } catch (error) {
+      if (!isAppError(error) || error.retryable || error.kind === "store") throw error;
+      this.deps.logger.error("notification refused for good; dropped", {
+        destination: batch.destination,
+        notices: batch.notices.length,
+        error,
+      });
+    }
   }
 
   private async finish(batch: Batch): Promise<void> {

@@ -29,6 +29,8 @@ export interface RouterDeps {
 }
 
 const DM_SCAN_KINDS = new Set(["finished", "failed"]);
+/** Only a person gets a DM (a scan started by a schedule has no one to tell). */
+const isPerson = (id: string) => /^[UW][A-Z0-9]{2,}$/.test(id);
 
 export class NotificationRouter {
   constructor(private readonly deps: RouterDeps) {}
@@ -57,7 +59,11 @@ export class NotificationRouter {
         ...(subscription.digest ? { digest: subscription } : {}),
       });
     }
-    if (DM_SCAN_KINDS.has(event.kind) && (await this.deps.book.dmWanted(event.requestedBy)))
+    if (
+      DM_SCAN_KINDS.has(event.kind) &&
+      isPerson(event.requestedBy) &&
+      (await this.deps.book.dmWanted(event.requestedBy))
+    )
       targets.push({ destination: event.requestedBy, kind: event.kind as Notice["kind"] });
     if (targets.length === 0) return 0;
     const href = event.link ?? (await link?.());
@@ -97,7 +103,7 @@ export class NotificationRouter {
           ...(subscription.digest ? { digest: subscription } : {}),
         });
       }
-    } else if (await this.deps.book.dmWanted(event.requestedBy))
+    } else if (isPerson(event.requestedBy) && (await this.deps.book.dmWanted(event.requestedBy)))
       targets.push({ destination: event.requestedBy });
     if (targets.length === 0) return 0;
     const href = event.link ?? (await link?.());

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ApprovalRequest } from "../../../src/domain/approval-record.js";
+import { AppError } from "../../../src/domain/errors.js";
 import type { SeverityCounts } from "../../../src/domain/findings/types.js";
 import { DigestLog } from "../../../src/domain/subscriptions/digest.js";
 import { isUrgent, type ScanEvent, scanNoticeKind } from "../../../src/domain/subscriptions/matching.js";
@@ -92,7 +93,7 @@ test("a request that ran out unnoticed tells its requester once; decided ones ar
     projectId: "p1",
     projectName: "web-shop",
     targetUrl: "https://shop.example",
-    requestedBy: "U1",
+    requestedBy: "U0ALICE",
     channel: "C1",
     createdAt: 0,
     expiresAt: 5_000,
@@ -107,12 +108,54 @@ test("a request that ran out unnoticed tells its requester once; decided ones ar
   assert.equal(await router.expired(requests), 1);
   assert.equal(await router.expired(requests), 1, "looked at again");
   assert.deepEqual(
-    (await outbox.waiting()).get("U1")?.map((n) => `${n.kind}:${n.requestId}`),
+    (await outbox.waiting()).get("U0ALICE")?.map((n) => `${n.kind}:${n.requestId}`),
     ["expired:a"],
     "queued once",
   );
   now = 30_000;
   await router.expired(requests);
-  assert.equal((await outbox.waiting()).get("U1")?.length, 2);
+  assert.equal((await outbox.waiting()).get("U0ALICE")?.length, 2);
+  await store.close();
+});
+
+test("a destination Slack refuses for good is dropped with an error; one that may pass later waits", async () => {
+  const store = await openStore({ url: "memory://" });
+  let now = 10_000;
+  const clock = { now: () => now };
+  const book = new SubscriptionBook(store);
+  const logs = captureLogger();
+  const posted: string[] = [];
+  const output = {
+    async deliver(destination: string) {
+      if (destination === "C0GONE") throw new AppError("not_found", "channel_not_found");
+      if (destination === "C0FLAKY" && posted.length === 0) {
+        posted.push("flaky-failed");
+        throw new AppError("unavailable", "Slack is down", { retryable: true });
+      }
+      posted.push(destination);
+    },
+    delivered: async () => false,
+  };
+  const outbox = new Outbox({ store, clock, book, output, logger: logs.logger });
+  const notice = { kind: "finished" as const, key: "k1", at: 0, projectId: "p", projectName: "x" };
+  await outbox.enqueue("C0GONE", notice);
+  await outbox.enqueue("C0FLAKY", notice);
+  await outbox.drain();
+  assert.deepEqual([...(await outbox.waiting()).keys()], ["C0FLAKY"]);
+  assert.match(logs.text(), /notification refused for good; dropped/);
+  now += 1000;
+  await outbox.drain();
+  assert.deepEqual(posted, ["flaky-failed", "C0FLAKY"]);
+  assert.equal((await outbox.waiting()).size, 0);
+  // A scan started by a schedule (no person) is told to channels only.
+  const router = new NotificationRouter({
+    book,
+    outbox,
+    digests: new DigestLog(store),
+    clock,
+    logger: logs.logger,
+  });
+  assert.equal(await router.scan({ ...finished(), requestedBy: "schedule:nightly" }), 0);
+  assert.equal(await router.scan({ ...finished(), requestedBy: "U0ALICE" }), 1);
   await store.close();
 });
