@@ -367,6 +367,8 @@ describe("status, reports, audit", () => {
     const id = /^Scan (\d+)/.exec(scanCard.text)?.[1] ?? "";
     const status = await command(PEOPLE.operator, `scan status ${id}`);
     assert.match(status.text, new RegExp(`Scan ${id} of \\*web-shop\\*`));
+    // In words, with how long, as on the card: no raw scanner code.
+    assert.match(status.text, /: :hourglass_flowing_sand: \*Queued\* for [^·]+ min/);
     const unknown = await command(PEOPLE.operator, "scan status 424242");
     assert.match(unknown.text, /scan status 424242 &lt;project&gt;/);
     const stopAgain = await command(PEOPLE.operator, `scan stop ${id}`);

@@ -1,7 +1,7 @@
 import { AppError, quoted } from "../../domain/errors.js";
 import type { ReportFormat } from "../../domain/ports.js";
 import { reportFormatNamed } from "../../domain/ports.js";
-import { stateLabel } from "../blocks/cards.js";
+import { headline } from "../blocks/cards.js";
 import { escapeText, message, section } from "../blocks/common.js";
 import type { SurfaceDeps } from "../deps.js";
 import { announcedReply, cardLink, postApprovalCard } from "../flows.js";
@@ -78,7 +78,8 @@ export const scanStatus: CommandSpec<SurfaceDeps> = {
       return;
     }
     const where = scan.card ? ` · ${await cardLink(deps, scan.card)}` : "";
-    const text = `Scan ${escapeText(id)} of *${escapeText(scan.projectName)}*: ${stateLabel(scan.state, scan.rawCode)}${where}`;
+    // The state in words, as the card and App Home say it; the raw code stays on the card's details line.
+    const text = `Scan ${escapeText(id)} of *${escapeText(scan.projectName)}*: ${headline(scan, deps.clock.now(), true)}${where}`;
     await reply(message(text, [section(text)]));
   },
 };
