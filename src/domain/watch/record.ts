@@ -97,6 +97,12 @@ export interface QuietWatch {
 
 type Quiet = [projectId: string, state: ScanState, rawCode: string | null];
 
+/** A schedule record as read (WatchRecords.schedule), handed back to WatchRecords.get. */
+export interface ScheduleRead {
+  readonly stored: StoredSchedule | undefined;
+  readonly quiet?: QuietWatch;
+}
+
 /**
  * The compact schedule record, stored as a tuple. Its fifth field is 0 unless the full record was
  * quiet when it was written; records written before that field existed have four and are never quiet.
@@ -166,29 +172,33 @@ export class WatchRecords {
     private readonly clock: Clock,
   ) {}
 
-  async get(scanId: string): Promise<WatchRecord | undefined> {
-    const [watch, schedule] = await Promise.all([
+  /** The full record with its schedule; `schedule` when the schedule record was just read (under the claim). */
+  async get(scanId: string, schedule?: ScheduleRead): Promise<WatchRecord | undefined> {
+    const [watch, stored] = await Promise.all([
       this.store.get<WatchRecord>(WATCHES, scanId),
-      this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId),
+      schedule ? schedule.stored : this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId),
     ]);
     if (!watch) return undefined;
-    this.maybeQuiet.set(watch, Array.isArray(schedule?.[4]));
-    return withSchedule(watch, schedule);
+    this.maybeQuiet.set(watch, Array.isArray(stored?.[4]));
+    return withSchedule(watch, stored);
   }
 
-  /** The schedule record of a quiet watch; undefined when it is not quiet (or not stored that way). */
-  async quiet(scanId: string): Promise<QuietWatch | undefined> {
+  /** The schedule record alone, and what it says of a quiet watch (undefined when not quiet). */
+  async schedule(scanId: string): Promise<ScheduleRead> {
     const stored = await this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId);
     const quiet = stored?.[4];
-    if (!stored || !Array.isArray(quiet)) return undefined;
+    if (!stored || !Array.isArray(quiet)) return { stored };
     return {
-      scanId,
-      projectId: quiet[0],
-      state: quiet[1],
-      ...(quiet[2] === null ? {} : { rawCode: quiet[2] }),
-      nextPollAt: stored[1],
-      nextStatusAt: stored[2],
-      ...(stored[3] > 0 ? { lastPolledAt: stored[3] } : {}),
+      stored,
+      quiet: {
+        scanId,
+        projectId: quiet[0],
+        state: quiet[1],
+        ...(quiet[2] === null ? {} : { rawCode: quiet[2] }),
+        nextPollAt: stored[1],
+        nextStatusAt: stored[2],
+        ...(stored[3] > 0 ? { lastPolledAt: stored[3] } : {}),
+      },
     };
   }
 

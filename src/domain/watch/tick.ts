@@ -111,7 +111,8 @@ export class Ticker {
           ctx.later.push([item.id, key + 1]);
           return;
         }
-        const quiet = attempt === 0 ? await records.quiet(item.id) : undefined;
+        const read = attempt === 0 ? await records.schedule(item.id) : undefined;
+        const quiet = read?.quiet;
         let polled: Polled | undefined;
         if (quiet && quiet.nextPollAt === key && ctx.start >= quiet.nextStatusAt) {
           claims.takeOver(item.id);
@@ -119,7 +120,8 @@ export class Ticker {
           polled = await this.pollQuiet(quiet, key, ctx);
           if (!polled) return;
         }
-        const watch = await records.get(item.id);
+        // The schedule record read above is current: only the claim's holder writes this watch now.
+        const watch = await records.get(item.id, read);
         if (!watch || watch.phase === "ended") {
           claims.forget(item.id);
           schedule.index.delete(item.id);
