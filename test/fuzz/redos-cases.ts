@@ -1,6 +1,7 @@
 import { isPrivateHost } from "../../src/domain/addresses.js";
 import { parseInput, projectName, targetUrl } from "../../src/domain/inputs.js";
 import type { Finding } from "../../src/domain/ports.js";
+import { parseSubscribeArgs } from "../../src/domain/subscriptions/arguments.js";
 import { TargetGuard } from "../../src/domain/targets.js";
 import { cleanServerText } from "../../src/http/errors.js";
 import { type HttpResponse, HttpTransport } from "../../src/http/transport.js";
@@ -116,6 +117,14 @@ export type ParserCase = ((s: string) => unknown) | Prepared;
 
 /** Runs a parser on an input; what it returns or throws does not matter here, only how long it takes. */
 export const PARSERS: Record<string, ParserCase> = {
+  "subscribe: the string as every option": (s) => {
+    for (const key of ["", "severity>=", "events=", "digest=", "tz=", "quiet=", "urgent="]) {
+      try {
+        parseSubscribeArgs(key === "" ? [s] : ["web-shop", `${key}${s}`]);
+      } catch {}
+    }
+  },
+  "subscribe: the string split like a command": (s) => parseSubscribeArgs(s.split(" ")),
   "JUnit: testcase name": {
     build: (s) => junit(`<testcase name="${xmlAttr(s)}" classname="c"><failure type="high"/></testcase>`),
     run: summarizeJunit,

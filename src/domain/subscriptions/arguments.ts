@@ -119,7 +119,11 @@ function usageError(why: string, usage: string): AppError {
   return new AppError("validation", `${why}\nUsage: \`${usage}\``);
 }
 
+/** No option value is longer; a longer one is refused before any parsing. */
+const MAX_VALUE = 200;
+
 function parsed<T>(schema: z.ZodType<T>, value: string, what: string, usage: string): T {
+  if (value.length > MAX_VALUE) throw usageError(`${what} "${quoted(value)}" is too long.`, usage);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const why = result.error.issues[0]?.message ?? "not valid";
