@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { DECISION_ACTIONS } from "../../src/slack/blocks/decisions.js";
+import {
+  eventually,
+  PEOPLE,
+  SURFACE_EMULATOR,
+  SURFACE_ENV,
+  startTestBot,
+  type TestBot,
+  visibleText,
+} from "../support/bot.js";
+
+/**
+ * Accept risk through the real bot as main.ts wires it: a scan from Slack watched to its end, Review
+ * findings on its summary, the menu on a finding, the form, a second person's approval, and the next
+ * scan's card counting the finding as accepted instead of open.
+ */
+const CHANNEL = "C0SECURITY";
+let t: TestBot;
+
+before(async () => {
+  t = await startTestBot({
+    env: {
+      ...SURFACE_ENV,
+      REQUIRE_APPROVAL: "false",
+      SIMULATOR_QUEUE_SECONDS: "0",
+      SIMULATOR_RUN_SECONDS: "1",
+      SCAN_POLL_INTERVAL_SECONDS: "1",
+      SCAN_WATCH_TICK_SECONDS: "1",
+      REPORT_FORMATS: "json",
+    },
+    emulator: SURFACE_EMULATOR,
+  });
+});
+after(() => t.close());
+
+async function command(text: string) {
+  const seen = t.emulator.ephemerals(PEOPLE.operator).length;
+  await t.emulator.slashCommand({ user: PEOPLE.operator, channel: CHANNEL, text });
+  return visibleText(await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[seen], 10_000));
+}
+
+const scanCards = () => t.emulator.channelMessages(CHANNEL).filter((m) => /^Scan \S+ of shop/.test(m.text));
+
+/** Starts a scan and waits until its card shows the findings history's line. */
+async function scanToEnd(index: number): Promise<{ ts: string; text: string }> {
+  await command("scan start shop");
+  const card = await eventually(() => scanCards()[index], 10_000);
+  const text = await eventually(() => {
+    const shown = visibleText(t.emulator.message(CHANNEL, card.ts));
+    return /Since the last scan|First scan/.test(shown) ? shown : undefined;
+  }, 20_000);
+  return { ts: card.ts, text };
+}
+
+async function click(user: string, messageTs: string, actionId: string, blockId?: string) {
+  const seen = t.emulator.ephemerals(user).length;
+  const sent = await t.emulator.click({
+    user,
+    channel: CHANNEL,
+    messageTs,
+    actionId,
+    ...(blockId ? { blockId } : {}),
+  });
+  assert.equal(sent.status, 200);
+  return seen;
+}
+
+test("accept a finding's risk from the summary; the next scan counts it as accepted", async () => {
+  assert.match(await command("project create shop https://shop.example.com"), /created/);
+  const first = await scanToEnd(0);
+  const summary = await eventually(
+    () => t.emulator.thread(CHANNEL, first.ts).find((m) => /^Findings of scan/.test(m.text)),
+    10_000,
+  );
+  const seen = await click(PEOPLE.operator, summary.ts, DECISION_ACTIONS.review);
+  const list = await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[seen], 10_000);
+  const blocks = (list.blocks ?? []) as Array<{ block_id?: string; accessory?: { action_id?: string } }>;
+  const finding = blocks.find((b) => b.accessory?.action_id === DECISION_ACTIONS.menu);
+  assert.ok(finding?.block_id, "an open finding with the decision menu");
+
+  const views = t.emulator.views(PEOPLE.operator).length;
+  await click(PEOPLE.operator, list.ts, DECISION_ACTIONS.menu, finding.block_id);
+  const form = await eventually(() => t.emulator.views(PEOPLE.operator)[views]);
+  const cards = t.emulator.channelMessages(CHANNEL).length;
+  await t.emulator.submitView({
+    user: PEOPLE.operator,
+    viewId: form.id,
+    values: { reason: { value: "Compensated by the WAF until the fix ships" }, expiry: { value: "90" } },
+  });
+  const request = await eventually(() =>
+    t.emulator
+      .channelMessages(CHANNEL)
+      .slice(cards)
+      .find((m) => /Risk acceptance request/.test(visibleText(m))),
+  );
+  await eventually(() =>
+    t.emulator.ephemerals(PEOPLE.operator).some((m) => /Asked for approval/.test(visibleText(m))),
+  );
+  const title = /\*([^*]+)\* \((critical|high|medium|low|info)\)/.exec(visibleText(request));
+  assert.ok(title, "the card names the finding as history knows it");
+  const self = await click(PEOPLE.operator, request.ts, DECISION_ACTIONS.approve);
+  assert.match(
+    visibleText(await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[self])),
+    /not allowed to approve risk acceptances/,
+  );
+  await click(PEOPLE.approver, request.ts, DECISION_ACTIONS.approve);
+  await eventually(() => /Approved by/.test(visibleText(t.emulator.message(CHANNEL, request.ts))));
+
+  const second = await scanToEnd(1);
+  assert.match(second.text, /Since the last scan:\* New 0 · Fixed 0 · Still open \d+ · Accepted 1/);
+  const accepted = await command("findings shop accepted");
+  assert.ok(accepted.includes(title[1] ?? "?"), "the accepted list has the finding");
+});
