@@ -67,6 +67,14 @@ const STATE_CHANGES = new Set([
   "project.create",
   "project.delete",
   "project.link",
+  "schedule.create",
+  "schedule.change",
+  "schedule.approve",
+  "schedule.deny",
+  "schedule.withdraw",
+  "schedule.pause",
+  "schedule.resume",
+  "schedule.delete",
 ]);
 
 interface Aggregate {

@@ -11,6 +11,7 @@ import { FindingDecisionService } from "../../src/domain/findings/decisions.js";
 import { FindingsHistory } from "../../src/domain/findings/history.js";
 import { type FindingsSummary, type KeyValueStore, systemClock } from "../../src/domain/ports.js";
 import { ProjectRegistry } from "../../src/domain/projects.js";
+import { ScheduleBook } from "../../src/domain/schedules/record.js";
 import { DigestLog } from "../../src/domain/subscriptions/digest.js";
 import type { Notice } from "../../src/domain/subscriptions/matching.js";
 import { type NoticeOutput, Outbox } from "../../src/domain/subscriptions/outbox.js";
@@ -310,6 +311,64 @@ for (const backend of backends) {
       assert.equal(await outbox.enqueue(channel, notice), false, "a delivered event stays delivered");
       for (const s of await book.forChannel(channel)) await book.remove(s.id);
       assert.deepEqual(await book.forChannel(channel), []);
+    });
+
+    test("schedule records: made, changed, decided, run and deleted; one claim per occurrence", async () => {
+      const book = new ScheduleBook(store, { now: () => Date.UTC(2026, 11, 1) });
+      const project = {
+        id: ns("p"),
+        name: "web-shop",
+        url: "https://shop.example.com/",
+        backend: "memory",
+        createdBy: "UOPS",
+        createdAt: 0,
+        linked: false,
+      };
+      const timing = {
+        cadence: { kind: "weekly" as const, day: 1 },
+        time: "02:00",
+        timeZone: "Europe/Berlin",
+      };
+      const made = await book.created({
+        project,
+        timing,
+        channel: "CSEC",
+        user: "UOPS",
+        approval: { status: "pending" },
+      });
+      assert.match(made.id, /^[0-9a-f]{8}$/);
+      assert.deepEqual(await book.get(made.id), made);
+      await book.approvalCardPosted(made.id, 1, { channel: "CSEC", ts: "1.2" });
+      const approved = await book.decided((await book.get(made.id)) ?? made, "approved", "UALICE");
+      assert.deepEqual(approved.approval, {
+        status: "approved",
+        by: "UALICE",
+        at: Date.UTC(2026, 11, 1),
+        card: { channel: "CSEC", ts: "1.2" },
+      });
+      const changed = await book.changed(approved, {
+        project,
+        timing: { ...timing, time: "03:00" },
+        user: "UBOB",
+        approval: { status: "pending" },
+      });
+      assert.deepEqual([changed.version, changed.changedBy, changed.approval.status], [2, "UBOB", "pending"]);
+      const run = {
+        occurrence: "2026-12-07T02:00",
+        due: 1,
+        at: 2,
+        outcome: "started" as const,
+        scanId: "42",
+      };
+      assert.deepEqual((await book.ran(made.id, run))?.lastRun, run);
+      assert.ok((await book.list()).some((s) => s.id === made.id && s.version === 2));
+      const claim = `${made.id}|v2|2026-12-07T02:00|0`;
+      const claims = await Promise.all(
+        [1, 2, 3].map(() => store.add("schedule-runs", claim, { at: 1 }, 60_000)),
+      );
+      assert.equal(claims.filter(Boolean).length, 1);
+      assert.equal(await book.deleted(made.id), true);
+      assert.equal(await book.get(made.id), undefined);
     });
 
     if (backend.name === "sqlite") {
