@@ -105,7 +105,7 @@ export async function startBot(
     // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
     closers.push(() => surface.audit.flush());
     const notifications = notificationJobs(surface.subscriptions, surface.deps.scans.approvals, logger);
-    const jobs: Job[] = [surface.watcher.job, ...notifications.jobs];
+    const jobs: Job[] = [surface.watcher.job, surface.schedules.job, ...notifications.jobs];
     const expiry = decisionExpiryJob({
       decisions: surface.deps.decisions,
       projects: surface.deps.registry,
@@ -141,6 +141,9 @@ export async function startBot(
     tasks.run("reconcile scans", () => surface.deps.scans.reconcile());
     // A digest due while the bot was down goes out once now.
     tasks.run("digests at start-up", notifications.catchUp);
+    // Each schedule's own node-cron task, then the most recent missed run of each (SCHEDULE_CATCH_UP).
+    tasks.run("schedules at start-up", () => surface.schedules.start());
+    closers.push(() => surface.schedules.stop());
     const scheduler = startScheduler(jobs, { store, logger });
     closers.push(() => scheduler.stop());
     const port = await slackApp.start();

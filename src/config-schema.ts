@@ -131,6 +131,7 @@ export const plain = z.object({
     .regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel ID (C…/G…)")
     .optional(),
   ALLOW_PRIVATE_TARGETS: bool(false),
+  SCHEDULE_CATCH_UP: oneOf(["latest", "none"]).default("latest"),
   SCANNER_UI_URL: scannerUiUrl,
   SCAN_POLL_INTERVAL_SECONDS: numberOf("seconds", { min: 1, max: 86_400, whole: true }).default(120),
   SCANNER_MAX_REQUESTS_PER_MINUTE: numberOf("requests", { min: 1, max: 10_000, whole: true }).default(120),

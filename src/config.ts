@@ -107,6 +107,8 @@ export interface Config {
   credentialCheck: { alertChannel?: string; cron: string; timezone: string };
   /** The time zone of channels that set none on subscribe (digests, quiet hours). */
   subscriptions: { timezone: string };
+  /** SCHEDULE_CATCH_UP: at start, run each schedule's most recent missed occurrence once, or not. */
+  scheduleCatchUp: "latest" | "none";
   /** Facts worth a warning at start-up (e.g. a poll interval below the vendor's advice). */
   warnings: string[];
   /** Every secret value, for log redaction. */
@@ -398,6 +400,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     },
     reportMaxBytes: values.REPORT_MAX_BYTES,
     reportTransfersMax: values.REPORT_TRANSFERS_MAX,
+    scheduleCatchUp: values.SCHEDULE_CATCH_UP,
     credentialCheck: {
       ...(values.ALERT_CHANNEL ? { alertChannel: values.ALERT_CHANNEL } : {}),
       cron: values.CREDENTIAL_CHECK_CRON,

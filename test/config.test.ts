@@ -280,6 +280,12 @@ test("simulator timing: defaults, fractions, and readable problems", () => {
   assert.match(problems({ SIMULATOR_RUN_SECONDS: "-1" }).join(), /at least 0 seconds, got -1/);
 });
 
+test("SCHEDULE_CATCH_UP: latest by default, none on request, anything else a readable problem", () => {
+  assert.equal(loadConfig({}).scheduleCatchUp, "latest");
+  assert.equal(loadConfig({ SCHEDULE_CATCH_UP: "none" }).scheduleCatchUp, "none");
+  assert.deepEqual(problems({ SCHEDULE_CATCH_UP: "all" }), ["SCHEDULE_CATCH_UP must be one of latest, none"]);
+});
+
 test("Veracode accounts and watched users come with the configuration; key IDs and secrets are registered by value", async () => {
   const fromEnv = fakeKeyPair("vera01e");
   const config = loadConfig({

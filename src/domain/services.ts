@@ -8,6 +8,11 @@ import { ProjectService } from "./project-service.js";
 import { ProjectRegistry } from "./projects.js";
 import { ScanBook } from "./scan-record.js";
 import { type ScanOutput, ScanService, type ScanWatch } from "./scans.js";
+import type { ScheduleOutput } from "./schedules/ports.js";
+import { ScheduleBook } from "./schedules/record.js";
+import { type CatchUp, ScheduleRunner } from "./schedules/runner.js";
+import { ScheduleService } from "./schedules/service.js";
+import type { CronSyntax } from "./schedules/timing.js";
 import { TargetGuard } from "./targets.js";
 
 export interface DomainServicesDeps {
@@ -27,6 +32,8 @@ export interface DomainServicesDeps {
   output: ScanOutput;
   /** The watcher over the scan records (it reads them and reports what the scanner says). */
   watcher: (parts: { book: ScanBook; registry: ProjectRegistry; history: FindingsHistory }) => ScanWatch;
+  /** Scheduled scans: what they say in Slack, cron syntax (node-cron's, from the scheduler), catch-up. */
+  schedules: { output: ScheduleOutput; syntax: CronSyntax; catchUp: CatchUp };
   settings: {
     roles: RoleConfig;
     approvals: { required: boolean; ttlMs: number; channel?: string };
@@ -88,7 +95,39 @@ export function createDomainServices(deps: DomainServicesDeps) {
     logger: deps.logger,
   });
   const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
-  return { authz, registry, audit, targets, book, scans, projects, decisions, history };
+  // A schedule is a standing scan approval: the same policy, its own record (schedules/record.ts).
+  const scheduleBook = new ScheduleBook(store, clock);
+  const schedules = new ScheduleService({
+    book: scheduleBook,
+    projects: registry,
+    authz,
+    audit,
+    audience,
+    store,
+    clock,
+    syntax: deps.schedules.syntax,
+    output: deps.schedules.output,
+    policy: {
+      requireApproval: settings.approvals.required,
+      ...(settings.approvals.channel ? { approvalChannel: settings.approvals.channel } : {}),
+    },
+  });
+  const scheduleRunner = new ScheduleRunner({
+    book: scheduleBook,
+    schedules,
+    projects: registry,
+    scans,
+    output: deps.schedules.output,
+    store,
+    clock,
+    syntax: deps.schedules.syntax,
+    logger: deps.logger.child({ part: "schedules" }),
+    catchUp: deps.schedules.catchUp,
+  });
+  return {
+    ...{ authz, registry, audit, targets, book, scans, projects, decisions, history },
+    ...{ schedules, scheduleBook, scheduleRunner },
+  };
 }
 
 export type DomainServices = ReturnType<typeof createDomainServices>;

@@ -24,10 +24,10 @@ export const nodeCronSyntax: CronSyntax = {
 
 /**
  * node-cron drives the schedules: one task per schedule, in the schedule's own time zone, fires its
- * run on time; each minute every replica brings its tasks in step with the store (schedules made, changed
- * or deleted on any replica) and a sweep (one replica a minute) runs what a task could not (a time the clock skips at a DST change,
- * a retry, a replica that just started). Both go through the runner, whose per-occurrence claims make
- * each occurrence start once whichever replica and path comes first.
+ * run on time. Each minute every replica brings its tasks in step with the store (schedules made,
+ * changed or deleted on any replica), and a sweep (one replica a minute) runs what no task fired for:
+ * a time the clock skips at a DST change, a retry, a replica that just started. Both paths go through
+ * the runner, whose per-occurrence claims start each occurrence once, whichever comes first.
  */
 export function scheduleJobs(deps: { runner: ScheduleRunner; book: ScheduleBook; logger: Logger }) {
   const tasks = new Map<string, { signature: string; task: ScheduledTask }>();
@@ -47,9 +47,13 @@ export function scheduleJobs(deps: { runner: ScheduleRunner; book: ScheduleBook;
     });
 
   /** One task per schedule that can run, rebuilt when its timing changes, destroyed when it is gone. */
+  let stopped = false;
   const sync = async () => {
+    const listed = await deps.book.list();
+    // A sync that was reading the store when the bot stopped must not leave tasks behind.
+    if (stopped) return;
     const wanted = new Map<string, ScheduleRecord>();
-    for (const schedule of await deps.book.list()) if (!schedule.paused) wanted.set(schedule.id, schedule);
+    for (const schedule of listed) if (!schedule.paused) wanted.set(schedule.id, schedule);
     for (const [id, held] of tasks) {
       const schedule = wanted.get(id);
       if (schedule && `${timingCron(schedule.timing)}|${schedule.timing.timeZone}` === held.signature)
@@ -72,25 +76,30 @@ export function scheduleJobs(deps: { runner: ScheduleRunner; book: ScheduleBook;
     run: () => deps.runner.runDue(),
   };
   // Every replica keeps its own tasks in step; the sweep (one replica a minute) runs what is due.
-  const syncTask = cron.createTask("* * * * *", sync, {
-    name: "schedule-tasks",
-    timezone: "UTC",
-    noOverlap: true,
-  });
+  const syncTask = cron.createTask(
+    "* * * * *",
+    () => sync().catch((error) => log.warn("schedule tasks not synced", { error })),
+    {
+      name: "schedule-tasks",
+      timezone: "UTC",
+      noOverlap: true,
+    },
+  );
   return {
     job,
     /** At start: tasks for every schedule, then the most recent missed run of each (SCHEDULE_CATCH_UP). */
     async start() {
       await sync();
+      if (stopped) return;
       syncTask.start();
       await deps.runner.catchUp();
+      log.info("schedules started", { tasks: tasks.size });
     },
     async stop() {
+      stopped = true;
       await syncTask.destroy();
       await Promise.all([...tasks.values()].map(async ({ task }) => task.destroy()));
       tasks.clear();
     },
-    /** Schedules with a live task (tests, health). */
-    taskCount: () => tasks.size,
   };
 }

@@ -9,7 +9,7 @@ import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
 import { announcedReply, auditFailure, showApproval } from "./flows.js";
 
-interface Click {
+export interface Click {
   user: string;
   channel: string | undefined;
   value: string;
@@ -18,11 +18,11 @@ interface Click {
 }
 
 /**
- * Buttons carry an opaque ID; everything else is re-read from the store and re-authorized at click
- * time, so an edited payload cannot escalate. A redelivered click (same action_ts) runs once.
+ * Registers one button (or menu): acked at once, handled in the background, a redelivered click (same
+ * action_ts) run once, the value checked, refusals audited and answered to the clicker only.
  */
-export function registerActions(app: App, deps: SurfaceDeps): void {
-  const on = (actionId: string, name: string, handle: (click: Click) => Promise<void>) => {
+export function buttonListener(app: App, deps: SurfaceDeps) {
+  return (actionId: string, name: string, handle: (click: Click) => Promise<void>) => {
     app.action<BlockAction<ButtonAction | StaticSelectAction>>(
       actionId,
       async ({ ack, body, action, respond }) => {
@@ -72,6 +72,14 @@ export function registerActions(app: App, deps: SurfaceDeps): void {
       },
     );
   };
+}
+
+/**
+ * Buttons carry an opaque ID; everything else is re-read from the store and re-authorized at click
+ * time, so an edited payload cannot escalate. A redelivered click (same action_ts) runs once.
+ */
+export function registerActions(app: App, deps: SurfaceDeps): void {
+  const on = buttonListener(app, deps);
 
   /** After a decision or Retry: the card shows the outcome, its thread says who did what. */
   const settle = async (

@@ -6,6 +6,7 @@ import type { Clock, KeyValueStore, Logger, Scanner } from "../domain/ports.js";
 import type { ProjectService } from "../domain/project-service.js";
 import type { ProjectRegistry } from "../domain/projects.js";
 import type { ScanService, ScanWatch } from "../domain/scans.js";
+import type { ScheduleService } from "../domain/schedules/service.js";
 import type { NotificationRouter, SubscriptionService } from "../domain/subscriptions/index.js";
 import type { BackgroundTasks } from "../domain/tasks.js";
 import type { CardFacts } from "./card-facts.js";
@@ -14,6 +15,7 @@ import type { SlackGateway } from "./gateway.js";
 /** Everything commands, buttons, views and the Home tab need. */
 export interface SurfaceDeps {
   scans: ScanService;
+  schedules: ScheduleService;
   projects: ProjectService;
   decisions: FindingDecisionService;
   /** Findings history, read by the `findings` command. */

@@ -16,6 +16,7 @@ import {
   type WatcherOptions,
 } from "../domain/watch/index.js";
 import { summarizeReport } from "../scanners/index.js";
+import { nodeCronSyntax, scheduleJobs } from "../scheduler/schedule-job.js";
 import { DEFAULT_TICK_SECONDS, watcherJob } from "../scheduler/watcher-job.js";
 import { registerActions } from "./actions.js";
 import { credentialAlertMessage } from "./blocks/credentials.js";
@@ -26,6 +27,14 @@ import { helpCommand } from "./commands/help.js";
 import { registerCommands } from "./commands/listener.js";
 import { link, projectCreate, projectDelete, projects } from "./commands/project.js";
 import { report, scanStart, scanStatus, scanStop } from "./commands/scan.js";
+import {
+  scheduleCreate,
+  scheduleDelete,
+  scheduleEdit,
+  schedulePause,
+  scheduleResume,
+  schedulesList,
+} from "./commands/schedules.js";
 import { notify, subscribe, subscriptions, unsubscribe } from "./commands/subscriptions.js";
 import { CommandTable } from "./commands/table.js";
 import { registerDecisionActions } from "./decision-actions.js";
@@ -34,6 +43,7 @@ import { approvalAudience, auditFailure, scanCards } from "./flows.js";
 import type { SlackGateway } from "./gateway.js";
 import { registerHome } from "./home.js";
 import { SlackNotifier } from "./notifier.js";
+import { registerScheduleActions, scheduleOutput } from "./schedule-actions.js";
 import { SlackNotices } from "./subscriptions.js";
 import { registerViews } from "./views/register.js";
 
@@ -145,6 +155,12 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
     .add(scanStatus)
     .add(report)
     .add(findingsCommand)
+    .add(scheduleCreate)
+    .add(scheduleEdit)
+    .add(schedulePause)
+    .add(scheduleResume)
+    .add(scheduleDelete)
+    .add(schedulesList)
     .add(credentialsCommand(options.credentialsConfigured))
     .add(audit)
     .add(subscribe)
@@ -169,6 +185,7 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
   );
   registerActions(app, deps);
   registerDecisionActions(app, deps);
+  registerScheduleActions(app, deps);
   registerViews(app, deps);
   registerHome(app, deps, options.credentialsConfigured);
 }
@@ -179,7 +196,13 @@ export interface SlackSurfaceInput {
   slack: SlackGateway;
   config: Pick<
     Config,
-    "roles" | "approvals" | "allowPrivateTargets" | "watcher" | "subscriptions" | "scannerUiUrl"
+    | "roles"
+    | "approvals"
+    | "allowPrivateTargets"
+    | "watcher"
+    | "subscriptions"
+    | "scannerUiUrl"
+    | "scheduleCatchUp"
   > &
     Partial<Pick<Config, "findings">>;
   scanner: Scanner;
@@ -242,10 +265,15 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
       });
       return watcher.watching;
     },
+    schedules: {
+      output: scheduleOutput(slack, config.approvals.channel),
+      syntax: nodeCronSyntax,
+      catchUp: config.scheduleCatchUp,
+    },
     settings: config,
   });
   if (!watcher) throw new AppError("internal", "the scan watcher was not built");
-  const { scans, projects, registry, authz, audit, decisions, history } = services;
+  const { scans, projects, registry, authz, audit, decisions, history, schedules } = services;
   notices = createSubscriptions({
     store,
     clock,
@@ -263,6 +291,7 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
   const deps: SurfaceDeps = {
     ...{ scans, projects, decisions, history, registry, authz, audit, scanner, slack, store, clock, logger },
     tasks,
+    schedules,
     watcher: watcher.watching,
     subscriptions: notices.service,
     notifications: notices.router,
@@ -270,7 +299,9 @@ export function wireSlackSurface(input: SlackSurfaceInput) {
     cardFacts: facts,
   };
   registerSurface(app, deps, { tasks, logger, credentialsConfigured: input.credentialsConfigured });
-  return { deps, slack, watcher, audit, subscriptions: notices };
+  // node-cron drives the schedules; bot.ts starts them after the watcher and adds the sweep job.
+  const scheduled = scheduleJobs({ runner: services.scheduleRunner, book: services.scheduleBook, logger });
+  return { deps, slack, watcher, audit, subscriptions: notices, schedules: scheduled };
 }
 
 /** Posts each credential alert to the alert channel. */

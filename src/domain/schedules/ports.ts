@@ -2,7 +2,7 @@ import type { MessageRef } from "../approval-record.js";
 import type { ProjectRecord } from "../projects.js";
 import type { ScanRecord } from "../scan-record.js";
 import type { Announced } from "../scans.js";
-import type { ScheduleRecord } from "./record.js";
+import type { ScheduleView } from "./service.js";
 
 /** What schedules need from the rest of the bot: the scan lifecycle and a way to speak in Slack. */
 
@@ -15,10 +15,10 @@ export type ScheduleNotice =
 
 export interface ScheduleOutput {
   /** Posts the approval request card of the schedule's current version; answers where it went. */
-  requestApproval(schedule: ScheduleRecord): Promise<MessageRef>;
+  requestApproval(view: ScheduleView): Promise<MessageRef>;
   /** Redraws a request card with the decision and says who decided in its thread. */
-  showApproval(schedule: ScheduleRecord, card: MessageRef): Promise<void>;
-  notice(schedule: ScheduleRecord, notice: ScheduleNotice): Promise<void>;
+  showApproval(view: ScheduleView, card: MessageRef): Promise<void>;
+  notice(view: ScheduleView, notice: ScheduleNotice): Promise<void>;
 }
 
 /** The scan lifecycle as a schedule starts scans (ScanService). */
@@ -31,6 +31,3 @@ export interface ScheduledStarts {
     who: { scheduleId: string; scheduledBy: string; approvedBy?: string; channel: string },
   ): Promise<Announced>;
 }
-
-/** The DAST Essentials platform's own schedules of a project, shown read-only (Scanner port). */
-export type { PlatformSchedule } from "../ports.js";

@@ -88,6 +88,10 @@ export class ScheduleRunner {
     if (schedule) await this.guarded(schedule, graceMs);
   }
 
+  private view(schedule: ScheduleRecord) {
+    return this.deps.schedules.view(schedule);
+  }
+
   private async guarded(schedule: ScheduleRecord, graceMs: number): Promise<void> {
     try {
       await this.run(schedule, graceMs);
@@ -131,14 +135,14 @@ export class ScheduleRunner {
     const project = await projects.get(schedule.projectId);
     if (!project) {
       const ran = (await record({ outcome: "project_deleted" })) ?? schedule;
-      await output.notice(ran, { kind: "project_deleted" });
+      await output.notice(this.view(ran), { kind: "project_deleted" });
       return;
     }
     if (project.url !== schedule.targetUrl) {
       // What was approved is not what would be scanned: nothing runs until the new target is approved.
       const ran = (await record({ outcome: "target_changed" })) ?? schedule;
       const changed = await this.deps.schedules.targetChanged(ran, project);
-      await output.notice(changed, {
+      await output.notice(this.view(changed), {
         kind: "target_changed",
         was: schedule.targetUrl,
         now: project.url,
@@ -149,7 +153,7 @@ export class ScheduleRunner {
     const running = await scans.runningScan(project.id);
     if (running) {
       const ran = (await record({ outcome: "attached", scanId: running.scanId })) ?? schedule;
-      await output.notice(ran, { kind: "attached", scan: running });
+      await output.notice(this.view(ran), { kind: "attached", scan: running });
       return;
     }
     try {
@@ -165,7 +169,7 @@ export class ScheduleRunner {
         scanId: started.scanId,
       });
       if (started.alreadyRunning)
-        await output.notice(ran ?? schedule, { kind: "attached", scan: started.scan });
+        await output.notice(this.view(ran ?? schedule), { kind: "attached", scan: started.scan });
     } catch (error) {
       const failure = toAppError(error);
       const attempts = attempt + 1;
@@ -186,7 +190,7 @@ export class ScheduleRunner {
       }
       const ran = (await record({ outcome: "failed", attempts, detail: failure.userMessage })) ?? schedule;
       this.deps.logger.error("scheduled start failed", { scheduleId: schedule.id, attempts, error });
-      await output.notice(ran, { kind: "failed", attempts, reason: failure.userMessage });
+      await output.notice(this.view(ran), { kind: "failed", attempts, reason: failure.userMessage });
     }
   }
 }

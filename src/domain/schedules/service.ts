@@ -228,7 +228,7 @@ export class ScheduleService {
       `version ${version}`,
     );
     const card = decided.approval.status === "not_required" ? undefined : decided.approval.card;
-    if (card) await this.deps.output.showApproval(decided, card);
+    if (card) await this.deps.output.showApproval(this.view(decided), card);
     return decided;
   }
 
@@ -262,7 +262,7 @@ export class ScheduleService {
 
   private async askApproval(schedule: ScheduleRecord): Promise<ScheduleRecord> {
     if (schedule.approval.status !== "pending") return schedule;
-    const card = await this.deps.output.requestApproval(schedule);
+    const card = await this.deps.output.requestApproval(this.view(schedule));
     return (await this.deps.book.approvalCardPosted(schedule.id, schedule.version, card)) ?? schedule;
   }
 

@@ -74,14 +74,14 @@ export function scheduleRig(input: {
   });
   const projects = new ProjectService({ scanner, authz, projects: registry, scans, audit, targets });
   const scheduleOutput: ScheduleOutput = {
-    requestApproval: async (schedule) => {
+    requestApproval: async ({ schedule }) => {
       said.push(`approval card ${schedule.id} v${schedule.version}`);
       return { channel: schedule.channel, ts: `ts-approval-${schedule.id}-${schedule.version}` };
     },
-    showApproval: async (schedule) => {
+    showApproval: async ({ schedule }) => {
       said.push(`approval ${schedule.id} ${schedule.approval.status}`);
     },
-    notice: async (schedule, notice) => {
+    notice: async ({ schedule }, notice) => {
       said.push(`notice ${schedule.id} ${notice.kind}`);
     },
   };
