@@ -264,6 +264,9 @@ export async function openStore({
         connectedOnce = true;
       });
       const client = first.client;
+      // Every namespace's adapter shares this client and adds its own listeners (error, connect, …); the
+      // bot has more than Node's default of 10 namespaces, which printed a MaxListenersExceededWarning.
+      client.setMaxListeners(100);
       store = new KeyvStore(
         () => new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true }),
         new RedisClaims(() => first.getClient()),

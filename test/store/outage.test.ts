@@ -140,3 +140,26 @@ test("PostgreSQL outage: the bot survives dropped connections, answers fast, say
   assert.deepEqual(await store.get(namespace, "s1"), { state: "running" });
   await store.delete(namespace, "s1");
 });
+
+test("Redis: a dozen namespaces on the one shared client print no MaxListenersExceededWarning", async (t) => {
+  const url = process.env.TEST_REDIS_URL;
+  if (url === undefined) {
+    const reason = "TEST_REDIS_URL is not set; start .ci/services to run this";
+    if (process.env.CI === "true") assert.fail(reason);
+    t.skip(reason);
+    return;
+  }
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on("warning", onWarning);
+  t.after(() => process.off("warning", onWarning));
+  const store = await openStore({ url });
+  t.after(() => store.close());
+  const namespace = `listeners-${process.pid}-${Date.now()}`;
+  for (let i = 0; i < 14; i++) await store.get(`${namespace}-${i}`, "k");
+  await sleep(100);
+  assert.deepEqual(
+    warnings.filter((w) => /MaxListeners/.test(w)),
+    [],
+  );
+});
