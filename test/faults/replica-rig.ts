@@ -312,7 +312,7 @@ export interface ReplicaRig {
   kill(replica: number): Promise<void>;
   /** Starts a killed replica again, on its own scanner front. */
   restart(replica: number): Promise<void>;
-  /** A slash command through the proxy; resolves with the replica that got it. */
+  /** A slash command through the proxy; resolves with the replica that got it (-1 over Socket Mode). */
   send(user: string, text: string): Promise<number>;
   /** The visible text of the user's ephemeral messages from `seen` on. */
   ephemeralsSince(user: string, seen: number): string[];
@@ -326,7 +326,11 @@ export async function replicaRig(
   kind: StoreKind,
   storeUrl: string,
   env: Record<string, string> = {},
-  options: { slackFronts?: boolean } = {},
+  /**
+   * slackFronts: a holding front per replica before the emulator's Web API. socket: Socket Mode, each
+   * replica with its own connection, the emulator spreading envelopes over them as Slack does (no proxy).
+   */
+  options: { slackFronts?: boolean; socket?: boolean } = {},
 ): Promise<ReplicaRig> {
   // Queued 0 s: the first poll sees "running"; the test moves the simulator's clock to end scans.
   const sim = await startSimulator({ timing: { queueSeconds: 0, runSeconds: 3600 } });
@@ -341,7 +345,7 @@ export async function replicaRig(
     : [];
   const bots: Array<ChildBot | undefined> = [undefined, undefined, undefined];
   const proxy = await RoundRobin.start(() => bots.map((bot) => (bot ? bot.port : undefined)));
-  emulator.requestUrl = proxy.url;
+  if (!options.socket) emulator.requestUrl = proxy.url;
   const closeParts = async () => {
     for (const bot of bots) await bot?.kill();
     await proxy.close();
@@ -356,7 +360,9 @@ export async function replicaRig(
     return ChildBot.start(
       {
         SLACK_BOT_TOKEN: emulator.botToken,
-        SLACK_SIGNING_SECRET: emulator.signingSecret,
+        ...(options.socket
+          ? { SLACK_APP_TOKEN: emulator.appToken }
+          : { SLACK_SIGNING_SECRET: emulator.signingSecret }),
         SLACK_API_URL: slackFronts[i]
           ? emulator.apiUrl.replace(`:${emulatorPort}/`, `:${slackFronts[i]?.port}/`)
           : emulator.apiUrl,
@@ -416,7 +422,8 @@ export async function replicaRig(
     async send(user, text) {
       const sent = await emulator.slashCommand({ user, channel: CHANNEL, text });
       if (sent.status !== 200) throw new Error(`${kind}: ack ${sent.status} for "${text}"`);
-      return Number(sent.headers["x-replica"]);
+      // Over Socket Mode the emulator picks the connection: the replica is not known here (-1).
+      return options.socket ? -1 : Number(sent.headers["x-replica"]);
     },
     ephemeralsSince: (user, seen) => emulator.ephemerals(user).slice(seen).map(visibleText),
     everyBot: () => [...everyBot],
