@@ -63,3 +63,4 @@ await (await import("./watcher.js")).runWatcherBench();
 await (await import("./ack.js")).runAckBench();
 await (await import("./cold-start.js")).runColdStartBench();
 await (await import("./report-upload.js")).runReportUploadBench();
+await (await import("./replicas.js")).runReplicaBench();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { FakeVeracode, fakeKeyPair } from "../veracode/fake-veracode.js";
 import { redisServerAvailable, startOwnRedis } from "./redis.js";
 import {
@@ -14,7 +14,7 @@ import {
   until,
   waitAllComplete,
 } from "./replica-checks.js";
-import { OPERATOR, type ReplicaRig, replicaRig } from "./replica-rig.js";
+import { isolatedStore, OPERATOR, type ReplicaRig, replicaRig, storeBase } from "./replica-rig.js";
 import { auditThread, CHANNEL, sleep } from "./rig.js";
 import { TcpProxy } from "./tcp-proxy.js";
 
@@ -35,6 +35,76 @@ const CRON_SLOT_MS = 10_000;
 
 const redisCli = (port: number, ...args: string[]) =>
   spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 10_000 }).stdout;
+
+/** Scenario D on a rig whose store is reached through `link`. */
+async function outage(t: TestContext, r: ReplicaRig, link: TcpProxy): Promise<void> {
+  const projects = ["d1", "d2", "d3"];
+  await createProjects(r, projects);
+  const { ids, notes } = await requestAndApprove(r, projects);
+  await until(() => ids.every((id) => hasRunning(r, id)), 2 * INTERVAL_MS + 30_000, "every scan running");
+  const pids = r.bots.map((bot) => bot?.pid);
+  const cutAt = Date.now();
+  await link.cut();
+  // The scans end while the store is away; the replicas learn it once it is back.
+  r.sim.clock.advance(2 * 3600_000);
+  const answers: Array<{ replica: number; ms: number; text: string }> = [];
+  for (const at of [3_000, 12_000, 21_000]) {
+    await sleep(Math.max(0, cutAt + at - Date.now()));
+    const seen = r.emulator.ephemerals(OPERATOR).length;
+    const sent = Date.now();
+    const replica = await r.send(OPERATOR, "projects");
+    const text = await until(
+      () => r.ephemeralsSince(OPERATOR, seen)[0],
+      15_000,
+      "an answer during the outage",
+    ).catch(() => "(no answer within 15 s)");
+    answers.push({ replica, ms: Date.now() - sent, text });
+  }
+  await sleep(Math.max(0, cutAt + 30_000 - Date.now()));
+  await link.restore();
+  const outageMs = Date.now() - cutAt;
+  const audits = await waitAllComplete(r, ids, 3 * INTERVAL_MS + 60_000);
+  await sleep(2 * TICK_MS);
+  const seen = r.emulator.ephemerals(OPERATOR).length;
+  await r.send(OPERATOR, "projects");
+  const afterwards = await until(() => r.ephemeralsSince(OPERATOR, seen)[0], 30_000, "projects afterwards");
+  const lines = r.bots.map((bot) => ({
+    unreachable: bot?.logs((l) => String(l.msg).startsWith("store unreachable")).length ?? 0,
+    back: bot?.logs((l) => l.msg === "store back").length ?? 0,
+  }));
+  tally(
+    t,
+    r,
+    `D: store unreachable for 30 s`,
+    audits.map((a) => auditThread(r.emulator, a.scanId)),
+    projects,
+    [
+      ...notes,
+      `outage ${Math.round(outageMs / 1000)} s; answers during it (replica, ms): ${JSON.stringify(answers.map((a) => [a.replica, a.ms]))}`,
+      `log lines per replica (unreachable/back): ${JSON.stringify(lines.map((l) => `${l.unreachable}/${l.back}`))}`,
+    ],
+  );
+  for (const answer of answers) {
+    assert.match(answer.text, /store is unreachable right now\. Try again in a minute\./);
+    assert.ok(answer.ms < 3000, `replica ${answer.replica} answered in ${answer.ms} ms`);
+  }
+  assert.deepEqual(
+    new Set(answers.map((a) => a.replica)).size,
+    3,
+    "the three commands went to the three replicas",
+  );
+  assert.deepEqual(lines, [
+    { unreachable: 1, back: 1 },
+    { unreachable: 1, back: 1 },
+    { unreachable: 1, back: 1 },
+  ]);
+  assert.deepEqual(
+    r.bots.map((bot) => bot?.pid),
+    pids,
+    "recovered without a restart",
+  );
+  assert.match(afterwards, /d1/);
+}
 
 test("three replicas on their own Redis: store outage, a kill before a cron slot, a kill mid-upload", {
   timeout: 20 * 60_000,
@@ -71,80 +141,8 @@ test("three replicas on their own Redis: store outage, a kill before a cron slot
     await r.close();
   });
 
-  await t.test(
-    "D: store unreachable for 30 s: fast clear answers, one line each way, nothing lost",
-    async (t) => {
-      const projects = ["d1", "d2", "d3"];
-      await createProjects(r, projects);
-      const { ids, notes } = await requestAndApprove(r, projects);
-      await until(() => ids.every((id) => hasRunning(r, id)), 2 * INTERVAL_MS + 30_000, "every scan running");
-      const pids = r.bots.map((bot) => bot?.pid);
-      const cutAt = Date.now();
-      await link.cut();
-      // The scans end while the store is away; the replicas learn it once it is back.
-      r.sim.clock.advance(2 * 3600_000);
-      const answers: Array<{ replica: number; ms: number; text: string }> = [];
-      for (const at of [3_000, 12_000, 21_000]) {
-        await sleep(Math.max(0, cutAt + at - Date.now()));
-        const seen = r.emulator.ephemerals(OPERATOR).length;
-        const sent = Date.now();
-        const replica = await r.send(OPERATOR, "projects");
-        const text = await until(
-          () => r.ephemeralsSince(OPERATOR, seen)[0],
-          15_000,
-          "an answer during the outage",
-        ).catch(() => "(no answer within 15 s)");
-        answers.push({ replica, ms: Date.now() - sent, text });
-      }
-      await sleep(Math.max(0, cutAt + 30_000 - Date.now()));
-      await link.restore();
-      const outageMs = Date.now() - cutAt;
-      const audits = await waitAllComplete(r, ids, 3 * INTERVAL_MS + 60_000);
-      await sleep(2 * TICK_MS);
-      const seen = r.emulator.ephemerals(OPERATOR).length;
-      await r.send(OPERATOR, "projects");
-      const afterwards = await until(
-        () => r.ephemeralsSince(OPERATOR, seen)[0],
-        30_000,
-        "projects afterwards",
-      );
-      const lines = r.bots.map((bot) => ({
-        unreachable: bot?.logs((l) => String(l.msg).startsWith("store unreachable")).length ?? 0,
-        back: bot?.logs((l) => l.msg === "store back").length ?? 0,
-      }));
-      tally(
-        t,
-        r,
-        "D: store unreachable for 30 s",
-        audits.map((a) => auditThread(r.emulator, a.scanId)),
-        projects,
-        [
-          ...notes,
-          `outage ${Math.round(outageMs / 1000)} s; answers during it (replica, ms): ${JSON.stringify(answers.map((a) => [a.replica, a.ms]))}`,
-          `log lines per replica (unreachable/back): ${JSON.stringify(lines.map((l) => `${l.unreachable}/${l.back}`))}`,
-        ],
-      );
-      for (const answer of answers) {
-        assert.match(answer.text, /store is unreachable right now\. Try again in a minute\./);
-        assert.ok(answer.ms < 3000, `replica ${answer.replica} answered in ${answer.ms} ms`);
-      }
-      assert.deepEqual(
-        new Set(answers.map((a) => a.replica)).size,
-        3,
-        "the three commands went to the three replicas",
-      );
-      assert.deepEqual(lines, [
-        { unreachable: 1, back: 1 },
-        { unreachable: 1, back: 1 },
-        { unreachable: 1, back: 1 },
-      ]);
-      assert.deepEqual(
-        r.bots.map((bot) => bot?.pid),
-        pids,
-        "recovered without a restart",
-      );
-      assert.match(afterwards, /d1/);
-    },
+  await t.test("D: store unreachable for 30 s: fast clear answers, one line each way, nothing lost", (t) =>
+    outage(t, r, link),
   );
 
   await t.test("E: the replica of the last credential check killed just before the next slot", async (t) => {
@@ -237,6 +235,34 @@ test("three replicas on their own Redis: store outage, a kill before a cron slot
       ],
     );
   });
+});
+
+test("three replicas on PostgreSQL: the store unreachable for 30 s", { timeout: 15 * 60_000 }, async (t) => {
+  const base = storeBase(t, "postgres");
+  if (!base) return;
+  const store = isolatedStore("postgres", base);
+  const target = new URL(store.url);
+  const link = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  const url = new URL(store.url);
+  url.port = String(link.port);
+  const r = await replicaRig("postgres", url.toString()).catch(async (error: unknown) => {
+    await link.close();
+    store.drop();
+    throw error;
+  });
+  t.after(async () => {
+    if (process.env.FAULTS_KEEP_LOGS) {
+      const { mkdir, writeFile } = await import("node:fs/promises");
+      await mkdir(process.env.FAULTS_KEEP_LOGS, { recursive: true });
+      await writeFile(`${process.env.FAULTS_KEEP_LOGS}/replica-faults-postgres.log`, r.allLogs());
+    }
+    await r.close();
+    await link.close();
+    store.drop();
+  });
+  await t.test("D: store unreachable for 30 s: fast clear answers, one line each way, nothing lost", (t) =>
+    outage(t, r, link),
+  );
 });
 
 test("replica fault tally: replicas, kills, scans, lost, duplicated, double polls", (t) => {
