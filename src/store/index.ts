@@ -139,9 +139,21 @@ class KeyvStore implements KeyValueStore {
         const keyv = this.space(namespace);
         const out: Array<[string, T]> = [];
         if (!keyv.iterator) return out;
-        for await (const [key, value] of keyv.iterator(undefined)) {
-          if (value !== undefined) out.push([String(key), value as T]);
+        // @keyv/postgres ends a listing whose query failed as if it were complete and only emits the
+        // error: a partial (or empty) list must never pass for the whole one ("No projects yet").
+        let failed: unknown;
+        const onError = (error: unknown) => {
+          failed ??= error;
+        };
+        keyv.on("error", onError);
+        try {
+          for await (const [key, value] of keyv.iterator(undefined)) {
+            if (value !== undefined) out.push([String(key), value as T]);
+          }
+        } finally {
+          keyv.off("error", onError);
         }
+        if (failed !== undefined) throw failed;
         return out;
       },
       this.bounds.listingMs,
@@ -284,7 +296,13 @@ export async function openStore({
       const { default: KeyvPostgres } = await import("@keyv/postgres");
       const { guardedClient } = await import("./postgres.js");
       // One pool per process (the adapter's): the first adapter's options make it.
-      const options = { uri: url, connectionTimeoutMillis: 5000, Client: guardedClient(onBackendError) };
+      const options = {
+        uri: url,
+        connectionTimeoutMillis: 5000,
+        Client: guardedClient(onBackendError),
+        // Rows per listing query (the adapter's default is 10: a thousand queries for 10,000 records).
+        iterationLimit: 500,
+      };
       const first = new KeyvPostgres(options);
       first.on("error", onBackendError);
       store = new KeyvStore(

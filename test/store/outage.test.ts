@@ -163,3 +163,36 @@ test("Redis: a dozen namespaces on the one shared client print no MaxListenersEx
     [],
   );
 });
+
+test("PostgreSQL: a listing cut short by the outage fails; it never passes for an empty list", {
+  timeout: 120_000,
+}, async (t) => {
+  const base = process.env.TEST_POSTGRES_URL;
+  if (base === undefined) {
+    const reason = "TEST_POSTGRES_URL is not set; start .ci/services to run this";
+    if (process.env.CI === "true") assert.fail(reason);
+    t.skip(reason);
+    return;
+  }
+  const target = new URL(base);
+  const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  t.after(() => proxy.close());
+  const url = new URL(base);
+  url.port = String(proxy.port);
+  const store = await openStore({ url: url.toString() });
+  t.after(() => store.close());
+  const namespace = `listing-${process.pid}-${Date.now()}`;
+  await store.set(namespace, "p1", { name: "shop" });
+  assert.equal((await store.entries(namespace)).length, 1);
+  await proxy.cut();
+  const listed = await timed(store.entries(namespace));
+  assert.ok(listed.error instanceof AppError && listed.error.kind === "store", String(listed.error));
+  await proxy.restore();
+  let entries: unknown[] = [];
+  for (let i = 0; i < 40 && entries.length === 0; i++) {
+    entries = await store.entries(namespace).catch(() => []);
+    if (entries.length === 0) await sleep(250);
+  }
+  assert.equal(entries.length, 1);
+  await store.delete(namespace, "p1");
+});
