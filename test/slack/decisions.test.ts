@@ -264,6 +264,33 @@ test("a redelivered press runs once", async () => {
   assert.equal(t.emulator.views(PEOPLE.operator).length, views + 1, "one form");
 });
 
+test("presses by the wrong people or with edited values change nothing and are answered", async () => {
+  const { card } = await requestThroughForm(
+    DECISION_ACTIONS.falsePositive,
+    { reason: { value: "Static page, the parameter is ignored" } },
+    "crashtest:redelivered:/x::GET",
+  );
+  const attempts: Array<[string, string, string | undefined, RegExp]> = [
+    [PEOPLE.stranger, DECISION_ACTIONS.approve, undefined, /not allowed to approve/],
+    [PEOPLE.stranger, DECISION_ACTIONS.deny, undefined, /not allowed to approve/],
+    [PEOPLE.operator, DECISION_ACTIONS.approve, undefined, /not allowed to approve/],
+    [PEOPLE.approver, DECISION_ACTIONS.approve, "00000000-0000-4000-8000-000000000000", /no longer exists/],
+    [PEOPLE.approver, DECISION_ACTIONS.approve, "../../approvals", /not valid any more/],
+    [PEOPLE.approver, DECISION_ACTIONS.deny, "x".repeat(1999), /not valid any more/],
+  ];
+  for (const [user, actionId, value, expected] of attempts) {
+    const attempt = await press(user, card.ts, actionId, value);
+    assert.match(await attempt.answer(), expected, `${user} ${actionId} ${value?.slice(0, 20)}`);
+  }
+  const request = (await stored()).find((r) => r.card?.ts === card.ts);
+  assert.equal(request?.status, "pending", "nothing was decided");
+  // The requester withdraws it, which is allowed.
+  await press(PEOPLE.operator, card.ts, DECISION_ACTIONS.deny);
+  await eventually(async () =>
+    (await stored()).find((r) => r.card?.ts === card.ts && r.status === "withdrawn"),
+  );
+});
+
 describe("false positive", () => {
   test("from the finding's menu: reason only, approved by a second person, never expires", async () => {
     const ts = await postFinding("crashtest:xss:/search:q:GET");
