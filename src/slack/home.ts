@@ -12,6 +12,7 @@ import {
   homeView,
   noAccessView,
 } from "./blocks/home.js";
+import { upcomingSchedulesBlocks } from "./blocks/schedules.js";
 import type { SurfaceDeps } from "./deps.js";
 import { SlackError } from "./failures.js";
 
@@ -123,9 +124,15 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
       if (decidable === "none" || (await links.of(request.card)) === GONE) continue;
       approvals.push({ request, decidable });
     }
+    // The next scheduled scans, of channels this viewer sees.
+    const upcoming = [];
+    for (const view of await deps.schedules.upcoming(50)) {
+      if (await visible(view.schedule.channel)) upcoming.push(view);
+    }
     return homeView({
       scans,
       approvals,
+      upcoming: upcomingSchedulesBlocks(upcoming),
       credentials: credentialsConfigured() ? await readCredentialStatuses(deps.store, now) : undefined,
       now,
       ...(notice ? { notice } : {}),

@@ -114,6 +114,22 @@ test("`schedules` lists next and last run with Pause/Resume/Delete; Pause and Re
   assert.match(await click(PEOPLE.operator, paused.ts, SCHEDULE_ACTIONS.resume), /resumed/);
 });
 
+test("App Home shows the next scheduled scans to those who may see them", async () => {
+  const open = async (user: string) => {
+    const published = t.emulator.calls("views.publish").length;
+    await t.emulator.homeOpened(user);
+    await eventually(() => t.emulator.calls("views.publish").length > published);
+    return visibleText(t.emulator.views(user).find((v) => v.type === "home")?.view as { blocks?: unknown });
+  };
+  const admin = await open(PEOPLE.admin);
+  assert.match(admin, /Next scheduled scans\* \(1\)/);
+  assert.match(
+    admin,
+    new RegExp(`web-shop\\* · <!date\\^\\d+[^>]*> · every Monday at 02:00 Europe/Berlin · \`${id}\``),
+  );
+  assert.doesNotMatch(await open(PEOPLE.stranger), /scheduled/i);
+});
+
 test("after downtime the missed run starts once, in the schedule's channel, scheduled by and approved by", async () => {
   await t.close();
   // Down over two Mondays; back on Wednesday 2026-12-16.
