@@ -121,7 +121,7 @@ export class Outbox {
     items: Array<[string, OutboxItem]>,
     leftOver: Batch | undefined,
   ): Promise<boolean> {
-    const { store, clock, output } = this.deps;
+    const { store, clock } = this.deps;
     const lease = `notify-outbox:${destination}`;
     if (!(await store.leases.acquire(lease, this.holder, this.options.leaseMs))) return false;
     try {
@@ -131,8 +131,7 @@ export class Outbox {
       // Re-read under the lease: another replica may have finished it meanwhile.
       const batch = leftOver ? await store.get<Batch>(BATCHES, destination) : undefined;
       if (batch) {
-        if (!(await output.delivered(destination, batch.id)))
-          await output.deliver(destination, batch.notices, batch.id);
+        await this.post(batch, true);
         await this.finish(batch);
         return true;
       }
@@ -174,11 +173,14 @@ export class Outbox {
   /**
    * Posts a batch. A destination Slack refuses for good (channel_not_found, is_archived, a person who
    * left) would hold its queue forever: that batch is logged as an error and dropped; anything that
-   * may pass later is thrown and retried on the next pass.
+   * may pass later is thrown and retried on the next pass. A batch left over by an interruption is
+   * looked up in the destination first (`lookUp`).
    */
-  private async post(batch: Batch): Promise<void> {
+  private async post(batch: Batch, lookUp = false): Promise<void> {
+    const { output } = this.deps;
     try {
-      await this.deps.output.deliver(batch.destination, batch.notices, batch.id);
+      if (lookUp && (await output.delivered(batch.destination, batch.id))) return;
+      await output.deliver(batch.destination, batch.notices, batch.id);
     } catch (error) {
       if (!isAppError(error) || error.retryable || error.kind === "store") throw error;
       this.deps.logger.error("notification refused for good; dropped", {

@@ -159,3 +159,34 @@ test("a destination Slack refuses for good is dropped with an error; one that ma
   assert.equal(await router.scan({ ...finished(), requestedBy: "U0ALICE" }), 1);
   await store.close();
 });
+
+test("a batch left by a crash in a channel the bot was removed from is dropped, not looked up forever", async () => {
+  const store = await openStore({ url: "memory://" });
+  let now = 10_000;
+  const clock = { now: () => now };
+  const book = new SubscriptionBook(store);
+  const logs = captureLogger();
+  let removed = false;
+  let posts = 0;
+  const output = {
+    async deliver() {
+      posts++;
+      if (!removed) throw new AppError("unavailable", "connection reset", { retryable: true });
+    },
+    async delivered() {
+      if (removed) throw new AppError("permission", "not_in_channel");
+      return false;
+    },
+  };
+  const outbox = new Outbox({ store, clock, book, output, logger: logs.logger });
+  await outbox.enqueue("C0LEFT", { kind: "failed", key: "k", at: 0, projectId: "p", projectName: "x" });
+  await outbox.drain();
+  assert.equal(posts, 1, "the batch is open");
+  removed = true;
+  now += 1000;
+  await outbox.drain();
+  assert.equal((await outbox.waiting()).size, 0);
+  assert.deepEqual(await store.entries("notify-batches"), []);
+  assert.match(logs.text(), /notification refused for good; dropped/);
+  await store.close();
+});
