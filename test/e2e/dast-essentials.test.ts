@@ -96,3 +96,24 @@ test("create target, start, card, threaded updates, summary and reports in the t
   assert.deepEqual(tcs.rejections, [], "every request carried a valid HMAC signature");
   assert.ok(!t.logs.text().includes(keys.apiKeySecret));
 });
+
+test("schedules: the bot's own beside DAST Essentials' platform schedules of the project, read-only", async () => {
+  const [target] = [...tcs.targets.values()];
+  assert.ok(target);
+  tcs.profiles.set("prof-e2e", {
+    analysis_profile_id: "prof-e2e",
+    target_id: target.target_id,
+    name: "nightly",
+    schedule: { frequency: "DAILY", interval: 1, timezone: "Europe/Berlin", time: "03:00", status: "ACTIVE" },
+  });
+  const made = await command(PEOPLE.operator, "schedule shop daily at 02:00 tz=Europe/Berlin");
+  assert.match(made, /every day at 02:00 Europe\/Berlin/);
+  const listed = await command(PEOPLE.operator, "schedules shop");
+  assert.match(listed, /every day at 02:00 Europe\/Berlin/);
+  assert.match(
+    listed,
+    /Schedules on the scanning platform[\s\S]*\*shop\*: DAILY at 03:00 Europe\/Berlin · ACTIVE/,
+  );
+  assert.ok(tcs.calls.includes("GET /analysis_profiles/prof-e2e/schedule"));
+  assert.deepEqual(tcs.rejections, []);
+});

@@ -1,6 +1,7 @@
 import { AppError } from "../../domain/errors.js";
 import type {
   Logger,
+  PlatformSchedule,
   Project,
   ProjectSpec,
   Report,
@@ -37,6 +38,7 @@ import { type Call, runIds, runSubject, toRequest } from "./calls.js";
 import { dastFailure, type FailureContext, problemCodes, readProblem, SERVICE } from "./problems.js";
 import { reportCall, reportFormatOf, toReport } from "./reports.js";
 import { estimatedDurationMs, isActiveRun, moreActive, runState, runText } from "./runs.js";
+import { readPlatformSchedules } from "./schedules.js";
 import { dastApiUrl, platformUrl } from "./settings.js";
 import {
   buildTargetRequest,
@@ -302,6 +304,17 @@ class DastEssentialsAdapter implements DastEssentialsScanner {
     });
     if (!answer.ok) throw this.failure(answer.response, call);
     return toReport(answer, call, dastFormat, ref.scanId);
+  }
+
+  /** The schedules the platform runs itself for this target, read-only (see schedules.ts). */
+  async platformSchedules(projectId: string): Promise<PlatformSchedule[]> {
+    return readPlatformSchedules(checkDastId("target", projectId), async (call, schema) => {
+      const response = await this.send(call);
+      // 204: no schedule.
+      if (response.status === 204) return undefined;
+      if (!isSuccess(response)) throw this.failure(response, call);
+      return readJson(this.transport, call.operation, response, schema);
+    });
   }
 
   close(): Promise<void> {

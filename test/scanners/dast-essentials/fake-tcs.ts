@@ -44,6 +44,14 @@ export interface FakeRun {
   reportNotReadyCode: string;
 }
 
+/** An analysis profile of a target, with the platform schedule it runs by itself (none: 204). */
+export interface FakeProfile {
+  analysis_profile_id: string;
+  target_id: string;
+  name: string;
+  schedule?: Record<string, unknown>;
+}
+
 export interface Recorded {
   method: string;
   /** Path after the prefix, with query. */
@@ -82,6 +90,7 @@ export class FakeTcs {
   readonly requests: Recorded[] = [];
   readonly targets = new Map<string, FakeTarget>();
   readonly runs = new Map<string, FakeRun>();
+  readonly profiles = new Map<string, FakeProfile>();
   maxTargets = 50;
   private readonly script: Scripted[] = [];
   private readonly seenNonces = new Set<string>();
@@ -319,6 +328,38 @@ export class FakeTcs {
       }
       if (parts.length === 4) return send(200, this.runBody(run));
       if (parts.length === 6 && parts[4] === "report") return this.report(run, parts[5] ?? "", send);
+    }
+    // GET /analysis_profiles?target_id=&limit=
+    if (method === "GET" && parts.length === 1 && parts[0] === "analysis_profiles") {
+      const limit = Number(url.searchParams.get("limit") ?? "10");
+      if (!Number.isInteger(limit) || limit < 10 || limit > 200) {
+        return send(400, problem(400, "INVALID_QUERY_PARAM_VALUE", "limit out of range"));
+      }
+      const target = url.searchParams.get("target_id");
+      const all = [...this.profiles.values()].filter((p) => !target || p.target_id === target);
+      const listed = all.slice(0, limit).map(({ schedule: _s, ...item }) => item);
+      return send(200, {
+        _embedded: { analysis_profiles: listed },
+        _links: [],
+        page: { number: 0, size: listed.length, total_pages: 1, total_elements: all.length },
+      });
+    }
+    // GET /analysis_profiles/{id}/schedule: 204 when the profile has none
+    if (
+      method === "GET" &&
+      parts.length === 3 &&
+      parts[0] === "analysis_profiles" &&
+      parts[2] === "schedule"
+    ) {
+      const profile = this.profiles.get(parts[1] ?? "");
+      if (!profile) {
+        return send(
+          404,
+          problem(404, "ANALYSIS_PROFILE_NOT_FOUND", `Analysis profile ${parts[1]} not found`),
+        );
+      }
+      if (!profile.schedule) return send(204);
+      return send(200, { analysis_profile_id: profile.analysis_profile_id, ...profile.schedule });
     }
     send(404, problem(404, "RESOURCE_NOT_EXISTS", "no such path"));
   }
