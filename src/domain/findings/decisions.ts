@@ -25,6 +25,12 @@ export type { AcceptanceDays, DecisionKind, DecisionRequest, DecisionStatus } fr
 export { ACCEPTANCE_DAYS, REASON_MAX, REASON_MIN } from "./decision-record.js";
 
 const DAY_MS = 86_400_000;
+/** Which request holds a finding while it is pending (one at a time). */
+const OPEN = "finding-decision-open";
+interface OpenClaim {
+  id: string;
+  at: number;
+}
 /** Kept past the end so a late click gets a clear answer and the expiry line can catch up. */
 const KEEP_DECIDED_MS = 7 * DAY_MS;
 const KEEP_LAPSED_ACCEPTANCE_MS = 90 * DAY_MS;
@@ -125,21 +131,10 @@ export class FindingDecisionService implements FindingDecisions {
       );
     }
     const now = clock.now();
-    const open = (await this.list()).find(
-      (r) =>
-        r.status === "pending" &&
-        r.expiresAt > now &&
-        r.projectId === project.id &&
-        r.fingerprint === input.fingerprint,
-    );
-    if (open) {
-      throw new AppError(
-        "conflict",
-        say`${person(open.requestedBy)} already asked for a ${KIND_WORDS[open.kind]} of this finding; an approver decides it on its card.`,
-      );
-    }
+    const id = randomUUID();
+    await this.claimFinding(project.id, input.fingerprint, id, now);
     const request: DecisionRequest = {
-      id: randomUUID(),
+      id,
       projectId: project.id,
       projectName: project.name,
       fingerprint: input.fingerprint,
@@ -165,6 +160,33 @@ export class FindingDecisionService implements FindingDecisions {
       ...(days !== undefined ? { detail: `${days} days` } : {}),
     });
     return request;
+  }
+
+  /**
+   * One pending request per finding, across replicas: the store's `add` claims the finding for the
+   * request's lifetime. A claim whose request ended (decided, lapsed) is taken over.
+   */
+  private async claimFinding(projectId: string, fingerprint: Fingerprint, id: string, now: number) {
+    const { store, policy } = this.deps;
+    const key = `${projectId}|${fingerprint}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await store.add<OpenClaim>(OPEN, key, { id, at: now }, policy.approvalTtlMs)) return;
+      const held = await store.get<OpenClaim>(OPEN, key);
+      const holder = held ? await this.get(held.id) : undefined;
+      if (holder?.status === "pending" && holder.expiresAt > now) {
+        throw new AppError(
+          "conflict",
+          say`${person(holder.requestedBy)} already asked for a ${KIND_WORDS[holder.kind]} of this finding; an approver decides it on its card.`,
+        );
+      }
+      // A claim younger than a minute without its record is a request being saved right now.
+      if (held && !holder && now - held.at < 60_000) break;
+      await store.delete(OPEN, key);
+    }
+    throw new AppError(
+      "conflict",
+      "Someone is asking about this finding right now; look for its card in a moment.",
+    );
   }
 
   /** Remembers where the request card was posted, so later decisions edit it. */

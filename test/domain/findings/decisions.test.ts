@@ -142,6 +142,26 @@ describe("requests", () => {
     assert.match(again.userMessage, /@UOPS already asked for a false positive/);
   });
 
+  test("two people asking at once about one finding: one request, the other told who asked", async () => {
+    const results = await Promise.allSettled([
+      service().open("UOPS", CHANNEL, accept()),
+      service().open("UBOB", CHANNEL, falsePositive),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.equal((refused.reason as AppError).kind, "conflict");
+    assert.equal((await service().list()).length, 1);
+  });
+
+  test("once the request is decided or lapsed, the finding can be asked about again", async () => {
+    const first = await service().open("UOPS", CHANNEL, accept());
+    await service().decide(first.id, "UOPS", "deny", CHANNEL);
+    const second = await service().open("UOPS", CHANNEL, accept());
+    clock.advance(25 * HOUR);
+    const third = await service().open("UOPS", CHANNEL, falsePositive);
+    assert.notEqual(second.id, third.id);
+  });
+
   test("APPROVAL_CHANNEL takes the card; nobody in the conversation needs to be an approver", async () => {
     members = ["UOPS"];
     const request = await service({ approvalChannel: "CAPPROVE" }).open("UOPS", CHANNEL, accept());
