@@ -95,8 +95,8 @@ export function registerDecisionActions(app: App, deps: SurfaceDeps): void {
     if (!ref || !kind) throw invalidButton();
     await showForm(deps, press, ref, kind);
   };
-  on(DECISION_ACTIONS.accept, "finding.accepted.open", openForm("accepted"));
-  on(DECISION_ACTIONS.falsePositive, "finding.false_positive.open", openForm("false_positive"));
+  on(DECISION_ACTIONS.accept, "finding.decision.open", openForm("accepted"));
+  on(DECISION_ACTIONS.falsePositive, "finding.decision.open", openForm("false_positive"));
   on(DECISION_ACTIONS.menu, "finding.decision.open", openForm());
 
   const decide = (decision: "approve" | "deny") => async (press: Press) => {
