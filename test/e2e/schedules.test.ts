@@ -30,9 +30,17 @@ const env = {
 let now = Date.parse("2026-12-01T12:00:00Z");
 const clock = { now: () => now };
 let t: TestBot;
+const PRIVATE = "G0REDTEAM";
+const emulator = {
+  ...SURFACE_EMULATOR,
+  channels: [
+    { id: CHANNEL, name: "security" },
+    { id: PRIVATE, name: "red-team", isPrivate: true, members: [PEOPLE.admin, PEOPLE.approver] },
+  ],
+};
 
 before(async () => {
-  t = await startTestBot({ env, emulator: SURFACE_EMULATOR, clock });
+  t = await startTestBot({ env, emulator, clock });
 });
 after(async () => {
   await t.close();
@@ -91,6 +99,21 @@ test("the approver's own schedule cannot be approved by themselves", async () =>
   assert.match((await command(PEOPLE.approver, `schedule delete ${other}`)).text, /deleted/);
 });
 
+test("a private channel's schedules are listed only to its members and admins", async () => {
+  const seen = t.emulator.ephemerals(PEOPLE.approver).length;
+  await t.emulator.slashCommand({
+    user: PEOPLE.approver,
+    channel: PRIVATE,
+    text: "schedule web-shop monthly 3",
+  });
+  assert.match(visibleText(await eventually(() => t.emulator.ephemerals(PEOPLE.approver)[seen])), /created/);
+  assert.doesNotMatch((await command(PEOPLE.operator, "schedules")).text, /on the 3rd of every month/);
+  assert.match((await command(PEOPLE.admin, "schedules")).text, /on the 3rd of every month/);
+  const own = /`([0-9a-f]{8})`\n[^\n]*<#G0REDTEAM>/.exec((await command(PEOPLE.admin, "schedules")).text);
+  assert.ok(own);
+  await command(PEOPLE.admin, `schedule delete ${own[1]}`);
+});
+
 test("bad input gets the right syntax", async () => {
   const cron = await command(PEOPLE.operator, 'schedule web-shop "0 25 * * *"');
   assert.match(cron.text, /hour: 25/);
@@ -134,7 +157,7 @@ test("after downtime the missed run starts once, in the schedule's channel, sche
   await t.close();
   // Down over two Mondays; back on Wednesday 2026-12-16.
   now = Date.parse("2026-12-16T09:00:00Z");
-  t = await startTestBot({ env, emulator: SURFACE_EMULATOR, clock });
+  t = await startTestBot({ env, emulator, clock });
   const card = await eventually(() => messages(/Scheduled by <@U0CAROL>/).at(-1), 10_000);
   await eventually(() => t.logs.text().includes("schedules started"));
   assert.match(visibleText(card), /approved by <@U0BOB>/);
@@ -145,7 +168,7 @@ test("after downtime the missed run starts once, in the schedule's channel, sche
   );
   // A restart the same day does not start it again.
   await t.close();
-  t = await startTestBot({ env, emulator: SURFACE_EMULATOR, clock });
+  t = await startTestBot({ env, emulator, clock });
   await eventually(() => t.logs.text().includes("schedules started"));
   assert.equal(messages(/Scheduled by/).length, 0, "the new emulator has seen no second card");
 });

@@ -39,7 +39,7 @@ async function saved(
 export const scheduleCreate: CommandSpec<SurfaceDeps> = {
   name: "schedule",
   usage: `<project> ${TIMING_USAGE}`,
-  summary: "Scan a project on a schedule (approved once, when approvals are required).",
+  summary: "Scan a project on a schedule.",
   details:
     'Examples: `schedule web-shop daily at 02:00`, `schedule web-shop weekly monday at 02:00 tz=Europe/Berlin`, `schedule web-shop monthly 1`, `schedule web-shop "0 2 * * 1-5" tz=America/New_York`. The time defaults to 02:00 and the zone to UTC. With approvals on, an approver other than you approves the schedule once; any change needs approval again.',
   async run({ args, userId, channelId, reply }, deps) {
@@ -51,8 +51,9 @@ export const scheduleCreate: CommandSpec<SurfaceDeps> = {
 
 export const scheduleEdit: CommandSpec<SurfaceDeps> = {
   name: "schedule edit",
-  usage: `<id> <project> ${TIMING_USAGE}`,
-  summary: "Change a schedule's project or time (approved again, when approvals are required).",
+  usage: "<id> <project> <timing>",
+  summary: "Change a schedule's project or time (approved again).",
+  details: `\`<timing>\` is as for \`schedule\`: \`${TIMING_USAGE}\`.`,
   async run({ args, userId, channelId, reply }, deps) {
     const id = idArg(args, EDIT);
     const project = parseInput(projectRef, args[1], "project", `/crashtest ${EDIT}`);
@@ -122,10 +123,29 @@ async function platformSchedules(deps: SurfaceDeps, projects: Array<{ id: string
   return out;
 }
 
+/**
+ * Schedules of channels the person is in (admins: all), as App Home shows scans: a private channel's
+ * schedules stay in it. A channel whose members the bot cannot read hides its schedules.
+ */
+async function visibleTo(deps: SurfaceDeps, user: string, here: string, views: ScheduleView[]) {
+  if ((await deps.authz.rolesOf(user)).includes("admin")) return views;
+  const member = new Map<string, boolean>([[here, true]]);
+  const shown: ScheduleView[] = [];
+  for (const view of views) {
+    const { channel } = view.schedule;
+    if (!member.has(channel)) {
+      const members = await deps.slack.channelMembers(channel).catch(() => [] as string[]);
+      member.set(channel, members.includes(user));
+    }
+    if (member.get(channel)) shown.push(view);
+  }
+  return shown;
+}
+
 export const schedulesList: CommandSpec<SurfaceDeps> = {
   name: "schedules",
   usage: "[project]",
-  summary: "List scheduled scans with next and last run (and the scanning platform's own schedules).",
+  summary: "Scheduled scans with next and last run.",
   async run({ args, userId, channelId, reply }, deps) {
     if (args.length > 1) {
       throw new AppError(
@@ -133,7 +153,12 @@ export const schedulesList: CommandSpec<SurfaceDeps> = {
         `"${quoted(args.join(" "))}" is more than one project.\nUsage: \`/crashtest schedules [project]\``,
       );
     }
-    const views = await deps.schedules.list(userId, channelId, args[0]);
+    const views = await visibleTo(
+      deps,
+      userId,
+      channelId,
+      await deps.schedules.list(userId, channelId, args[0]),
+    );
     const projects = args[0]
       ? [await deps.registry.resolve(args[0])]
       : [
