@@ -67,6 +67,10 @@ const STATE_CHANGES = new Set([
   "project.create",
   "project.delete",
   "project.link",
+  ...["accepted", "false_positive"].flatMap((kind) =>
+    ["request", "approve", "deny", "withdraw"].map((step) => `finding.${kind}.${step}`),
+  ),
+  "finding.accepted.expire",
   "schedule.create",
   "schedule.change",
   "schedule.approve",

@@ -22,6 +22,7 @@ let store: MemoryStore;
 let registry: ProjectRegistry;
 let audit: AuditTrail;
 let members: string[];
+let logs: ReturnType<typeof captureLogger>;
 
 /** Findings history as the decisions see it: one known finding in project 101. */
 const known: KnownFinding = {
@@ -92,7 +93,8 @@ beforeEach(async () => {
   clock = new ManualClock(Date.UTC(2026, 10, 1, 12));
   store = new MemoryStore(clock);
   registry = new ProjectRegistry(store, clock);
-  audit = new AuditTrail(store, clock);
+  logs = captureLogger();
+  audit = new AuditTrail(store, clock, { logger: logs.logger });
   members = ["UOPS", "UALICE", "UBOB"];
   await registry.save(
     { id: "101", name: "web-shop", url: "https://shop.example" },
