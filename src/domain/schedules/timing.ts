@@ -66,7 +66,9 @@ const clockTime = z
 const timeZone = z
   .string()
   .min(1, "needs a zone after tz=")
-  .refine(isTimeZone, "is not an IANA time zone (e.g. tz=Europe/Berlin, tz=America/New_York, tz=UTC)");
+  .refine(isTimeZone, "is not an IANA time zone (e.g. tz=Europe/Berlin, tz=America/New_York, tz=UTC)")
+  // The zone's own spelling (europe/berlin is Europe/Berlin), as shown back and given to node-cron.
+  .transform((zone) => new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone);
 
 function refuse(what: string, message: string, extra = ""): never {
   throw new AppError("validation", `${what} ${message}.${extra}`);

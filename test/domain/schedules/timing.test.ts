@@ -25,6 +25,7 @@ test("daily, weekly, monthly and cron read back in words, zone last", () => {
     "every Monday at 02:00 Europe/Berlin",
   );
   assert.equal(words(["weekly", "Fri", "at", "23:15"]), "every Friday at 23:15 UTC");
+  assert.equal(words(["daily", "tz=europe/berlin"]), "every day at 02:00 Europe/Berlin");
   assert.equal(
     words(["monthly", "15", "at", "06:30", "tz=America/New_York"]),
     "on the 15th of every month at 06:30 America/New_York",
