@@ -102,12 +102,11 @@ export class Outbox {
       list.push([key, item]);
       queued.set(item.destination, list);
     }
-    const leftOver = new Map((await store.entries<Batch>(BATCHES)).map(([d, b]) => [d, b]));
+    const leftOver = (await store.entries<Batch>(BATCHES)).map(([destination]) => destination);
     let posted = 0;
-    for (const destination of new Set([...queued.keys(), ...leftOver.keys()])) {
+    for (const destination of new Set([...queued.keys(), ...leftOver])) {
       try {
-        if (await this.drainOne(destination, queued.get(destination) ?? [], leftOver.get(destination)))
-          posted++;
+        if (await this.drainOne(destination, queued.get(destination) ?? [])) posted++;
       } catch (error) {
         // Left in the store (queued, or as a batch): the next pass tries again.
         logger.warn("notification delivery failed; retried on the next pass", { destination, error });
@@ -116,11 +115,7 @@ export class Outbox {
     return posted;
   }
 
-  private async drainOne(
-    destination: string,
-    items: Array<[string, OutboxItem]>,
-    leftOver: Batch | undefined,
-  ): Promise<boolean> {
+  private async drainOne(destination: string, items: Array<[string, OutboxItem]>): Promise<boolean> {
     const { store, clock } = this.deps;
     const lease = `notify-outbox:${destination}`;
     if (!(await store.leases.acquire(lease, this.holder, this.options.leaseMs))) return false;
@@ -128,8 +123,8 @@ export class Outbox {
       const now = clock.now();
       const last = await store.get<number>(PACE, destination);
       if (last !== undefined && now - last < this.options.minGapMs) return false;
-      // Re-read under the lease: another replica may have finished it meanwhile.
-      const batch = leftOver ? await store.get<Batch>(BATCHES, destination) : undefined;
+      // Read under the lease, also when this pass saw none: a replica that died after saving one left it.
+      const batch = await store.get<Batch>(BATCHES, destination);
       if (batch) {
         await this.post(batch, true);
         await this.finish(batch);
