@@ -43,6 +43,21 @@ const OUTBOX = "notify-outbox";
 const SENT = "notify-sent";
 const BATCHES = "notify-batches";
 const PACE = "notify-pace";
+/** When a notice was last queued, and what the last full pass found: lets an idle pass skip the listing. */
+const SIGNAL = "notify-signal";
+/** Replicas' clocks differ a little: a notice queued this long before a pass still makes the next pass look. */
+const CLOCK_SKEW_MS = 5000;
+/** Quiet hours are set to the minute: held notices are looked at again once a minute. */
+const QUIET_RECHECK_MS = 60_000;
+
+interface Drained {
+  /** When the pass started. */
+  checkedAt: number;
+  /** When something may be due again without a new notice; 0 when nothing waits. */
+  nextAt: number;
+}
+
+type Outcome = "posted" | "retry" | "quiet" | "empty";
 /** How long a delivered notice is remembered, so a late repeat of its event is still a no-op. */
 const SENT_RETENTION_MS = 14 * 86_400_000;
 const QUEUED_RETENTION_MS = 30 * 86_400_000;
@@ -79,9 +94,27 @@ export class Outbox {
     const item: OutboxItem = { destination, notice, at: clock.now() };
     if (!(await store.add(OUTBOX, key, item, QUEUED_RETENTION_MS))) return false;
     // Delivery marks `sent` before it removes the item: an add that won after the removal sees the mark.
-    if ((await store.get(SENT, key)) === undefined) return true;
-    await store.delete(OUTBOX, key);
-    return false;
+    if ((await store.get(SENT, key)) !== undefined) {
+      await store.delete(OUTBOX, key);
+      return false;
+    }
+    await store.set(SIGNAL, "queued", clock.now());
+    return true;
+  }
+
+  /**
+   * Whether this pass can skip listing the outbox (a scan of the store on Redis): nothing was queued
+   * since the last full pass, which left nothing due before now.
+   */
+  private async idle(now: number): Promise<boolean> {
+    const { store } = this.deps;
+    const [drained, queued] = await Promise.all([
+      store.get<Drained>(SIGNAL, "drained"),
+      store.get<number>(SIGNAL, "queued"),
+    ]);
+    if (!drained) return false;
+    if ((queued ?? 0) >= drained.checkedAt - CLOCK_SKEW_MS) return false;
+    return drained.nextAt === 0 || now < drained.nextAt;
   }
 
   /** Notices still waiting (quiet hours, pacing), per destination. */
@@ -95,7 +128,9 @@ export class Outbox {
 
   /** One pass: at most one message per destination. Answers how many messages were posted. */
   async drain(): Promise<number> {
-    const { store, logger } = this.deps;
+    const { store, clock, logger } = this.deps;
+    const now = clock.now();
+    if (await this.idle(now)) return 0;
     const queued = new Map<string, Array<[string, OutboxItem]>>();
     for (const [key, item] of await store.entries<OutboxItem>(OUTBOX)) {
       const list = queued.get(item.destination) ?? [];
@@ -104,34 +139,45 @@ export class Outbox {
     }
     const leftOver = (await store.entries<Batch>(BATCHES)).map(([destination]) => destination);
     let posted = 0;
+    let nextAt = 0;
+    const dueAt = (at: number) => {
+      nextAt = nextAt === 0 ? at : Math.min(nextAt, at);
+    };
     for (const destination of new Set([...queued.keys(), ...leftOver])) {
+      let outcome: Outcome;
       try {
-        if (await this.drainOne(destination, queued.get(destination) ?? [])) posted++;
+        outcome = await this.drainOne(destination, queued.get(destination) ?? []);
       } catch (error) {
         // Left in the store (queued, or as a batch): the next pass tries again.
         logger.warn("notification delivery failed; retried on the next pass", { destination, error });
+        outcome = "retry";
       }
+      if (outcome === "posted") posted++;
+      // Posted (more may wait), paced or failed: the next pass looks again; quiet: in a minute.
+      if (outcome === "posted" || outcome === "retry") dueAt(now);
+      else if (outcome === "quiet") dueAt(now + QUIET_RECHECK_MS);
     }
+    await store.set<Drained>(SIGNAL, "drained", { checkedAt: now, nextAt });
     return posted;
   }
 
-  private async drainOne(destination: string, items: Array<[string, OutboxItem]>): Promise<boolean> {
+  private async drainOne(destination: string, items: Array<[string, OutboxItem]>): Promise<Outcome> {
     const { store, clock } = this.deps;
     const lease = `notify-outbox:${destination}`;
-    if (!(await store.leases.acquire(lease, this.holder, this.options.leaseMs))) return false;
+    if (!(await store.leases.acquire(lease, this.holder, this.options.leaseMs))) return "retry";
     try {
       const now = clock.now();
       const last = await store.get<number>(PACE, destination);
-      if (last !== undefined && now - last < this.options.minGapMs) return false;
+      if (last !== undefined && now - last < this.options.minGapMs) return "retry";
       // Read under the lease, also when this pass saw none: a replica that died after saving one left it.
       const batch = await store.get<Batch>(BATCHES, destination);
       if (batch) {
         await this.post(batch, true);
         await this.finish(batch);
-        return true;
+        return "posted";
       }
-      const eligible = await this.eligible(destination, items, now);
-      if (eligible.length === 0) return false;
+      const { eligible, held } = await this.eligible(destination, items, now);
+      if (eligible.length === 0) return held ? "quiet" : "empty";
       const taken = eligible.sort((a, b) => a[1].at - b[1].at).slice(0, MAX_GROUP);
       const fresh: Batch = {
         id: randomUUID(),
@@ -143,26 +189,28 @@ export class Outbox {
       await store.set(BATCHES, destination, fresh);
       await this.post(fresh);
       await this.finish(fresh);
-      return true;
+      return "posted";
     } finally {
       await store.leases.release(lease, this.holder).catch(() => {});
     }
   }
 
-  /** Queued notices that may go now: during the channel's quiet hours only urgent ones. */
+  /** Queued notices that may go now (during the channel's quiet hours only urgent ones), and whether some are held. */
   private async eligible(
     destination: string,
     items: Array<[string, OutboxItem]>,
     now: number,
-  ): Promise<Array<[string, OutboxItem]>> {
+  ): Promise<{ eligible: Array<[string, OutboxItem]>; held: boolean }> {
     const current: Array<[string, OutboxItem]> = [];
     for (const [key] of items) {
       const item = await this.deps.store.get<OutboxItem>(OUTBOX, key);
       if (item) current.push([key, item]);
     }
     const settings = await this.deps.book.channel(destination);
-    if (!settings?.quiet || !inQuietHours(settings.quiet, settings.timezone, now)) return current;
-    return current.filter(([, item]) => isUrgent(item.notice, settings));
+    if (!settings?.quiet || !inQuietHours(settings.quiet, settings.timezone, now))
+      return { eligible: current, held: false };
+    const eligible = current.filter(([, item]) => isUrgent(item.notice, settings));
+    return { eligible, held: eligible.length < current.length };
   }
 
   /**

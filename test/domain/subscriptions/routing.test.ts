@@ -190,3 +190,56 @@ test("a batch left by a crash in a channel the bot was removed from is dropped, 
   assert.match(logs.text(), /notification refused for good; dropped/);
   await store.close();
 });
+
+test("an idle outbox pass reads two small records and lists nothing; a new notice or a quiet window's end makes it look", async () => {
+  const inner = await openStore({ url: "memory://" });
+  let listings = 0;
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === "entries") {
+        return (namespace: string) => {
+          listings++;
+          return target.entries(namespace);
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  let now = Date.UTC(2026, 0, 5, 21, 0);
+  const clock = { now: () => now };
+  const book = new SubscriptionBook(store);
+  const posted: string[] = [];
+  const output = { deliver: async (d: string) => void posted.push(d), delivered: async () => false };
+  const outbox = new Outbox({ store, clock, book, output, logger: captureLogger().logger });
+  await outbox.drain();
+  const first = listings;
+  now += 1000;
+  await outbox.drain();
+  now += 60_000;
+  await outbox.drain();
+  assert.equal(listings, first, "nothing queued: no listing");
+  await book.saveChannel({
+    channel: "C0Q",
+    timezone: "UTC",
+    quiet: { from: 21 * 60 + 30, to: 22 * 60 },
+    updatedAt: 0,
+  });
+  now = Date.UTC(2026, 0, 5, 21, 40);
+  await outbox.enqueue("C0Q", { kind: "finished", key: "k", at: now, projectId: "p", projectName: "x" });
+  await outbox.drain();
+  assert.ok(listings > first, "a new notice is looked at");
+  assert.deepEqual(posted, [], "held by quiet hours");
+  // One more look (the clock-skew margin after the notice was queued), then once a minute.
+  now += 10_000;
+  await outbox.drain();
+  const held = listings;
+  for (let i = 0; i < 5; i++) {
+    now += 1000;
+    await outbox.drain();
+  }
+  assert.equal(listings, held, "held: not listed every second");
+  now = Date.UTC(2026, 0, 5, 22, 0, 30);
+  await outbox.drain();
+  assert.deepEqual(posted, ["C0Q"], "released when the window ends");
+  await inner.close();
+});
