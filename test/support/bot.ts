@@ -103,6 +103,25 @@ export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs = 500
   }
 }
 
+/**
+ * Waits until the emulator has seen no Web API call for `quietMs` (bounded): work an earlier step
+ * started in the background (card edits, thread replies) is over before a test counts calls.
+ */
+export async function slackQuiet(emulator: Pick<SlackEmulator, "calls">, quietMs = 400, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let seen = emulator.calls().length;
+  let since = Date.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = emulator.calls().length;
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+    if (Date.now() > deadline) throw new Error(`Slack calls did not settle within ${timeoutMs} ms`);
+  }
+}
+
 /** Everything a person sees in a message: its fallback text and every text inside its blocks. */
 export function visibleText(message: { text?: string; blocks?: unknown } | undefined): string {
   if (!message) return "";
