@@ -7,11 +7,30 @@ function synopsis(spec: CommandSpec<unknown>): string {
   return `\`${COMMAND} ${spec.name}${spec.usage ? ` ${escapeText(spec.usage)}` : ""}\``;
 }
 
+/** Slack cuts a section's text at 3,000 characters (https://api.slack.com/reference/block-kit/blocks#section). */
+const SECTION_MAX_CHARS = 2900;
+
+/** Lines packed into as few sections as fit, never splitting a line. */
+function sections(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  let current = "";
+  for (const line of lines) {
+    if (current !== "" && current.length + 1 + line.length > SECTION_MAX_CHARS) {
+      out.push(current);
+      current = "";
+    }
+    current = current === "" ? line : `${current}\n${line}`;
+  }
+  if (current !== "") out.push(current);
+  return out;
+}
+
+/** Every command in the table's order, in as many sections as Slack's section limit needs. */
 export function helpOverview(specs: readonly CommandSpec<unknown>[]): SlackMessage {
   const lines = specs.map((spec) => `${synopsis(spec)}  ${escapeText(spec.summary)}`);
   return message(`${COMMAND} commands:\n${lines.join("\n")}`, [
     header("Crashtest ChatOps"),
-    section(lines.join("\n")),
+    ...sections(lines).map((text) => section(text)),
     context(`\`${COMMAND} help &lt;command&gt;\` explains one command.`),
   ]);
 }
