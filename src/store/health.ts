@@ -6,12 +6,20 @@
 
 export type StoreHealthChange = { state: "unreachable"; error: unknown } | { state: "back"; downMs: number };
 
-/** Rejects after `ms` with a plain Error; the operation itself goes on and its result is dropped. */
+/**
+ * Rejects after `ms` with a plain Error; the operation itself goes on and its result is dropped. The
+ * rejection waits for the event loop's next check phase (setImmediate), after its I/O: when the process
+ * itself stalled past `ms` (a busy CPU, a module compiled on first use), an answer that arrived during
+ * the stall still wins over the timer that fired with it.
+ */
 export async function within<T>(ms: number | undefined, operation: string, work: Promise<T>): Promise<T> {
   if (ms === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (${operation})`)), ms);
+    timer = setTimeout(
+      () => setImmediate(() => reject(new Error(`no answer within ${ms} ms (${operation})`))),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, timeout]);
