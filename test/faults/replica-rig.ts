@@ -44,17 +44,37 @@ function run(command: string, args: string[]): string {
   return result.stdout;
 }
 
+const RIG_CLAIM = "replica-rig:owner";
+const CLEAR_OTHERS =
+  "for _, key in ipairs(redis.call('KEYS', '*')) do if key ~= KEYS[1] then redis.call('DEL', key) end end";
+
 /**
  * A store of its own on the shared server, so earlier runs and other suites never leak in: an empty
- * Redis database (number 12, flushed before and after) or a new PostgreSQL database (dropped after).
+ * Redis database (one of 4..11 that no other run holds, flushed after; test/domain/schedules uses 13) or a new PostgreSQL database (dropped after).
  */
 export function isolatedStore(kind: StoreKind, base: string): { url: string; drop(): void } {
   const url = new URL(base);
   if (kind === "redis") {
-    url.pathname = "/12";
-    const flush = () => run("redis-cli", ["-u", url.toString(), "FLUSHDB"]);
-    flush();
-    return { url: url.toString(), drop: flush };
+    // A database no other run holds (several checkouts may run the suite on one server at once): the
+    // first of 4..11 whose claim key this run sets, emptied of everything else, flushed after.
+    for (let db = 4; db <= 11; db++) {
+      url.pathname = `/${db}`;
+      const claimed = run("redis-cli", [
+        "-u",
+        url.toString(),
+        "SET",
+        RIG_CLAIM,
+        String(process.pid),
+        "NX",
+        "EX",
+        "3600",
+      ]);
+      if (claimed.trim() !== "OK") continue;
+      run("redis-cli", ["-u", url.toString(), "EVAL", CLEAR_OTHERS, "1", RIG_CLAIM]);
+      const target = url.toString();
+      return { url: target, drop: () => run("redis-cli", ["-u", target, "FLUSHDB"]) };
+    }
+    throw new Error("no free Redis database among 4..11 for the replica rig (another run holds each)");
   }
   const name = `replicas_${process.pid}_${randomBytes(3).toString("hex")}`;
   run("psql", [base, "-v", "ON_ERROR_STOP=1", "-qc", `CREATE DATABASE ${name}`]);
