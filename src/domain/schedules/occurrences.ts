@@ -7,6 +7,8 @@
  * change, e.g. 02:30 on the spring-forward night in Europe/Berlin runs at 03:30 CEST.
  */
 
+import { instantOf, localTime, wallKey } from "../zoned-time.js";
+
 /** Expanded cron fields, as node-cron's parser reports them (minus seconds). */
 export interface CronFields {
   minute: number[];
@@ -24,81 +26,6 @@ export interface Occurrence {
   key: string;
   /** When it runs (epoch ms). */
   at: number;
-}
-
-interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let found = formatters.get(timeZone);
-  if (!found) {
-    found = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-    });
-    formatters.set(timeZone, found);
-  }
-  return found;
-}
-
-/** True for an IANA zone name this runtime knows ("UTC", "Europe/Berlin"). */
-export function isTimeZone(zone: string): boolean {
-  try {
-    formatter(zone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function localParts(at: number, timeZone: string): LocalParts {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(at))) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  return {
-    year: parts.year ?? 0,
-    month: parts.month ?? 0,
-    day: parts.day ?? 0,
-    hour: parts.hour ?? 0,
-    minute: parts.minute ?? 0,
-  };
-}
-
-/** The zone's offset from UTC at an instant, in ms (whole minutes). */
-function offsetAt(at: number, timeZone: string): number {
-  const p = localParts(at, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
-  return asUtc - Math.floor(at / 60_000) * 60_000;
-}
-
-const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-
-export function wallKey(p: LocalParts): string {
-  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`;
-}
-
-/** The instant of a local wall time in a zone: the first of two when repeated, shifted when skipped. */
-export function instantOf(p: LocalParts, timeZone: string): number {
-  const naive = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
-  const before = offsetAt(naive - 12 * 3600_000, timeZone);
-  const after = offsetAt(naive + 12 * 3600_000, timeZone);
-  const wanted = wallKey(p);
-  const valid = [naive - before, naive - after].filter((at) => wallKey(localParts(at, timeZone)) === wanted);
-  if (valid.length > 0) return Math.min(...valid);
-  return naive - before;
 }
 
 function daysIn(year: number, month: number): number {
@@ -145,7 +72,7 @@ const SEARCH_DAYS = 366 * 8;
 /** The first occurrence strictly after `after`, or undefined when there is none in eight years. */
 export function nextOccurrence(fields: CronFields, timeZone: string, after: number): Occurrence | undefined {
   // Start a day early: a skipped time shifted forward can land on the next local day's clock.
-  let cursor = shiftDay(localParts(after, timeZone), -1);
+  let cursor = shiftDay(localTime(after, timeZone), -1);
   for (let i = 0; i < SEARCH_DAYS; i++) {
     const found = occurrencesOn(fields, timeZone, cursor.year, cursor.month, cursor.day).find(
       (o) => o.at > after,
@@ -158,7 +85,7 @@ export function nextOccurrence(fields: CronFields, timeZone: string, after: numb
 
 /** The latest occurrence at or before `at`, or undefined when there is none in eight years. */
 export function latestOccurrence(fields: CronFields, timeZone: string, at: number): Occurrence | undefined {
-  let cursor = shiftDay(localParts(at, timeZone), 1);
+  let cursor = shiftDay(localTime(at, timeZone), 1);
   for (let i = 0; i < SEARCH_DAYS; i++) {
     const found = occurrencesOn(fields, timeZone, cursor.year, cursor.month, cursor.day)
       .filter((o) => o.at <= at)

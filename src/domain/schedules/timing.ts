@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AppError, quoted } from "../errors.js";
-import { type CronFields, isTimeZone } from "./occurrences.js";
+import { isTimeZone } from "../zoned-time.js";
+import type { CronFields } from "./occurrences.js";
 
 /**
  * When a schedule runs, as typed: `daily|weekly <day>|monthly <n>|"<cron>" [at HH:MM] [tz=Area/City]`.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AppError, quoted } from "../errors.js";
-import { isTimeZone } from "./local-time.js";
+import { isTimeZone } from "../zoned-time.js";
 import {
   type DigestSchedule,
   EVENT_KINDS,

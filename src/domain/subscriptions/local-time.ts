@@ -1,88 +1,7 @@
+import { instantOf, localTime } from "../zoned-time.js";
 import type { DigestSchedule, QuietHours } from "./records.js";
 
-/**
- * Wall-clock time in a channel's time zone, through the runtime's IANA time zone data (Intl), so a
- * digest at 09:00 stays at 09:00 across daylight saving changes.
- */
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function format(timeZone: string): Intl.DateTimeFormat {
-  let f = formats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-      weekday: "short",
-    });
-    formats.set(timeZone, f);
-  }
-  return f;
-}
-
-export function isTimeZone(name: string): boolean {
-  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/.test(name)) return false;
-  try {
-    format(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-export interface LocalTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** 0 is Sunday. */
-  weekday: number;
-}
-
-export function localTime(at: number, timeZone: string): LocalTime {
-  const parts = Object.fromEntries(
-    format(timeZone)
-      .formatToParts(new Date(at))
-      .map((p) => [p.type, p.value]),
-  );
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-    weekday: WEEKDAYS.indexOf(parts.weekday ?? ""),
-  };
-}
-
-/** The instant a local wall-clock time names (the earlier one when a clock change repeats it). */
-export function zonedInstant(
-  date: { year: number; month: number; day: number },
-  hour: number,
-  minute: number,
-  timeZone: string,
-): number {
-  const wanted = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
-  let guess = wanted;
-  // Two corrections settle the offset, also next to a daylight saving change.
-  for (let i = 0; i < 2; i++) {
-    const seen = localTime(guess, timeZone);
-    const shown = Date.UTC(seen.year, seen.month - 1, seen.day, seen.hour, seen.minute, seen.second);
-    guess += wanted - shown;
-  }
-  return guess;
-}
+/** Digest slots and quiet hours in a channel's local time (zoned-time.ts reads the clock). */
 
 const DAY_MS = 86_400_000;
 
@@ -97,7 +16,7 @@ function dateOf(at: number, timeZone: string, days: number) {
 export function lastDigestSlot(schedule: DigestSchedule, timeZone: string, now: number): number {
   for (let back = 0; back <= 7; back++) {
     const date = dateOf(now, timeZone, -back);
-    const slot = zonedInstant(date, schedule.hour, schedule.minute, timeZone);
+    const slot = instantOf({ ...date, hour: schedule.hour, minute: schedule.minute }, timeZone);
     if (slot > now) continue;
     if (
       schedule.every === "weekly" &&

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  instantOf,
   latestOccurrence,
   nextOccurrence,
   nextOccurrences,
 } from "../../../src/domain/schedules/occurrences.js";
 import { parseTiming, timingFields } from "../../../src/domain/schedules/timing.js";
+import { instantOf } from "../../../src/domain/zoned-time.js";
 import { nodeCronSyntax } from "../../../src/scheduler/schedule-job.js";
 
 const fieldsOf = (...words: string[]) => timingFields(parseTiming(words, nodeCronSyntax), nodeCronSyntax);

@@ -6,12 +6,8 @@ import {
   parseSubscribeArgs,
   parseUnsubscribeArgs,
 } from "../../../src/domain/subscriptions/arguments.js";
-import {
-  inQuietHours,
-  lastDigestSlot,
-  localTime,
-  zonedInstant,
-} from "../../../src/domain/subscriptions/local-time.js";
+import { inQuietHours, lastDigestSlot } from "../../../src/domain/subscriptions/local-time.js";
+import { instantOf, localTime } from "../../../src/domain/zoned-time.js";
 
 function refusal(run: () => unknown, pattern: RegExp) {
   assert.throws(run, (error: unknown) => {
@@ -89,9 +85,9 @@ test("unsubscribe and notify", () => {
 test("local time: digest slots and quiet hours follow the zone, across daylight saving", () => {
   const berlin = "Europe/Berlin";
   // 2026-03-29 is the spring change in Berlin (02:00 -> 03:00).
-  const nine = zonedInstant({ year: 2026, month: 3, day: 29 }, 9, 0, berlin);
+  const nine = instantOf({ year: 2026, month: 3, day: 29, hour: 9, minute: 0 }, berlin);
   assert.equal(new Date(nine).toISOString(), "2026-03-29T07:00:00.000Z");
-  const before = zonedInstant({ year: 2026, month: 3, day: 28 }, 9, 0, berlin);
+  const before = instantOf({ year: 2026, month: 3, day: 28, hour: 9, minute: 0 }, berlin);
   assert.equal(new Date(before).toISOString(), "2026-03-28T08:00:00.000Z");
   const daily = { every: "daily" as const, hour: 9, minute: 0 };
   assert.equal(lastDigestSlot(daily, berlin, nine), nine);
