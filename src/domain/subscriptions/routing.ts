@@ -126,18 +126,34 @@ export class NotificationRouter {
     return targets.length;
   }
 
-  /** Requests whose time ran out while nobody looked: their requester hears it once. */
-  async expired(requests: readonly ApprovalRequest[]): Promise<number> {
+  /**
+   * The requester hears how their request ended even when nobody routed it then: a request whose time
+   * ran out while nobody looked, and a decision whose notice was lost (the process stopped between
+   * the decision and its routing). Routed under the request's key, so a notice already queued or
+   * delivered is not sent again; decisions are looked at for CATCH_UP_MS after they were made, well
+   * inside the outbox's memory of delivered notices.
+   */
+  async unnoticed(requests: readonly ApprovalRequest[]): Promise<number> {
     const now = this.deps.clock.now();
     let routed = 0;
     for (const request of requests) {
-      if (request.status !== "pending" || request.expiresAt > now) continue;
-      await this.approval(approvalEvent({ ...request, status: "expired" }) as ApprovalEvent);
+      const ran = request.status === "pending" && request.expiresAt <= now;
+      const decided =
+        (request.status === "approved" || request.status === "start_failed" || request.status === "denied") &&
+        request.decidedAt !== undefined &&
+        now - request.decidedAt <= CATCH_UP_MS;
+      if (!ran && !decided) continue;
+      const event = approvalEvent(ran ? { ...request, status: "expired" } : request);
+      if (!event) continue;
+      await this.approval(event);
       routed++;
     }
     return routed;
   }
 }
+
+/** How long after a decision the minute job still makes sure its requester was told. */
+export const CATCH_UP_MS = 86_400_000;
 
 /** What a request's state means to subscribers and its requester; a withdrawal means nothing to anyone. */
 export function approvalEvent(request: ApprovalRequest): ApprovalEvent | undefined {

@@ -105,16 +105,57 @@ test("a request that ran out unnoticed tells its requester once; decided ones ar
     request("b", { status: "denied" }),
     request("c", { expiresAt: 20_000 }),
   ];
-  assert.equal(await router.expired(requests), 1);
-  assert.equal(await router.expired(requests), 1, "looked at again");
+  assert.equal(await router.unnoticed(requests), 1);
+  assert.equal(await router.unnoticed(requests), 1, "looked at again");
   assert.deepEqual(
     (await outbox.waiting()).get("U0ALICE")?.map((n) => `${n.kind}:${n.requestId}`),
     ["expired:a"],
     "queued once",
   );
   now = 30_000;
-  await router.expired(requests);
+  await router.unnoticed(requests);
   assert.equal((await outbox.waiting()).get("U0ALICE")?.length, 2);
+  await store.close();
+});
+
+test("a decision whose notice was lost reaches its requester once through the minute job, even after delivery", async () => {
+  const store = await openStore({ url: "memory://" });
+  let now = 1_000_000;
+  const clock = { now: () => now };
+  const book = new SubscriptionBook(store);
+  const logger = captureLogger().logger;
+  const sent: string[] = [];
+  const output = {
+    deliver: async (destination: string, notices: readonly { kind: string; requestId?: string }[]) => {
+      for (const n of notices) sent.push(`${destination}:${n.kind}:${n.requestId}`);
+    },
+    delivered: async () => false,
+  };
+  const outbox = new Outbox({ store, clock, book, output, logger });
+  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  const approved: ApprovalRequest = {
+    id: "r1",
+    projectId: "p1",
+    projectName: "web-shop",
+    targetUrl: "https://shop.example",
+    requestedBy: "U0ALICE",
+    channel: "C1",
+    createdAt: 0,
+    expiresAt: now + 60_000,
+    status: "approved",
+    decidedBy: "U0BOB",
+    decidedAt: now - 5_000,
+  };
+  const old: ApprovalRequest = { ...approved, id: "r0", decidedAt: now - 2 * 86_400_000 };
+  const withdrawn: ApprovalRequest = { ...approved, id: "r2", status: "withdrawn" };
+  // The live routing never happened (the process stopped after the decision was saved).
+  assert.equal(await router.unnoticed([approved, old, withdrawn]), 1);
+  await outbox.drain();
+  assert.deepEqual(sent, ["U0ALICE:approved:r1"]);
+  now += 60_000;
+  await router.unnoticed([approved, old, withdrawn]);
+  await outbox.drain();
+  assert.deepEqual(sent, ["U0ALICE:approved:r1"], "told once, not every minute");
   await store.close();
 });
 
