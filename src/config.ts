@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { DEFAULT_SLACK_API_URL, plain } from "./config-schema.js";
+import { type SlackConfig, slackConfig } from "./config-slack.js";
 import { AppError } from "./domain/errors.js";
 import type { LogLevel, ReportFormat } from "./domain/ports.js";
 import {
@@ -30,31 +31,9 @@ import {
  * to set. Secrets may come from NAME_FILE.
  */
 
+export type { SlackConfig, SlackInstallation } from "./config-slack.js";
+
 export type Env = Record<string, string | undefined>;
-
-/** The one installation the bot serves; unset fields are learned from auth.test/bots.info at start-up. */
-export interface SlackInstallation {
-  teamId?: string;
-  appId?: string;
-}
-
-export type SlackConfig =
-  | {
-      mode: "socket";
-      botToken: string;
-      appToken: string;
-      signingSecret?: string;
-      apiUrl: string;
-      installation?: SlackInstallation;
-    }
-  | {
-      mode: "http";
-      botToken: string;
-      signingSecret: string;
-      apiUrl: string;
-      installation?: SlackInstallation;
-    }
-  | { mode: "unconfigured"; missing: string[]; apiUrl: string };
 
 export interface Config {
   nodeEnv: string;
@@ -164,12 +143,6 @@ function attempt<T>(problems: string[], parse: () => T, fallback: T): T {
   }
 }
 
-const SLACK_HINTS: Record<string, string> = {
-  SLACK_BOT_TOKEN:
-    "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from your Slack app's OAuth & Permissions page",
-  mode: "SLACK_APP_TOKEN (Socket Mode, an xapp-… token with connections:write) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information) is not set",
-};
-
 /** The bot as a service: the process environment, with Slack required. */
 export function serviceConfig(): Config {
   return loadConfig(process.env, { requireSlack: true });
@@ -215,45 +188,21 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const store = storeSecrets(storeUrl);
   if (store.problem) problems.push(`STORE_URL ${store.problem}`);
 
-  if (botToken !== undefined && !botToken.startsWith("xoxb-")) {
-    problems.push("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions)");
-  }
-  if (appToken !== undefined && !appToken.startsWith("xapp-")) {
-    problems.push("SLACK_APP_TOKEN must be an app-level token starting with xapp- (with connections:write)");
-  }
-
   const production = (values?.NODE_ENV ?? env.NODE_ENV) === "production";
-  const apiUrl = values?.SLACK_API_URL ?? DEFAULT_SLACK_API_URL;
-
-  const installation: SlackInstallation = {
-    ...(values?.SLACK_TEAM_ID ? { teamId: values.SLACK_TEAM_ID } : {}),
-    ...(values?.SLACK_APP_ID ? { appId: values.SLACK_APP_ID } : {}),
-  };
-  let slack: SlackConfig;
-  if (appToken !== undefined && botToken !== undefined) {
-    slack = {
-      mode: "socket",
+  const slack = slackConfig(
+    {
       botToken,
+      signingSecret,
       appToken,
-      apiUrl,
-      installation,
-      ...(signingSecret ? { signingSecret } : {}),
-    };
-  } else if (appToken === undefined && botToken !== undefined && signingSecret !== undefined) {
-    slack = { mode: "http", botToken, signingSecret, apiUrl, installation };
-  } else {
-    const missing = [
-      ...(botToken === undefined ? ["SLACK_BOT_TOKEN"] : []),
-      ...(appToken === undefined && signingSecret === undefined
-        ? ["SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"]
-        : []),
-    ];
-    slack = { mode: "unconfigured", missing, apiUrl };
-    if (production || options.requireSlack) {
-      if (botToken === undefined) problems.push(SLACK_HINTS.SLACK_BOT_TOKEN as string);
-      if (appToken === undefined && signingSecret === undefined) problems.push(SLACK_HINTS.mode as string);
-    }
-  }
+      apiUrl: values?.SLACK_API_URL ?? DEFAULT_SLACK_API_URL,
+      installation: {
+        ...(values?.SLACK_TEAM_ID ? { teamId: values.SLACK_TEAM_ID } : {}),
+        ...(values?.SLACK_APP_ID ? { appId: values.SLACK_APP_ID } : {}),
+      },
+    },
+    production || options.requireSlack === true,
+    problems,
+  );
 
   // The simulator must never stand in silently for a real scanner.
   const realScanner = apiKey !== undefined || webhooks.length > 0;
