@@ -53,14 +53,16 @@ export interface RequestSource {
 
 const id = z.string().min(1).max(64);
 const teamRef = z.object({ id: id.optional(), enterprise_id: id.nullish() }).nullish();
-const sourceFields = z.looseObject({
+// Plain objects: only these fields are read, and not copying every other key of every request's body
+// keeps this guard a few µs (npm run bench).
+const sourceFields = z.object({
   team_id: id.nullish(),
   enterprise_id: id.nullish(),
   api_app_id: id.nullish(),
   team: teamRef,
   enterprise: z.object({ id: id.optional() }).nullish(),
-  view: z.looseObject({ app_installed_team_id: id.nullish() }).nullish(),
-  authorizations: z.array(z.looseObject({ team_id: id.nullish(), enterprise_id: id.nullish() })).nullish(),
+  view: z.object({ app_installed_team_id: id.nullish() }).nullish(),
+  authorizations: z.array(z.object({ team_id: id.nullish(), enterprise_id: id.nullish() })).nullish(),
 });
 
 /**

@@ -21,6 +21,14 @@ test("the longest command words win; aliases reach the same command", () => {
   assert.ok(table.match("SCAN STOP 1").kind === "command", "case-insensitive");
 });
 
+test("text without quotes splits on any whitespace, as the quoting parser would", () => {
+  // The quote-free fast path against the general parser, over Unicode spaces, tabs and newlines too.
+  const general = (text: string) => splitArgs(`${text} ""`).slice(0, -1);
+  const samples = ["", "   ", "help", "  scan  start\tweb-shop\n", "a\u00A0b\u2003c\u3000d", "x\r\ny &amp;"];
+  for (const text of samples) assert.deepEqual(splitArgs(text), general(text), JSON.stringify(text));
+  assert.deepEqual(splitArgs("  scan  start\tweb-shop\n"), ["scan", "start", "web-shop"]);
+});
+
 test("unknown words get close suggestions", () => {
   const typo = table.match("projcts");
   assert.ok(typo.kind === "unknown");

@@ -44,11 +44,19 @@ export type CommandMatch<Deps> =
 
 /** Slack sends command text with &, < and > as entities; arguments are parsed from the real characters. */
 export function decodeEntities(text: string): string {
+  if (!text.includes("&")) return text;
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
+const QUOTES = /["'\u2018\u2019\u201C\u201D]/;
+
 /** Splits like a shell: whitespace separates, "double" or 'single' quotes group, Slack's smart quotes too. */
 export function splitArgs(text: string): string[] {
+  // Most commands have no quotes at all: whitespace alone separates (\s is what trim() removes).
+  if (!QUOTES.test(text)) {
+    const trimmed = text.trim();
+    return trimmed === "" ? [] : trimmed.split(/\s+/);
+  }
   const normalised = text.replace(/[\u201C\u201D]/g, '"').replace(/[\u2018\u2019]/g, "'");
   const out: string[] = [];
   const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
