@@ -15,7 +15,8 @@ import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js"
  * only acks (the floor: same receiver, same machine, same run), at 1, 50 and 200 concurrent signed
  * requests over keep-alive connections; and cold start to ready of both. Both run as child processes
  * (`node --import tsx ...`), so the load generator never shares their event loop. Two workloads: `help`,
- * and a mix (help, projects, a typo, `scan status` of an unknown ID, a refusal). Besides the ack, the
+ * and a mix (help, projects, a typo, `scan status` of varied unknown IDs and of scans the bot knows,
+ * a refusal; the known scans are made first through the bot's own commands). Besides the ack, the
  * bench measures the time to answer: the ack itself when its body carries the reply, else the arrival
  * of the response_url post at a loopback sink that answers "ok" like Slack; every answer's content is
  * checked. Loopback only; fixed request counts; a benchmark: it prints and never fails.
@@ -29,20 +30,38 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const TARGET_RATIO = 1.2;
 const MIX_TARGET_RATIO = 1.4;
 
-/** One command of a workload, and what its answer must say. */
+/** One command of a workload (its text for the i-th request), and what its answer must say. */
 interface Probe {
   user: string;
-  text: string;
-  expect: RegExp;
+  text: (i: number) => string;
+  expect: (i: number) => RegExp;
 }
+/** Projects the bench creates in the bot, each with one running scan, before the measured rounds. */
+const SEEDED_PROJECTS = 4;
+/** Scan IDs the bot knows (seeded), cycled through by the mix's `scan status` of a known scan. */
+const known: string[] = [];
+const unknownId = (i: number) => String(900_000 + (i % 997));
+const fixed = (text: string, expect: RegExp): Pick<Probe, "text" | "expect"> => ({
+  text: () => text,
+  expect: () => expect,
+});
 const WORKLOADS: Record<string, Probe[]> = {
-  help: [{ user: "U0ALICE", text: "help", expect: /scan start/ }],
+  help: [{ user: "U0ALICE", ...fixed("help", /scan start/) }],
   mix: [
-    { user: "U0ALICE", text: "help", expect: /scan start/ },
-    { user: "U0ALICE", text: "projects", expect: /No projects yet/ },
-    { user: "U0ALICE", text: "sacn strat x", expect: /did you mean/i },
-    { user: "U0ALICE", text: "scan status 424242", expect: /does not know scan 424242/ },
-    { user: "U0BOB", text: "projects", expect: /not allowed to view/ },
+    { user: "U0ALICE", ...fixed("help", /scan start/) },
+    { user: "U0ALICE", ...fixed("projects", new RegExp(`bench-${SEEDED_PROJECTS}`)) },
+    { user: "U0ALICE", ...fixed("sacn strat x", /did you mean/i) },
+    {
+      user: "U0ALICE",
+      text: (i) => `scan status ${unknownId(i)}`,
+      expect: (i) => new RegExp(`does not know scan ${unknownId(i)}`),
+    },
+    {
+      user: "U0ALICE",
+      text: (i) => `scan status ${known[i % known.length]}`,
+      expect: (i) => new RegExp(`Scan ${known[i % known.length]} of \\*bench-\\d+\\*: `),
+    },
+    { user: "U0BOB", ...fixed("projects", /not allowed to view/) },
   ],
 };
 const RUNS: Array<{ workload: keyof typeof WORKLOADS; concurrency: number }> = [
@@ -134,7 +153,7 @@ async function load(
           user_id: probe.user,
           user_name: probe.user.toLowerCase(),
           command: "/crashtest",
-          text: probe.text,
+          text: probe.text(i),
           api_app_id: "A0CRASHTEST",
           is_enterprise_install: "false",
           response_url: `${sink.url}/response/${encodeURIComponent(id)}`,
@@ -162,13 +181,13 @@ async function load(
           } else if (text !== "") {
             sink.cancel(id);
             answers.push(acked - sent);
-            if (!probe.expect.test(text)) bad++;
+            if (!probe.expect(i).test(text)) bad++;
           } else {
             const answer = await posted;
             if (answer === undefined) bad++;
             else {
               answers.push(answer.at - sent);
-              if (!probe.expect.test(answer.body)) bad++;
+              if (!probe.expect(i).test(answer.body)) bad++;
             }
           }
         } catch {
@@ -196,6 +215,57 @@ async function load(
     answerP99: round(percentile(answers, 99)),
     badAnswers: bad,
   };
+}
+
+/** Sends one signed command to the bot and returns its answer (the ack body, else the response_url post). */
+async function command(target: Target, signingSecret: string, sink: Sink, text: string): Promise<string> {
+  const id = `seed-${Math.random()}`;
+  const body = new URLSearchParams({
+    token: "bench",
+    team_id: "T0EMULATOR",
+    team_domain: "crashtest-dev",
+    channel_id: "C0GENERAL",
+    channel_name: "general",
+    user_id: "U0ALICE",
+    user_name: "u0alice",
+    command: "/crashtest",
+    text,
+    api_app_id: "A0CRASHTEST",
+    is_enterprise_install: "false",
+    response_url: `${sink.url}/response/${encodeURIComponent(id)}`,
+    trigger_id: "1.1.seed",
+  }).toString();
+  const posted = sink.expect(id);
+  const res = await fetch(`http://127.0.0.1:${target.port}/slack/events`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...slackSignatureHeaders(signingSecret, body),
+    },
+    body,
+  });
+  const acked = await res.text();
+  if (acked !== "") {
+    sink.cancel(id);
+    return acked;
+  }
+  return (await posted)?.body ?? "";
+}
+
+/**
+ * Projects and running scans in the bot, made through its own commands (a loopback target: the bench
+ * sets ALLOW_PRIVATE_TARGETS), so that the mix's `scan status` also asks about scans the bot knows.
+ */
+async function seedScans(bot: Target, signingSecret: string, sink: Sink): Promise<void> {
+  for (let n = 1; n <= SEEDED_PROJECTS; n++) {
+    const created = await command(bot, signingSecret, sink, `project create bench-${n} http://127.0.0.1:9/`);
+    if (!created.includes(`bench-${n}`))
+      throw new Error(`seeding: project create said ${created.slice(0, 300)}`);
+    const started = await command(bot, signingSecret, sink, `scan start bench-${n}`);
+    const id = /Scan (\S+) of /.exec(started)?.[1];
+    if (!id) throw new Error(`seeding: scan start said ${started.slice(0, 300)}`);
+    known.push(id);
+  }
 }
 
 interface Sink {
@@ -273,6 +343,9 @@ export async function runAckBench(): Promise<void> {
     SCANNER: "simulator",
     ADMIN_USERS: "U0ALICE",
     LOG_LEVEL: "info",
+    // The seeded projects' target is a loopback address, and their scans start without a second person.
+    ALLOW_PRIVATE_TARGETS: "true",
+    REQUIRE_APPROVAL: "false",
   });
   const targets: Target[] = [];
   try {
@@ -293,6 +366,7 @@ export async function runAckBench(): Promise<void> {
       }
     }
     if (!bare || !bot) throw new Error("no targets");
+    await seedScans(bot, emulator.signingSecret, sink);
 
     const results: LevelResult[] = [];
     for (const { workload, concurrency } of RUNS) {
@@ -365,10 +439,11 @@ export async function runAckBench(): Promise<void> {
     // SIGTERM, as in production: the bot writes its pending audit batch before it exits. Every failing
     // command of the mix must have left its entry, so skipped work shows.
     await stopTarget(bot, "SIGTERM");
-    // In each round, request i runs probe i % 5: `scan status` is probe 3, the refusal probe 4.
+    // In each round, request i runs probe i % 6: `scan status` of an unknown scan is probe 3, the refusal probe 5.
+    const probes = WORKLOADS.mix?.length ?? 0;
     const runsOf = (probe: number) =>
-      [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + 4 - probe) / 5), 0);
-    const expected = { "scan.status:failed": runsOf(3), "projects:denied": runsOf(4) };
+      [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + probes - 1 - probe) / probes), 0);
+    const expected = { "scan.status:failed": runsOf(3), "projects:denied": runsOf(5) };
     const counts = await auditCounts(botEnv(COLD_STARTS - 1).STORE_URL);
     console.log("Audit entries after a SIGTERM (expected: the mix's failures, bot and warm-up rounds):");
     console.table(

@@ -71,12 +71,16 @@ export interface SlackGatewayOptions {
   uploadRetry?: webApi.RetryOptions;
 }
 
+const PERMALINKS_KEPT = 1000;
+
 export class SlackGateway {
   readonly client: WebClient;
   /** Report transfers (scanner download streamed into a Slack upload) in progress and waiting. */
   readonly transfers: TransferSlots;
   private readonly uploadRetry: webApi.RetryOptions;
   private whoAmI: Promise<BotIdentity> | undefined;
+  /** Links already asked for (a message's permalink does not change), at most PERMALINKS_KEPT. */
+  private readonly permalinks = new Map<string, string>();
 
   constructor(client: WebClient, options: SlackGatewayOptions = {}) {
     this.client = client;
@@ -185,6 +189,10 @@ export class SlackGateway {
 
   /** A link to a message (chat.getPermalink; https://docs.slack.dev/reference/methods/chat.getPermalink). */
   async permalink(ref: MessageRef): Promise<string> {
+    // `scan status` and App Home ask again and again for the same cards: one call per card is enough.
+    const key = `${ref.channel}:${ref.ts}`;
+    const kept = this.permalinks.get(key);
+    if (kept) return kept;
     const result = await this.call("chat.getPermalink", () =>
       this.client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts }),
     );
@@ -195,6 +203,8 @@ export class SlackGateway {
         retryable: true,
       });
     }
+    if (this.permalinks.size >= PERMALINKS_KEPT) this.permalinks.clear();
+    this.permalinks.set(key, link);
     return link;
   }
 

@@ -52,22 +52,15 @@ function channelMembership(deps: SurfaceDeps) {
 
 /** A card Slack no longer has (deleted): its entry is stale. */
 const GONE = Symbol("gone");
-/** Permalinks do not change; a bounded cache keeps a busy Home off chat.getPermalink. */
-const LINKS_KEPT = 500;
-
-/** `<permalink|card>` per card (chat.getPermalink), GONE for a deleted one, undefined when Slack gives none. */
+/**
+ * `<permalink|card>` per card (chat.getPermalink, kept by the gateway once known), GONE for a deleted
+ * one, undefined when Slack gives none.
+ */
 function cardLinks(deps: SurfaceDeps) {
-  const cache = new Map<string, string>();
   return {
     async of(card: MessageRef): Promise<string | typeof GONE | undefined> {
-      const key = `${card.channel}:${card.ts}`;
-      const known = cache.get(key);
-      if (known) return known;
       try {
-        const link = `<${await deps.slack.permalink(card)}|card>`;
-        if (cache.size >= LINKS_KEPT) cache.clear();
-        cache.set(key, link);
-        return link;
+        return `<${await deps.slack.permalink(card)}|card>`;
       } catch (error) {
         if (error instanceof SlackError && error.code === "message_not_found") return GONE;
         deps.logger.warn("no permalink for a card; the Home shows it without a link", { error });

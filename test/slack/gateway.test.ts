@@ -104,6 +104,8 @@ test("permalinks come from chat.getPermalink", async () => {
     `https://${emulator.team.domain}.slack.com/archives/${CHANNEL}/p${ref.ts.replace(".", "")}`,
   );
   assert.equal(await slack.linkTo(ref, "card"), `<${link}|card>`);
+  // Asked once per message: the second look-up is answered from what the first one learned.
+  assert.equal(emulator.calls("chat.getPermalink").filter((c) => c.args.message_ts === ref.ts).length, 1);
   // A message Slack does not know: the label alone, no made-up link.
   assert.equal(await slack.linkTo({ channel: CHANNEL, ts: "1.000001" }, "card"), "card");
 });
