@@ -6,6 +6,7 @@ import { AppError } from "../domain/errors.js";
 import type { KeyValueStore, Leases } from "../domain/ports.js";
 import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
 import { StoreHealth, type StoreHealthChange, within } from "./health.js";
+import { CachedReads, ReadCache } from "./read-cache.js";
 import { lockSqliteFile } from "./sqlite-lock.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
@@ -227,6 +228,8 @@ export async function openStore({
       const unlock = file === ":memory:" ? () => {} : await lockSqliteFile(file, label);
       const { default: KeyvSqlite } = await import("@keyv/sqlite");
       const adapters: KeyvSqlite[] = [];
+      // This process is the file's only writer, so what it wrote or read stays true until it writes again.
+      const cache = new ReadCache();
       store = new KeyvStore(
         () => {
           // busyTimeout: a second connection (one per namespace) waits for a writer instead of failing.
@@ -238,7 +241,7 @@ export async function openStore({
             adapter.query(pragma).catch((error: unknown) => onBackendError(error));
           }
           adapters.push(adapter);
-          return adapter;
+          return new CachedReads(adapter, cache);
         },
         new MemoryClaims(),
         async () => {

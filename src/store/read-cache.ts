@@ -1,0 +1,154 @@
+import type { KeyvStoreAdapter } from "keyv";
+
+/**
+ * Reads served from memory for a store only this process writes (SQLite: one process per file, see
+ * sqlite-lock.ts). Every write still goes to the backend first; the cache keeps the serialized value
+ * keyv wrote or read (so each get still parses a fresh object, and keyv's own expiry check still runs on
+ * it), and knowing that a key is absent is kept too. A command that reads three records then costs
+ * no SQLite round trip once they are known (each is a query through node-sqlite3's thread pool).
+ */
+
+const ABSENT = Symbol("absent");
+type Cached = string | typeof ABSENT;
+
+/** One per store: every namespace's adapter shares the budget. */
+export class ReadCache {
+  private readonly values = new Map<string, Cached>();
+  /** Reads under way per key; a write in between makes their answer too old to keep. */
+  private readonly reading = new Map<string, object>();
+  private chars = 0;
+
+  /** `maxChars`: serialized characters kept in all; the oldest entries go first beyond it. */
+  constructor(private readonly maxChars = 4_000_000) {}
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  lookup(key: string): Cached | undefined {
+    return this.values.get(key);
+  }
+
+  /** A read of the backend begins; pass the token to `learned` with its answer. */
+  begin(key: string): object {
+    const token = {};
+    this.reading.set(key, token);
+    return token;
+  }
+
+  /** What the backend answered a read begun with `token`, kept unless the key was written since. */
+  learned(key: string, token: object, value: unknown): void {
+    if (this.reading.get(key) !== token) return;
+    this.reading.delete(key);
+    this.put(key, typeof value === "string" ? value : ABSENT);
+  }
+
+  /** The backend has the new value (or, with undefined, none). */
+  wrote(key: string, value: string | undefined): void {
+    this.reading.delete(key);
+    this.put(key, value ?? ABSENT);
+  }
+
+  /** Before a write: until it succeeds, nothing about the key is known. */
+  forget(key: string): void {
+    this.reading.delete(key);
+    const old = this.values.get(key);
+    if (old === undefined) return;
+    this.values.delete(key);
+    this.chars -= weight(key, old);
+  }
+
+  clear(): void {
+    this.values.clear();
+    this.reading.clear();
+    this.chars = 0;
+  }
+
+  private put(key: string, value: Cached): void {
+    this.forget(key);
+    const added = weight(key, value);
+    if (added > this.maxChars) return;
+    this.values.set(key, value);
+    this.chars += added;
+    for (const [oldest, old] of this.values) {
+      if (this.chars <= this.maxChars) break;
+      this.values.delete(oldest);
+      this.chars -= weight(oldest, old);
+    }
+  }
+}
+
+function weight(key: string, value: Cached): number {
+  return key.length + (value === ABSENT ? 0 : value.length);
+}
+
+/**
+ * A keyv storage adapter over `inner` whose reads are answered from `cache` when it knows the key. Only
+ * the single-key operations are offered, so keyv runs its many-key ones through them.
+ */
+export class CachedReads implements KeyvStoreAdapter {
+  constructor(
+    private readonly inner: KeyvStoreAdapter,
+    private readonly cache: ReadCache,
+  ) {}
+
+  // keyv sets the namespace on its adapter and reads its options (to know it can be iterated).
+  get opts(): unknown {
+    return this.inner.opts;
+  }
+  get namespace(): string | undefined {
+    return this.inner.namespace;
+  }
+  set namespace(namespace: string | undefined) {
+    this.inner.namespace = namespace;
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void): this {
+    this.inner.on(event, listener);
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: keyv's own adapter signature.
+  async get(key: string): Promise<any> {
+    const known = this.cache.lookup(key);
+    if (known !== undefined) return known === ABSENT ? undefined : known;
+    const token = this.cache.begin(key);
+    const value = await this.inner.get(key);
+    this.cache.learned(key, token, value);
+    return value;
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
+  }
+
+  async set(key: string, value: unknown, ttl?: number): Promise<unknown> {
+    this.cache.forget(key);
+    const result = await this.inner.set(key, value, ttl);
+    this.cache.wrote(key, typeof value === "string" ? value : undefined);
+    return result;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    this.cache.forget(key);
+    const existed = await this.inner.delete(key);
+    this.cache.wrote(key, undefined);
+    return existed;
+  }
+
+  async clear(): Promise<void> {
+    this.cache.clear();
+    await this.inner.clear();
+    this.cache.clear();
+  }
+
+  // Listings read the backend, which has every write.
+  iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    if (!this.inner.iterator) throw new Error("the adapter cannot list");
+    return this.inner.iterator<Value>(namespace);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.inner.disconnect?.();
+  }
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { KeyvStoreAdapter } from "keyv";
+import { openStore } from "../../src/store/index.js";
+import { CachedReads, ReadCache } from "../../src/store/read-cache.js";
+
+/** A backend that records its reads, and can hold one read until the test lets it answer. */
+class RecordingBackend implements KeyvStoreAdapter {
+  opts = { dialect: "test" };
+  namespace: string | undefined;
+  readonly rows = new Map<string, string>();
+  reads = 0;
+  hold: Promise<void> | undefined;
+  failWrites = false;
+
+  on() {
+    return this;
+  }
+  async get(key: string): Promise<never> {
+    this.reads++;
+    const value = this.rows.get(key);
+    await this.hold;
+    return value as never;
+  }
+  async set(key: string, value: string): Promise<void> {
+    if (this.failWrites) throw new Error("disk full");
+    this.rows.set(key, value);
+  }
+  async delete(key: string): Promise<boolean> {
+    return this.rows.delete(key);
+  }
+  async clear(): Promise<void> {
+    this.rows.clear();
+  }
+}
+
+test("a key read or written once is answered from memory, present or absent", async () => {
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, new ReadCache());
+  backend.rows.set("k", "v1");
+  assert.equal(await reads.get("k"), "v1");
+  assert.equal(await reads.get("k"), "v1");
+  assert.equal(await reads.get("missing"), undefined);
+  assert.equal(await reads.has("missing"), false);
+  assert.equal(backend.reads, 2);
+  await reads.set("k", "v2");
+  await reads.set("new", "n");
+  assert.equal(await reads.get("k"), "v2");
+  assert.equal(await reads.get("new"), "n");
+  await reads.delete("k");
+  assert.equal(await reads.get("k"), undefined);
+  assert.equal(backend.reads, 2);
+});
+
+test("a read that was under way when the key was written does not bring the old value back", async () => {
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, new ReadCache());
+  backend.rows.set("k", "old");
+  let answer = () => {};
+  backend.hold = new Promise((resolve) => {
+    answer = resolve;
+  });
+  const slow = reads.get("k");
+  await reads.set("k", "new");
+  answer();
+  assert.equal(await slow, "old");
+  backend.hold = undefined;
+  assert.equal(await reads.get("k"), "new");
+});
+
+test("a failed write leaves nothing known about the key: the next read asks the backend", async () => {
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, new ReadCache());
+  await reads.set("k", "v1");
+  backend.failWrites = true;
+  await assert.rejects(reads.set("k", "v2"), /disk full/);
+  assert.equal(await reads.get("k"), "v1");
+  assert.equal(backend.reads, 1);
+});
+
+test("the cache keeps at most its budget of characters, dropping the oldest keys first", async () => {
+  const cache = new ReadCache(30);
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, cache);
+  await reads.set("a", "x".repeat(10));
+  await reads.set("b", "y".repeat(10));
+  await reads.set("c", "z".repeat(10));
+  assert.equal(cache.size, 2);
+  assert.equal(cache.lookup("a"), undefined);
+  assert.equal(await reads.get("a"), "x".repeat(10));
+  assert.equal(backend.reads, 1);
+  // Bigger than the whole budget: never kept, still stored.
+  await reads.set("huge", "h".repeat(100));
+  assert.equal(cache.lookup("huge"), undefined);
+  assert.equal(await reads.get("huge"), "h".repeat(100));
+});
+
+test("SQLite through the cache: expiry, deletion and listing still hold", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "read-cache-"));
+  const store = await openStore({ url: `sqlite://${dir}/bot.sqlite` });
+  try {
+    await store.set("scans", "1", { state: "running" }, 50);
+    await store.set("scans", "2", { state: "queued" });
+    assert.deepEqual(await store.get("scans", "1"), { state: "running" });
+    // Each get is a fresh object: a caller changing what it got changes nothing stored.
+    const got = await store.get<{ state: string }>("scans", "2");
+    if (got) got.state = "changed";
+    assert.deepEqual(await store.get("scans", "2"), { state: "queued" });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(await store.get("scans", "1"), undefined);
+    assert.deepEqual(await store.entries("scans"), [["2", { state: "queued" }]]);
+    assert.equal(await store.add("scans", "2", { state: "other" }), false);
+    assert.equal(await store.delete("scans", "2"), true);
+    assert.equal(await store.get("scans", "2"), undefined);
+    assert.equal(await store.add("scans", "2", { state: "again" }), true);
+    assert.deepEqual(await store.get("scans", "2"), { state: "again" });
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
