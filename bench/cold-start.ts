@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { SlackEmulator } from "../dev/slack-emulator/index.js";
-import { REPO, spawnTarget, stopTarget, type Target } from "./targets.js";
+import { REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
 /**
  * Cold start to ready, the bot against the bare Bolt app (bench/bare-app.ts), as production runs them:
  * plain node on JavaScript compiled from the same sources (each file transpiled by esbuild, not
  * bundled, like `npm run build`), so that a TypeScript loader's transform time is not measured. Rounds
- * rotate which one starts first. Also prints the resident memory of each at ready. With
+ * rotate which one starts first. Also prints the resident memory of each at ready and the CPU time
+ * its main thread used until then (less sensitive than wall time to other load on the machine). With
  * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ runs in the same rounds; with
  * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there. A benchmark: it
  * prints and never fails.
@@ -113,8 +114,8 @@ export async function runColdStartBench(): Promise<void> {
         bot: ["--import", "tsx", "src/main.ts"],
       };
   const names = ["bare Bolt app", "bot", ...(compiled && baseline ? [`bot at ${baseline}`] : [])];
-  const figures: Record<string, { ms: number[]; rss: number[] }> = {};
-  for (const name of names) figures[name] = { ms: [], rss: [] };
+  const figures: Record<string, { ms: number[]; rss: number[]; cpu: number[] }> = {};
+  for (const name of names) figures[name] = { ms: [], rss: [], cpu: [] };
   const botEnv = (round: number, name: string) => ({
     ...slackEnv,
     STORE_URL: `sqlite://${dir}/cold-${round}-${name.length}.sqlite`,
@@ -138,13 +139,14 @@ export async function runColdStartBench(): Promise<void> {
           target = await spawnTarget(name, args, name === "bare Bolt app" ? slackEnv : botEnv(round, name));
           figures[name]?.ms.push(target.readyMs);
           figures[name]?.rss.push(target.readyRssMb);
+          figures[name]?.cpu.push((await threadCpuMs(target.child.pid)).main);
         } finally {
           // SIGTERM lets --cpu-prof write its profile; the bare app has no handler and just ends.
           if (target) await stopTarget(target, "SIGTERM");
         }
       }
     }
-    const bare = figures["bare Bolt app"] as { ms: number[]; rss: number[] };
+    const bare = figures["bare Bolt app"] as { ms: number[]; rss: number[]; cpu: number[] };
     console.log(`\nCold start to ready, ${ROUNDS} alternating rounds, ${run.how}; node ${process.version}`);
     console.table(
       Object.entries(figures).map(([target, f]) => ({
@@ -153,14 +155,15 @@ export async function runColdStartBench(): Promise<void> {
         "min ms": Math.round(Math.min(...f.ms)),
         "max ms": Math.round(Math.max(...f.ms)),
         "RSS at ready MB (median)": Number(median(f.rss).toFixed(1)),
+        "main-thread CPU ms (median)": Math.round(median(f.cpu)),
       })),
     );
     for (const name of names.slice(1)) {
-      const f = figures[name] as { ms: number[]; rss: number[] };
+      const f = figures[name] as { ms: number[]; rss: number[]; cpu: number[] };
       const ratio = median(f.ms) / median(bare.ms);
       const perRound = f.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN));
       console.log(
-        `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB`,
+        `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB; main-thread CPU ${(median(f.cpu) / median(bare.cpu)).toFixed(2)}x`,
       );
     }
   } finally {

@@ -11,7 +11,7 @@ import {
 import { BackgroundTasks } from "./domain/tasks.js";
 import { createLogger } from "./logger.js";
 import { createDnsResolver } from "./net/resolver.js";
-import { scannerFromConfig } from "./scanners/index.js";
+import { scannerFromConfig } from "./scanners/from-config.js";
 import { credentialJob } from "./scheduler/credential-job.js";
 import { decisionExpiryJob } from "./scheduler/decision-job.js";
 import { type Job, startScheduler } from "./scheduler/index.js";

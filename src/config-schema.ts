@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { REPORT_FORMATS, reportFormatNamed } from "./domain/ports.js";
-import { DAST_STOP_ACTIONS, DEFAULT_REPORT_MAX_BYTES } from "./scanners/index.js";
+import { DAST_STOP_ACTIONS, DEFAULT_REPORT_MAX_BYTES } from "./scanners/settings.js";
 
 /**
  * The shape of the plain (non-secret) settings, one key per environment variable, with messages a person

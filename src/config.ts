@@ -15,7 +15,7 @@ import {
   type SimulatorTiming,
   selectDastAccount,
   type WebhookProject,
-} from "./scanners/index.js";
+} from "./scanners/settings.js";
 import { cronProblem } from "./scheduler/index.js";
 import { storeSecrets } from "./store/url.js";
 import {

@@ -1,11 +1,12 @@
 import type { Config } from "../config.js";
 import type { KeyValueStore, Logger, Project, Scanner } from "../domain/ports.js";
-import { createCrashtestScanner } from "./crashtest/scanner.js";
-import { createDastEssentialsScanner } from "./dast-essentials/scanner.js";
 import { selectDastAccount } from "./dast-essentials/settings.js";
-import { createSimulatedScanner } from "./simulator/scanner.js";
 
-/** The scanner the configuration names: Crashtest, DAST Essentials (signing with a Veracode account) or the simulator. */
+/**
+ * The scanner the configuration names: Crashtest, DAST Essentials (signing with a Veracode account) or
+ * the simulator. Only that adapter's modules are loaded (the others' code and response schemas would
+ * only lengthen the start).
+ */
 export async function scannerFromConfig(
   config: Pick<Config, "scanner" | "crashtest" | "dast" | "simulator" | "veracode" | "reportMaxBytes">,
   deps: { logger: Logger; store: KeyValueStore },
@@ -13,6 +14,7 @@ export async function scannerFromConfig(
   const { logger, store } = deps;
   if (config.scanner === "dast-essentials") {
     const { dast } = config;
+    const { createDastEssentialsScanner } = await import("./dast-essentials/scanner.js");
     return createDastEssentialsScanner({
       logger,
       account: selectDastAccount(config.veracode.accounts, dast.account),
@@ -29,6 +31,7 @@ export async function scannerFromConfig(
   }
   if (config.scanner === "simulator") {
     logger.warn("using the built-in scanner simulator: no real scans run", { timing: config.simulator });
+    const { createSimulatedScanner } = await import("./simulator/scanner.js");
     // Its projects and scans live in the bot's store, so both survive (or vanish with) a restart together.
     return createSimulatedScanner({
       logger,
@@ -37,6 +40,7 @@ export async function scannerFromConfig(
       maxReportBytes: config.reportMaxBytes,
     });
   }
+  const { createCrashtestScanner } = await import("./crashtest/scanner.js");
   return createCrashtestScanner({
     logger,
     baseUrl: config.crashtest.apiUrl,

@@ -15,7 +15,7 @@ import {
   ScanWatcher,
   type WatcherOptions,
 } from "../domain/watch/index.js";
-import { summarizeReport } from "../scanners/index.js";
+import { summarizeReport } from "../scanners/findings.js";
 import { nodeCronSyntax, scheduleJobs } from "../scheduler/schedule-job.js";
 import { DEFAULT_TICK_SECONDS, watcherJob } from "../scheduler/watcher-job.js";
 import { registerActions } from "./actions.js";

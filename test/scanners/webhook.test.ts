@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { AppError } from "../../src/domain/errors.js";
 import { readReport } from "../../src/domain/reports.js";
 import { createCrashtestScanner } from "../../src/scanners/crashtest/scanner.js";
-import { parseWebhookProjects } from "../../src/scanners/crashtest/webhook.js";
+import { parseWebhookProjects } from "../../src/scanners/crashtest/webhook-projects.js";
 import { summarizeReport } from "../../src/scanners/findings.js";
 import { SIMULATED_COUNTS } from "../../src/scanners/simulator/reports.js";
 import { captureLogger } from "../support/logs.js";

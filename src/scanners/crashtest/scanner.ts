@@ -5,7 +5,8 @@ import { DEFAULT_REPORT_MAX_BYTES } from "../reports.js";
 import { CrashtestRestBackend, type ScannerBackend } from "./client.js";
 import { SERVICE } from "./responses.js";
 import { type RouteTable, resolveRoutes } from "./routes.js";
-import { CrashtestWebhookBackend, isWebhookProjectId, type WebhookProject } from "./webhook.js";
+import { CrashtestWebhookBackend, isWebhookProjectId } from "./webhook.js";
+import type { WebhookProject } from "./webhook-projects.js";
 
 export const DEFAULT_CRASHTEST_URL = "https://api.crashtest.cloud";
 /** The Crashtest web app; a project's page is /projects/<id> (https://crashtest.cloud/projects/123). */

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
 import type {
   Logger,
@@ -14,20 +13,13 @@ import type { ScannerBackend } from "./client.js";
 import { checkId } from "./client.js";
 import { type CrashtestContext, readStartResponse, readStatusResponse, streamReport } from "./responses.js";
 import { describeRoute, fillPath, WEBHOOK_ROUTES, type WebhookOperation } from "./routes.js";
+import type { WebhookProject } from "./webhook-projects.js";
 
 /**
  * Webhook mode (https://crashtest-security.com/using-webhooks/): for teams that only hold a project's webhook secret. The secret is a
  * password that sits in the URL path, so it lives only inside this module: project IDs are
  * `webhook:<name>`, and logs, errors and Slack values only ever see the name.
  */
-
-export interface WebhookProject {
-  /** Name shown in Slack; also the non-secret part of the project ID. */
-  name: string;
-  secret: string;
-  /** Target URL for display; the webhook API never reports it. */
-  url?: string;
-}
 
 export const WEBHOOK_ID_PREFIX = "webhook:";
 
@@ -37,53 +29,6 @@ export function webhookProjectId(name: string): string {
 
 export function isWebhookProjectId(projectId: string): boolean {
   return projectId.startsWith(WEBHOOK_ID_PREFIX);
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// Webhook secrets are UUIDs (https://crashtest-security.com/using-webhooks/); allow any long path-safe token in case the format changes.
-const SECRET = /^[A-Za-z0-9_-]{16,128}$/;
-
-const Entry = z.union([z.string(), z.strictObject({ secret: z.string(), url: z.string().optional() })]);
-const WebhookJson = z.record(z.string(), Entry);
-
-/**
- * Parses CRASHTEST_WEBHOOKS: a JSON object of project name to webhook secret, or to
- * `{"secret": "...", "url": "https://..."}`. Messages name the project, never the secret, and carry no
- * cause (a JSON parser message would quote the input).
- */
-export function parseWebhookProjects(text: string, source = "CRASHTEST_WEBHOOKS"): WebhookProject[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new AppError(
-      "config",
-      `${source} is not valid JSON; expected {"project name":"<webhook secret>"}.`,
-    );
-  }
-  const parsed = WebhookJson.safeParse(json);
-  if (!parsed.success) {
-    throw new AppError(
-      "config",
-      `${source} must map project names to a webhook secret or to {"secret": "...", "url": "..."}.`,
-    );
-  }
-  return Object.entries(parsed.data).map(([name, entry]) => {
-    const { secret, url } = typeof entry === "string" ? { secret: entry, url: undefined } : entry;
-    if (!NAME.test(name)) {
-      throw new AppError(
-        "config",
-        `${source}: project name "${name.slice(0, 64)}" must be 1-64 letters, digits, ".", "_" or "-".`,
-      );
-    }
-    if (!SECRET.test(secret)) {
-      throw new AppError(
-        "config",
-        `${source}.${name}: the webhook secret must be a UUID (16-128 letters, digits, "-").`,
-      );
-    }
-    return url === undefined ? { name, secret } : { name, secret, url };
-  });
 }
 
 export interface WebhookBackendOptions {

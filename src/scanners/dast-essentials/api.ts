@@ -1,11 +1,10 @@
-import { z } from "zod";
 import { AppError } from "../../domain/errors.js";
 
 /**
  * The parts of the Veracode DAST Essentials Target Configuration Service (TCS) API the bot uses
  * (https://docs.veracode.com/r/DAST_Essentials_REST_API; the OpenAPI document is published in github.com/Blackmoon-co/veracode-dast-sdk).
- * Response readers are lenient: only the fields the bot needs are required, unknown keys and values
- * are kept or ignored, so a server that adds enum values or fields does not break the bot.
+ * Constants and request shapes only, no schema library: config.ts reads the enums at start-up; the
+ * response readers are in bodies.ts, loaded with the scanner.
  */
 
 /** Server path of the TCS API on the Veracode REST hosts (api.veracode.com, api.veracode.eu). */
@@ -45,63 +44,20 @@ export const RUN_STATUSES = ["RUNNING", "STOPPING", "STOPPED", "FINISHED", "FAIL
 
 // IDs are UUIDs (some without hyphens) but opaque; they end up in paths, so they are checked before
 // use. Percent-encoding alone would still let ".." through.
-const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const DAST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function isDastId(value: string): boolean {
-  return ID.test(value);
+  return DAST_ID.test(value);
 }
 
 export function checkDastId(kind: "target" | "analysis run", value: string): string {
-  if (!ID.test(value)) {
+  if (!DAST_ID.test(value)) {
     throw new AppError("validation", `That is not a valid Veracode DAST Essentials ${kind} ID.`, {
       detail: `invalid ${kind} ID (${value.length} characters)`,
     });
   }
   return value;
 }
-
-const Id = z.string().regex(ID, "not a plain ID (letters, digits, '-' and '_')");
-
-export const TargetBody = z.looseObject({
-  target_id: Id.optional(),
-  name: z.string().optional(),
-  url: z.string().optional(),
-  protocol: z.string().optional(),
-});
-
-/** `AnalysisRun`; `status` is optional in the spec and read as any string (see runState). */
-export const AnalysisRunBody = z.looseObject({
-  // Checked with isDastId where it is used as an ID (start, attach), not where only status matters.
-  analysis_run_id: z.string(),
-  target_id: z.string().optional(),
-  scan_number: z.number().optional(),
-  status: z.string().nullish(),
-  started_at: z.string().nullish(),
-  finished_at: z.string().nullish(),
-  // Deprecated in the TCS spec and unit-less ("The estimated duration for the analysis run.").
-  estimated_duration: z.number().nullish().catch(undefined),
-  result_import_status: z.string().nullish(),
-});
-export type AnalysisRun = z.infer<typeof AnalysisRunBody>;
-
-/** POST /analysis_run answers `inline_response_200`: a nullable AnalysisRun. */
-export const StartBody = AnalysisRunBody.nullable();
-
-export const PagedAnalysisRunsBody = z.looseObject({
-  // HAL omits `_embedded` for an empty page.
-  _embedded: z.looseObject({ analysis_runs: z.array(AnalysisRunBody).nullish() }).nullish(),
-  page: z.looseObject({ number: z.number().optional(), total_pages: z.number().optional() }).nullish(),
-});
-
-/** RFC 7807 `Problem` with the TCS `errors[]` extension. Every field is optional. */
-export const ProblemBody = z.looseObject({
-  type: z.string().nullish(),
-  title: z.string().nullish(),
-  status: z.number().nullish(),
-  detail: z.string().nullish(),
-  errors: z.array(z.looseObject({ code: z.string().nullish(), detail: z.string().nullish() })).nullish(),
-});
-export type Problem = z.infer<typeof ProblemBody>;
 
 export const DAST_REPORT_FORMATS = ["pdf", "csv", "xml"] as const;
 export type DastReportFormat = (typeof DAST_REPORT_FORMATS)[number];

@@ -9,7 +9,7 @@ import {
 } from "../../http/errors.js";
 import type { HttpResponse, HttpTransport } from "../../http/transport.js";
 import type { VeracodeAccount } from "../../veracode/index.js";
-import { type Problem, ProblemBody } from "./api.js";
+import { type Problem, ProblemBody } from "./bodies.js";
 
 /**
  * Turns a non-2xx TCS answer into a typed, actionable AppError (https://docs.veracode.com/r/DAST_Essentials_REST_API). 400s are RFC 7807

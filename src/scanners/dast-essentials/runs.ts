@@ -1,5 +1,6 @@
 import type { ScanState } from "../../domain/ports.js";
-import { type AnalysisRun, isDastId } from "./api.js";
+import { isDastId } from "./api.js";
+import type { AnalysisRun } from "./bodies.js";
 
 /** Analysis runs read for the port: their state, their words, the one a target is running. */
 

@@ -22,18 +22,8 @@ import {
 } from "../../http/transport.js";
 import { signVeracodeRequest, type VeracodeAccount, veracodeAuthorizer } from "../../veracode/index.js";
 import { DEFAULT_REPORT_MAX_BYTES, reportTooLarge } from "../reports.js";
-import {
-  type AnalysisRun,
-  AnalysisRunBody,
-  checkDastId,
-  DAST_REPORT_FORMATS,
-  isDastId,
-  PagedAnalysisRunsBody,
-  STOP_ACTIONS,
-  StartBody,
-  type StopAction,
-  TargetBody,
-} from "./api.js";
+import { checkDastId, DAST_REPORT_FORMATS, isDastId, STOP_ACTIONS, type StopAction } from "./api.js";
+import { type AnalysisRun, AnalysisRunBody, PagedAnalysisRunsBody, StartBody, TargetBody } from "./bodies.js";
 import { type Call, runIds, runSubject, toRequest } from "./calls.js";
 import { dastFailure, type FailureContext, problemCodes, readProblem, SERVICE } from "./problems.js";
 import { reportCall, reportFormatOf, toReport } from "./reports.js";
