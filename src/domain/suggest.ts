@@ -14,10 +14,18 @@ export function distance(a: string, b: string): number {
 }
 
 export function closest(word: string, candidates: Iterable<string>, max = 3): string[] {
+  const lower = word.toLowerCase();
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return [...new Set(candidates)]
-    .map((candidate) => ({ candidate, d: distance(word.toLowerCase(), candidate.toLowerCase()) }))
-    .filter(({ d, candidate }) => d <= limit || candidate.startsWith(word.toLowerCase()))
+  const near: Array<{ candidate: string; d: number }> = [];
+  for (const candidate of new Set(candidates)) {
+    const prefix = candidate.startsWith(lower);
+    const other = candidate.toLowerCase();
+    // The distance is at least the difference in length: a word that far off needs no computing.
+    if (!prefix && Math.abs(other.length - lower.length) > limit) continue;
+    const d = distance(lower, other);
+    if (d <= limit || prefix) near.push({ candidate, d });
+  }
+  return near
     .sort((x, y) => x.d - y.d || x.candidate.localeCompare(y.candidate))
     .slice(0, max)
     .map(({ candidate }) => candidate);

@@ -97,8 +97,8 @@ export class CommandTable<Deps> {
     }
     const word = words.slice(0, 2).join(" ");
     const names = this.specs.flatMap((spec) => [spec.name, ...(spec.aliases ?? [])]);
-    const suggestions =
-      closest(word, names).length > 0 ? closest(word, names) : closest(words[0] ?? "", names);
+    const near = closest(word, names);
+    const suggestions = near.length > 0 ? near : closest(words[0] ?? "", names);
     return { kind: "unknown", word: words[0] ?? "", suggestions };
   }
 }

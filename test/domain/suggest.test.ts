@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { closest, distance } from "../../src/domain/suggest.js";
+
+/** Every candidate measured, then filtered: what `closest` must answer, however it skips work. */
+function everyCandidate(word: string, candidates: string[], max = 3): string[] {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return [...new Set(candidates)]
+    .map((candidate) => ({ candidate, d: distance(word.toLowerCase(), candidate.toLowerCase()) }))
+    .filter(({ d, candidate }) => d <= limit || candidate.startsWith(word.toLowerCase()))
+    .sort((x, y) => x.d - y.d || x.candidate.localeCompare(y.candidate))
+    .slice(0, max)
+    .map(({ candidate }) => candidate);
+}
+
+test("suggestions skip far-off candidates without changing the answer", () => {
+  const names = [
+    "help",
+    "projects",
+    "project create",
+    "project delete",
+    "scan start",
+    "scan status",
+    "scan",
+    "report",
+    "findings",
+    "Audit",
+  ];
+  const words = [
+    "",
+    "h",
+    "hlep",
+    "sacn strat",
+    "sacn",
+    "scan stat",
+    "PROJ",
+    "project",
+    "reprot",
+    "x".repeat(300),
+    "audit",
+    "scan status 12",
+  ];
+  // A deterministic spread of mangled names too: dropped, doubled and swapped letters.
+  for (const name of names) {
+    words.push(name.slice(1), `${name}${name.at(-1)}`, name.slice(0, 2) + name.slice(3), name.toUpperCase());
+  }
+  for (const word of words)
+    assert.deepEqual(closest(word, names), everyCandidate(word, names), JSON.stringify(word));
+  assert.deepEqual(closest("hlep", names), ["help"]);
+});
