@@ -144,21 +144,7 @@ async function load(
         if (i >= count) return;
         const probe = probes[i % probes.length] as Probe;
         const id = `${target.name === "bot" ? "b" : "a"}${workload}${concurrency}-${i}-${Math.random()}`;
-        const body = new URLSearchParams({
-          token: "bench",
-          team_id: "T0EMULATOR",
-          team_domain: "crashtest-dev",
-          channel_id: "C0GENERAL",
-          channel_name: "general",
-          user_id: probe.user,
-          user_name: probe.user.toLowerCase(),
-          command: "/crashtest",
-          text: probe.text(i),
-          api_app_id: "A0CRASHTEST",
-          is_enterprise_install: "false",
-          response_url: `${sink.url}/response/${encodeURIComponent(id)}`,
-          trigger_id: `${i}.1.bench`,
-        }).toString();
+        const body = commandBody(probe.user, probe.text(i), sink, id, `${i}.1.bench`);
         const sent = performance.now();
         const posted = bare ? undefined : sink.expect(id);
         try {
@@ -217,24 +203,29 @@ async function load(
   };
 }
 
-/** Sends one signed command to the bot and returns its answer (the ack body, else the response_url post). */
-async function command(target: Target, signingSecret: string, sink: Sink, text: string): Promise<string> {
-  const id = `seed-${Math.random()}`;
-  const body = new URLSearchParams({
+/** A slash command's form body as Slack sends it, answering to the sink under `id`. */
+function commandBody(user: string, text: string, sink: Sink, id: string, triggerId: string): string {
+  return new URLSearchParams({
     token: "bench",
     team_id: "T0EMULATOR",
     team_domain: "crashtest-dev",
     channel_id: "C0GENERAL",
     channel_name: "general",
-    user_id: "U0ALICE",
-    user_name: "u0alice",
+    user_id: user,
+    user_name: user.toLowerCase(),
     command: "/crashtest",
     text,
     api_app_id: "A0CRASHTEST",
     is_enterprise_install: "false",
     response_url: `${sink.url}/response/${encodeURIComponent(id)}`,
-    trigger_id: "1.1.seed",
+    trigger_id: triggerId,
   }).toString();
+}
+
+/** Sends one signed command to the bot and returns its answer (the ack body, else the response_url post). */
+async function command(target: Target, signingSecret: string, sink: Sink, text: string): Promise<string> {
+  const id = `seed-${Math.random()}`;
+  const body = commandBody("U0ALICE", text, sink, id, "1.1.seed");
   const posted = sink.expect(id);
   const res = await fetch(`http://127.0.0.1:${target.port}/slack/events`, {
     method: "POST",
