@@ -134,8 +134,10 @@ export class ScheduleRunner {
     const { projects, scans, output } = this.deps;
     const project = await projects.get(schedule.projectId);
     if (!project) {
+      // Said once: later occurrences are recorded the same way, without a notice each time.
+      const told = schedule.lastRun?.outcome === "project_deleted";
       const ran = (await record({ outcome: "project_deleted" })) ?? schedule;
-      await output.notice(this.view(ran), { kind: "project_deleted" });
+      if (!told) await output.notice(this.view(ran), { kind: "project_deleted" });
       return;
     }
     if (project.url !== schedule.targetUrl) {

@@ -108,6 +108,26 @@ describe("running schedules on a controllable clock", () => {
     assert.equal((await rig.book.get(id))?.lastRun?.outcome, "attached");
   });
 
+  test("a schedule whose project was deleted says so once, not at every occurrence", async () => {
+    const rig = scheduleRig({ store, clock, scanner });
+    const id = await approvedSchedule(rig, ["daily", "at", "03:00"]);
+    const [project] = await rig.registry.list();
+    assert.ok(project);
+    await rig.projects.delete("UADMIN", "CSEC", project.id);
+    for (const day of ["2026-12-02", "2026-12-03", "2026-12-04"]) {
+      clock.set(at(`${day}T03:00:00Z`));
+      await rig.runner.runDue();
+    }
+    assert.equal(starts(), 0);
+    assert.equal(
+      rig.said.filter((line) => line === `notice ${id} project_deleted`).length,
+      1,
+      rig.said.join("\n"),
+    );
+    const last = (await rig.book.get(id))?.lastRun;
+    assert.deepEqual([last?.occurrence, last?.outcome], ["2026-12-04T03:00", "project_deleted"]);
+  });
+
   test("a scanner failure is retried at most 5 times, then reported once", async () => {
     const rig = scheduleRig({ store, clock, scanner });
     const id = await approvedSchedule(rig, ["daily", "at", "03:00"]);
