@@ -135,6 +135,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const gateway = new SlackGateway(app.client, {
     ...(options.maxTransfers === undefined ? {} : { maxTransfers: options.maxTransfers }),
   });
+  // Asked now, answered while the rest of the bot is built: Slack's round trips (auth.test, bots.info)
+  // need not wait for the store and the watcher. start() waits for the answer (and throws its error).
+  const learned = learnInstallation(gateway, slack.installation);
+  learned.catch(() => undefined);
 
   return {
     app,
@@ -147,7 +151,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       let server: unknown;
       try {
         // Before the receiver starts, so no request is ever judged against an unknown installation.
-        installation = await learnInstallation(gateway, slack.installation);
+        installation = await learned;
         server = await app.start(port);
         if (health) {
           await listening;
