@@ -15,6 +15,10 @@ export { describeStoreUrl, type StoreKind, storeKind, storeSecrets } from "./url
 
 const PREFIX = "chatops";
 
+// A value stored as null reads as absent, like a missing one.
+const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+const nothing = (): void => {};
+
 /**
  * A networked store's operation that has not answered in this time fails with AppError("store"), so a
  * command during an outage or a network cut is answered within Slack's patience (3 s) instead of waiting.
@@ -77,7 +81,7 @@ class KeyvStore implements KeyValueStore {
         // Values are plain JSON; keyv's default serializer costs about 3x the heap and most of a
         // watcher tick's CPU at 10,000 scans (npm run bench).
         serialize: JSON.stringify,
-        deserialize: (text: string) => JSON.parse(text),
+        deserialize: JSON.parse,
       });
       // Operations also throw (throwOnErrors); the listener keeps an emitted error from crashing the process.
       keyv.on("error", this.onBackendError);
@@ -86,33 +90,40 @@ class KeyvStore implements KeyValueStore {
     return keyv;
   }
 
-  private async run<T>(
-    operation: string,
-    fn: () => Promise<T>,
-    timeoutMs = this.bounds.operationMs,
-  ): Promise<T> {
+  /**
+   * Every operation goes through here: bounded in time (networked stores), its success or failure
+   * told to the health tracker, any failure as AppError("store"). Promise callbacks rather than an
+   * async wrapper: this runs several times per poll of every watched scan (npm run bench).
+   */
+  private run<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.bounds.operationMs): Promise<T> {
+    let work: Promise<T>;
     try {
-      const value = await within(timeoutMs, operation, fn());
-      this.health.succeeded();
-      return value;
+      work = timeoutMs === undefined ? fn() : within(timeoutMs, operation, fn());
     } catch (error) {
-      this.health.failed(error);
-      throw new AppError("store", "The bot's store is unreachable right now.", {
-        cause: error,
-        retryable: true,
-        detail: `store ${operation} failed on ${this.label}: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      work = Promise.reject(error);
     }
+    return work.then(
+      (value) => {
+        this.health.succeeded();
+        return value;
+      },
+      (error: unknown) => {
+        this.health.failed(error);
+        throw new AppError("store", "The bot's store is unreachable right now.", {
+          cause: error,
+          retryable: true,
+          detail: `store ${operation} failed on ${this.label}: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      },
+    );
   }
 
   get<T>(namespace: string, key: string): Promise<T | undefined> {
-    return this.run("get", async () => (await this.space(namespace).get<T>(key)) ?? undefined);
+    return this.run("get", () => this.space(namespace).get<T>(key).then(orUndefined));
   }
 
   set<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<void> {
-    return this.run("set", async () => {
-      await this.space(namespace).set(key, value, ttlMs);
-    });
+    return this.run("set", () => this.space(namespace).set(key, value, ttlMs).then(nothing));
   }
 
   add<T>(namespace: string, key: string, value: T, ttlMs?: number): Promise<boolean> {
