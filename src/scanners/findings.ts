@@ -101,7 +101,9 @@ const Score = z.union([
     .transform(Number),
 ]);
 
-const JsonFinding = z.looseObject({
+// Plain objects: only the fields the summary reads are validated and kept; the report's other fields
+// (request details, timestamps, …) are neither checked nor copied.
+const JsonFinding = z.object({
   finding_description_slug: z.string(),
   information: z.string().optional(),
 });
@@ -109,7 +111,7 @@ const JsonFinding = z.looseObject({
 // Remediation fields are optional and never a reason to refuse the report: an odd value is dropped.
 const OptionalText = z.string().optional().catch(undefined);
 
-const JsonDescription = z.looseObject({
+const JsonDescription = z.object({
   slug: z.string(),
   title: z.string().optional(),
   baseScore: Score.optional(),
@@ -141,7 +143,7 @@ function remediationOf(description: z.infer<typeof JsonDescription>): Remediatio
   return { ...(howToFix === "" ? {} : { howToFix }), references };
 }
 
-const FindingsBody = z.looseObject({
+const FindingsBody = z.object({
   // One array per scanner key (ssl, xss, ...); a missing or null list means no findings.
   findings: z.record(z.string(), z.array(JsonFinding).nullable()),
   descriptions: z.array(JsonDescription),
@@ -150,7 +152,7 @@ const FindingsBody = z.looseObject({
 // The API wraps the body in {message, data}; an empty report comes without the envelope (DefectDojo's
 // crashtest_security test samples, github.com/DefectDojo/django-DefectDojo unittests/scans/crashtest_security).
 const FindingsReport = z.union([
-  z.looseObject({ data: FindingsBody }).transform((report) => report.data),
+  z.object({ data: FindingsBody }).transform((report) => report.data),
   FindingsBody,
 ]);
 
