@@ -8,6 +8,7 @@ import { Pool } from "undici";
 import { SlackEmulator, slackSignatureHeaders } from "../dev/slack-emulator/index.js";
 import type { AuditEntry } from "../src/domain/audit.js";
 import { openStore } from "../src/store/index.js";
+import { ownRedis } from "./replicas.js";
 import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
 /**
@@ -29,17 +30,21 @@ const COLD_STARTS = Number(process.env.BENCH_ACK_COLD_STARTS ?? 3);
 const REQUEST_TIMEOUT_MS = 10_000;
 const TARGET_RATIO = 1.2;
 const MIX_TARGET_RATIO = 1.4;
+/** Time to answer p99 on the mix against the bare app's ack p99. */
+const ANSWER_TARGET_RATIO = 1.5;
+const ON_REDIS = "bot, store on Redis";
 
 /** One command of a workload (its text for the i-th request), and what its answer must say. */
 interface Probe {
   user: string;
-  text: (i: number) => string;
-  expect: (i: number) => RegExp;
+  /** `known`: the scan IDs the target knows (seeded). */
+  text: (i: number, known: readonly string[]) => string;
+  expect: (i: number, known: readonly string[]) => RegExp;
 }
 /** Projects the bench creates in the bot, each with one running scan, before the measured rounds. */
 const SEEDED_PROJECTS = 4;
-/** Scan IDs the bot knows (seeded), cycled through by the mix's `scan status` of a known scan. */
-const known: string[] = [];
+/** Per target, the scan IDs it knows (seeded), cycled through by the mix's `scan status` of a known scan. */
+const seeded = new Map<string, string[]>();
 const unknownId = (i: number) => String(900_000 + (i % 997));
 const fixed = (text: string, expect: RegExp): Pick<Probe, "text" | "expect"> => ({
   text: () => text,
@@ -58,8 +63,8 @@ const WORKLOADS: Record<string, Probe[]> = {
     },
     {
       user: "U0ALICE",
-      text: (i) => `scan status ${known[i % known.length]}`,
-      expect: (i) => new RegExp(`Scan ${known[i % known.length]} of \\*bench-\\d+\\*: `),
+      text: (i, known) => `scan status ${known[i % known.length]}`,
+      expect: (i, known) => new RegExp(`Scan ${known[i % known.length]} of \\*bench-\\d+\\*: `),
     },
     { user: "U0BOB", ...fixed("projects", /not allowed to view/) },
   ],
@@ -132,6 +137,7 @@ async function load(
   const latencies: number[] = [];
   const answers: number[] = [];
   const probes = WORKLOADS[workload] ?? [];
+  const known = seeded.get(target.name) ?? [];
   const bare = target.name === "bare Bolt app";
   let bad = 0;
   let errors = 0;
@@ -144,7 +150,7 @@ async function load(
         if (i >= count) return;
         const probe = probes[i % probes.length] as Probe;
         const id = `${target.name === "bot" ? "b" : "a"}${workload}${concurrency}-${i}-${Math.random()}`;
-        const body = commandBody(probe.user, probe.text(i), sink, id, `${i}.1.bench`);
+        const body = commandBody(probe.user, probe.text(i, known), sink, id, `${i}.1.bench`);
         const sent = performance.now();
         const posted = bare ? undefined : sink.expect(id);
         try {
@@ -167,13 +173,13 @@ async function load(
           } else if (text !== "") {
             sink.cancel(id);
             answers.push(acked - sent);
-            if (!probe.expect(i).test(text)) bad++;
+            if (!probe.expect(i, known).test(text)) bad++;
           } else {
             const answer = await posted;
             if (answer === undefined) bad++;
             else {
               answers.push(answer.at - sent);
-              if (!probe.expect(i).test(answer.body)) bad++;
+              if (!probe.expect(i, known).test(answer.body)) bad++;
             }
           }
         } catch {
@@ -248,6 +254,8 @@ async function command(target: Target, signingSecret: string, sink: Sink, text: 
  * sets ALLOW_PRIVATE_TARGETS), so that the mix's `scan status` also asks about scans the bot knows.
  */
 async function seedScans(bot: Target, signingSecret: string, sink: Sink): Promise<void> {
+  const known: string[] = [];
+  seeded.set(bot.name, known);
   for (let n = 1; n <= SEEDED_PROJECTS; n++) {
     const created = await command(bot, signingSecret, sink, `project create bench-${n} http://127.0.0.1:9/`);
     if (!created.includes(`bench-${n}`))
@@ -339,6 +347,7 @@ export async function runAckBench(): Promise<void> {
     REQUIRE_APPROVAL: "false",
   });
   const targets: Target[] = [];
+  let redis: { port: number; stop(): void } | undefined;
   try {
     // Cold starts: spawn to the "bot ready" line; the last of each is kept for the latency runs.
     const cold: Record<string, number[]> = { "bare Bolt app": [], bot: [] };
@@ -358,12 +367,26 @@ export async function runAckBench(): Promise<void> {
     }
     if (!bare || !bot) throw new Error("no targets");
     await seedScans(bot, emulator.signingSecret, sink);
+    // The mix once more with the store on Redis (a throw-away redis-server), where every read is a round trip.
+    redis = await ownRedis();
+    let botOnRedis: Target | undefined;
+    if (redis) {
+      botOnRedis = await spawnTarget(ON_REDIS, ["--import", "tsx", "src/main.ts"], {
+        ...botEnv(COLD_STARTS),
+        STORE_URL: `redis://127.0.0.1:${redis.port}`,
+      });
+      targets.push(botOnRedis);
+      await seedScans(botOnRedis, emulator.signingSecret, sink);
+    } else {
+      console.log("ack bench: the mix on Redis is skipped (redis-server is not installed)");
+    }
 
     const results: LevelResult[] = [];
     for (const { workload, concurrency } of RUNS) {
       // Interleaved, so drift on the machine hits both alike. The warm-up round (JIT, auth.test) also opens
       // the keep-alive connections the measured round reuses, so no connect is measured.
-      for (const target of [bare, bot]) {
+      const compared = workload === "mix" && botOnRedis ? [bare, bot, botOnRedis] : [bare, bot];
+      for (const target of compared) {
         const pool = new Pool(`http://127.0.0.1:${target.port}`, { connections: concurrency, pipelining: 1 });
         try {
           await load(target, pool, emulator.signingSecret, sink, workload, concurrency, WARMUP);
@@ -393,23 +416,27 @@ export async function runAckBench(): Promise<void> {
       `\nSlash-command ack latency (ms) through HTTPReceiver, signed requests over keep-alive, ${REQUESTS} per level after ${WARMUP} warm-up; node ${process.version}, ${process.platform}/${process.arch}`,
     );
     console.table(results);
-    const ratios = RUNS.map(({ workload, concurrency }) => {
-      const pick = (name: string) =>
-        results.find((r) => r.target === name && r.workload === workload && r.concurrency === concurrency);
+    const rows = [
+      ...RUNS.map((run) => ({ ...run, bot: "bot" })),
+      ...(botOnRedis ? [{ workload: "mix", concurrency: 50, bot: ON_REDIS }] : []),
+    ];
+    const ratios = rows.map(({ workload, concurrency, bot: name }) => {
+      const pick = (target: string) =>
+        results.find((r) => r.target === target && r.workload === workload && r.concurrency === concurrency);
       const floor = pick("bare Bolt app");
-      const real = pick("bot");
+      const real = pick(name);
       const ratio = floor && real ? real.p99 / floor.p99 : Number.NaN;
       const answerRatio = floor && real ? real.answerP99 / floor.p99 : Number.NaN;
       const goal = workload === "mix" ? MIX_TARGET_RATIO : TARGET_RATIO;
       return {
-        workload,
+        workload: name === "bot" ? workload : `${workload}, store on Redis`,
         concurrency,
         "bare p99": floor?.p99,
         "bot p99": real?.p99,
         "p99 ratio": Number(ratio.toFixed(2)),
         goal: `<= ${goal}x ${ratio <= goal ? "met" : "NOT met"}`,
         "p50 ratio": floor && real ? Number((real.p50 / floor.p50).toFixed(2)) : Number.NaN,
-        "answer p99 / bare ack p99": Number(answerRatio.toFixed(2)),
+        "answer p99 / bare ack p99": `${answerRatio.toFixed(2)}${workload === "mix" ? ` (<= ${ANSWER_TARGET_RATIO}x ${answerRatio <= ANSWER_TARGET_RATIO ? "met" : "NOT met"})` : ""}`,
         "bad answers": real?.badAnswers,
         "CPU µs/cmd all threads bot / bare": `${real?.cpuUs} / ${floor?.cpuUs}`,
         "main thread bot / bare": `${real?.mainCpuUs} / ${floor?.mainCpuUs}`,
@@ -449,6 +476,7 @@ export async function runAckBench(): Promise<void> {
     for (const target of targets) await stopTarget(target);
     await sink.close();
     await emulator.close();
+    redis?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

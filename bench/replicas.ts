@@ -146,7 +146,8 @@ async function freePort(): Promise<number> {
   return typeof address === "object" && address ? address.port : 0;
 }
 
-async function ownRedis(): Promise<{ port: number; stop(): void } | undefined> {
+/** A redis-server of the bench's own on a free loopback port, without persistence; undefined if not installed. */
+export async function ownRedis(): Promise<{ port: number; stop(): void } | undefined> {
   if (spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status !== 0) return undefined;
   const port = await freePort();
   const child: ChildProcess = spawn(
