@@ -60,9 +60,20 @@ export function startScheduler(jobs: Job[], deps: { store: KeyValueStore; logger
       },
     );
     task.on("execution:overlap", () => log.warn("previous run still busy; this slot is skipped"));
+    // In an outage every slot meets it (each second for the outbox): one warning, then a count that is
+    // reported once a slot is decided again.
+    let skipped = 0;
+    const decided = () => {
+      if (skipped === 0) return;
+      log.info("the store answers again; slots were skipped meanwhile", { skipped });
+      skipped = 0;
+    };
     task.on("execution:skipped", (context) => {
-      if (context.reason === "coordinator-error") log.warn("slot skipped: the store did not answer");
+      if (context.reason !== "coordinator-error") return decided();
+      if (skipped++ === 0)
+        log.warn("slot skipped: the store did not answer; later ones are counted until it does");
     });
+    task.on("execution:started", decided);
     task.start();
     return task;
   });
