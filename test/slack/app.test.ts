@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SlackEmulator } from "../../dev/slack-emulator/index.js";
+import { createSlackApp } from "../../src/slack/app.js";
+import { eventually } from "../support/bot.js";
+import { captureLogger } from "../support/logs.js";
+
+const health = async () => ({ ok: true, checks: {} });
+
+test("the installation is asked for while the bot is built; start() waits for that answer and asks no more", async (t) => {
+  const emulator = await SlackEmulator.start();
+  t.after(() => emulator.close());
+  const slackApp = createSlackApp({
+    slack: {
+      mode: "http",
+      botToken: emulator.botToken,
+      signingSecret: emulator.signingSecret,
+      apiUrl: emulator.apiUrl,
+    },
+    port: 0,
+    logger: captureLogger().logger,
+    logLevel: "error",
+    health,
+  });
+  t.after(() => slackApp.stop());
+  // Only the installation check asks bots.info (Bolt's own start-up asks auth.test alone).
+  await eventually(() => emulator.calls("bots.info").length > 0);
+  const port = await slackApp.start();
+  assert.ok(port > 0);
+  assert.equal(emulator.calls("bots.info").length, 1);
+});
+
+test("a failed installation check still fails start(), and is no unhandled rejection before it", async (t) => {
+  const emulator = await SlackEmulator.start();
+  t.after(() => emulator.close());
+  emulator.injectFault("bots.info", { kind: "slack_error", error: "missing_scope" });
+  const slackApp = createSlackApp({
+    slack: {
+      mode: "http",
+      botToken: emulator.botToken,
+      signingSecret: emulator.signingSecret,
+      apiUrl: emulator.apiUrl,
+    },
+    port: 0,
+    logger: captureLogger().logger,
+    logLevel: "error",
+    health,
+  });
+  await eventually(() => emulator.calls("bots.info").length > 0);
+  // The refusal settles before start() is called: nothing awaits it yet.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await assert.rejects(slackApp.start(), /could not learn the app ID with bots.info/);
+});
