@@ -11,7 +11,7 @@ import {
 import { BackgroundTasks } from "./domain/tasks.js";
 import { createLogger } from "./logger.js";
 import { createDnsResolver } from "./net/resolver.js";
-import { scannerFromConfig } from "./scanners/from-config.js";
+import { loadScannerAdapter, scannerFromConfig } from "./scanners/from-config.js";
 import { credentialJob } from "./scheduler/credential-job.js";
 import { decisionExpiryJob } from "./scheduler/decision-job.js";
 import { type Job, startScheduler } from "./scheduler/index.js";
@@ -56,6 +56,8 @@ export async function startBot(
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const clock = overrides.clock ?? systemClock;
   for (const warning of config.warnings) logger.warn(warning);
+  // The scanner adapter's modules load while the store opens (scannerFromConfig waits for this load).
+  loadScannerAdapter(config.scanner).catch(() => undefined);
   const store = await openStore({
     url: config.storeUrl,
     // Every reconnect attempt reports an error; the store says once that it went and once that it is back.

@@ -51,3 +51,20 @@ test("the start imports no scanner adapter: only the configured one is loaded, b
   );
   assert.deepEqual(adapters, []);
 });
+
+test("loadScannerAdapter loads each scanner's adapter (what the start begins while the store opens)", async () => {
+  const { loadScannerAdapter } = await import("../../src/scanners/from-config.js");
+  assert.equal(
+    typeof ((await loadScannerAdapter("crashtest")) as Record<string, unknown>).createCrashtestScanner,
+    "function",
+  );
+  assert.equal(
+    typeof ((await loadScannerAdapter("dast-essentials")) as Record<string, unknown>)
+      .createDastEssentialsScanner,
+    "function",
+  );
+  assert.equal(
+    typeof ((await loadScannerAdapter("simulator")) as Record<string, unknown>).createSimulatedScanner,
+    "function",
+  );
+});
