@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
+import { mkdtemp, readdir, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,8 +13,10 @@ import { REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targe
  * rotate which one starts first. Also prints the resident memory of each at ready and the CPU time
  * its main thread used until then (less sensitive than wall time to other load on the machine). With
  * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ runs in the same rounds; with
- * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there. A benchmark: it
- * prints and never fails.
+ * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there; with
+ * BENCH_COLD_COMPILE_CACHE=1, each of them keeps node's compile cache across its rounds
+ * (NODE_COMPILE_CACHE, https://nodejs.org/api/module.html#module-compile-cache; the first round fills
+ * it). A benchmark: it prints and never fails.
  */
 
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 7);
@@ -72,6 +74,9 @@ async function compile(baseline: string | undefined): Promise<string | undefined
       await rm(tree, { recursive: true, force: true });
     }
   }
+  // As in production, where package.json says "type": "module": without it node parses each file a
+  // second time to detect its format (https://nodejs.org/api/packages.html#syntax-detection).
+  await writeFile(path.join(out, "package.json"), '{ "type": "module" }\n');
   // The real path: main.ts runs only when argv[1] is its own URL, and node_modules may be a symlink.
   return realpath(out);
 }
@@ -116,8 +121,13 @@ export async function runColdStartBench(): Promise<void> {
   const names = ["bare Bolt app", "bot", ...(compiled && baseline ? [`bot at ${baseline}`] : [])];
   const figures: Record<string, { ms: number[]; rss: number[]; cpu: number[] }> = {};
   for (const name of names) figures[name] = { ms: [], rss: [], cpu: [] };
+  const compileCache = (name: string): Record<string, string> =>
+    process.env.BENCH_COLD_COMPILE_CACHE === "1"
+      ? { NODE_COMPILE_CACHE: path.join(dir, `compile-cache-${name.replace(/\W+/g, "-")}`) }
+      : {};
   const botEnv = (round: number, name: string) => ({
     ...slackEnv,
+    ...compileCache(name),
     STORE_URL: `sqlite://${dir}/cold-${round}-${name.length}.sqlite`,
     SCANNER: "simulator",
     ADMIN_USERS: "U0ALICE",
@@ -136,7 +146,11 @@ export async function runColdStartBench(): Promise<void> {
               : name === "bot"
                 ? run.bot
                 : [...extra, path.join(compiled as string, "baseline", "src", "main.js")];
-          target = await spawnTarget(name, args, name === "bare Bolt app" ? slackEnv : botEnv(round, name));
+          target = await spawnTarget(
+            name,
+            args,
+            name === "bare Bolt app" ? { ...slackEnv, ...compileCache(name) } : botEnv(round, name),
+          );
           figures[name]?.ms.push(target.readyMs);
           figures[name]?.rss.push(target.readyRssMb);
           figures[name]?.cpu.push((await threadCpuMs(target.child.pid)).main);
