@@ -106,6 +106,8 @@ export async function startBot(
     });
     // Runs after the Slack app and background work have stopped (closers run in reverse), before the store closes.
     closers.push(() => surface.audit.flush());
+    // Catch-up work of a start, begun once the receiver listens: it must not hold up the first answer.
+    const startUpWork: Array<[label: string, work: () => Promise<void>]> = [];
     const notifications = notificationJobs(surface.subscriptions, surface.deps.scans.approvals, logger);
     const jobs: Job[] = [surface.watcher.job, surface.schedules.job, ...notifications.jobs];
     const expiry = decisionExpiryJob({
@@ -119,7 +121,7 @@ export async function startBot(
     });
     jobs.push(expiry.job);
     // Also at start-up: acceptances that ran out while the bot was down get their line now.
-    tasks.run("finding decision expiry at start-up", expiry.run);
+    startUpWork.push(["finding decision expiry at start-up", expiry.run]);
     if (guarded) {
       const notify = credentialAlerts(surface.slack, alertChannel);
       const credentials = credentialJob({
@@ -133,18 +135,18 @@ export async function startBot(
       closers.push(credentials.close);
       jobs.push(credentials.job);
       // Also at start-up, so a bot that was down on the day still sends the alert that is due.
-      tasks.run("credential check at start-up", credentials.run);
+      startUpWork.push(["credential check at start-up", credentials.run]);
     }
     // CRASHTEST_WEBHOOKS projects are usable at once, without a `link`.
     await surface.deps.projects.registerConfigured(scanner.webhookProjects ?? []);
     await surface.watcher.start();
     closers.push(() => surface.watcher.stop());
     // A crash between starting a scan and watching it must not orphan the scan.
-    tasks.run("reconcile scans", () => surface.deps.scans.reconcile());
+    startUpWork.push(["reconcile scans", () => surface.deps.scans.reconcile()]);
     // A digest due while the bot was down goes out once now.
-    tasks.run("digests at start-up", notifications.catchUp);
+    startUpWork.push(["digests at start-up", notifications.catchUp]);
     // Each schedule's own node-cron task, then the most recent missed run of each (SCHEDULE_CATCH_UP).
-    tasks.run("schedules at start-up", () => surface.schedules.start());
+    startUpWork.push(["schedules at start-up", () => surface.schedules.start()]);
     closers.push(() => surface.schedules.stop());
     const scheduler = startScheduler(jobs, { store, logger });
     closers.push(() => scheduler.stop());
@@ -154,6 +156,7 @@ export async function startBot(
       const unfinished = await tasks.drain(SHUTDOWN_DEADLINE_MS - 2000);
       if (unfinished > 0) logger.warn("shutdown left background work unfinished", { unfinished });
     });
+    for (const [label, work] of startUpWork) tasks.run(label, work);
     const ready = { mode: slack.mode, port, store: describeStoreUrl(config.storeUrl), scanner: scanner.name };
     logger.info("bot ready", { ...ready, veracodeAccounts: config.veracode.accounts.length });
     return { store, scanner, port, stop };
