@@ -17,6 +17,12 @@ import {
 import type { AuditTrail } from "./audit.js";
 import type { Authorizer } from "./authz.js";
 import { AppError, command, person, say, toAppError } from "./errors.js";
+import {
+  pendingRequest,
+  requireApproverAudience,
+  requireDecidingChannels,
+  requireSecondPerson,
+} from "./four-eyes.js";
 import type { Clock, KeyValueStore } from "./ports.js";
 import type { ProjectRecord, ProjectRegistry } from "./projects.js";
 
@@ -72,27 +78,19 @@ export class ApprovalService {
   /** "Scan requested": a pending request bound to the project's ID and URL as they are now. */
   async open(user: string, channel: string, project: ProjectRecord): Promise<ApprovalRequest> {
     const { clock, audit, policy, audience } = this.deps;
-    if (!policy.approvalChannel && !(await audience.approverCanSee(channel, user))) {
-      throw new AppError(
-        "validation",
-        "Nobody who may approve scans can see this conversation, so this request could never be approved. Ask in a channel where an approver is a member (an admin can also set APPROVAL_CHANNEL).",
-        { detail: `no approver other than ${user} is a member of ${channel}` },
-      );
-    }
-    const now = clock.now();
+    await requireApproverAudience(
+      audience,
+      policy.approvalChannel,
+      channel,
+      user,
+      "Nobody who may approve scans can see this conversation, so this request could never be approved. Ask in a channel where an approver is a member (an admin can also set APPROVAL_CHANNEL).",
+    );
     const request: ApprovalRequest = {
       id: randomUUID(),
       projectId: project.id,
       projectName: project.name,
       targetUrl: project.url,
-      requestedBy: user,
-      channel,
-      ...(policy.approvalChannel && policy.approvalChannel !== channel
-        ? { approvalChannel: policy.approvalChannel }
-        : {}),
-      createdAt: now,
-      expiresAt: now + policy.approvalTtlMs,
-      status: "pending",
+      ...pendingRequest(user, channel, policy, clock.now()),
     };
     await this.save(request);
     await audit.record({
@@ -128,18 +126,15 @@ export class ApprovalService {
     const request = await this.get(requestId);
     if (!request) throw new AppError("not_found", "This approval request no longer exists.");
     if (request.status !== "pending") throw alreadyDecided(request);
-    this.requireChannels(request, clickChannel);
+    requireDecidingChannels(authz, this.deps.policy.approvalChannel, [clickChannel, request.channel]);
     await this.requireUnexpired(request);
-    const withdrawing = decision === "deny" && user === request.requestedBy;
-    if (!withdrawing) {
-      await authz.require(user, "approve_scan");
-      if (user === request.requestedBy) {
-        throw new AppError(
-          "permission",
-          "You cannot approve your own scan request; another approver has to.",
-        );
-      }
-    }
+    const withdrawing = await requireSecondPerson(authz, {
+      user,
+      requestedBy: request.requestedBy,
+      decision,
+      capability: "approve_scan",
+      what: "scan request",
+    });
     const project = decision === "approve" ? await this.requireStillValid(request) : undefined;
     const won = await store.add<StoredDecision>(DECISIONS, request.id, {
       decision: withdrawing ? "withdraw" : decision,
@@ -187,7 +182,7 @@ export class ApprovalService {
     if (!stored) throw new AppError("not_found", "This approval request no longer exists.");
     const request = await this.resumable(stored);
     if (!request) throw alreadyDecided(stored);
-    this.requireChannels(request, clickChannel);
+    requireDecidingChannels(authz, this.deps.policy.approvalChannel, [clickChannel, request.channel]);
     await this.requireUnexpired(request);
     await authz.require(user, "approve_scan");
     if (user === request.requestedBy) {
@@ -285,22 +280,6 @@ export class ApprovalService {
     const decided = await this.deps.store.get<StoredDecision>(DECISIONS, request.id);
     if (decided?.decision !== "approve") return undefined;
     return { ...request, status: "approved", decidedBy: decided.user, decidedAt: decided.at };
-  }
-
-  private requireChannels(request: ApprovalRequest, clickChannel: string | undefined): void {
-    const { authz, policy } = this.deps;
-    const allowed = (channel: string) => channel === policy.approvalChannel || authz.channelAllowed(channel);
-    for (const channel of [clickChannel, request.channel]) {
-      if (channel !== undefined && !allowed(channel)) {
-        throw new AppError(
-          "permission",
-          "The bot is not enabled in this channel, so it cannot act on this request.",
-          {
-            detail: `channel ${channel} is not in ALLOWED_CHANNELS`,
-          },
-        );
-      }
-    }
   }
 
   private async requireUnexpired(request: ApprovalRequest): Promise<void> {

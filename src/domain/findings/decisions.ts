@@ -3,6 +3,12 @@ import type { ApprovalAudience, ApprovalPolicy, MessageRef } from "../approval-r
 import { type AuditTrail, stripUserinfo } from "../audit.js";
 import type { Authorizer } from "../authz.js";
 import { AppError, person, say } from "../errors.js";
+import {
+  pendingRequest,
+  requireApproverAudience,
+  requireDecidingChannels,
+  requireSecondPerson,
+} from "../four-eyes.js";
 import type { Clock, KeyValueStore } from "../ports.js";
 import type { ProjectRegistry } from "../projects.js";
 import {
@@ -123,13 +129,13 @@ export class FindingDecisionService implements FindingDecisions {
         say`This finding is not in the history of ${project.name} (any more); nothing was requested.`,
       );
     }
-    if (!policy.approvalChannel && !(await audience.approverCanSee(channel, user))) {
-      throw new AppError(
-        "validation",
-        "Nobody who may approve this can see this conversation, so the request could never be decided. Ask in a channel where an approver is a member (an admin can also set APPROVAL_CHANNEL).",
-        { detail: `no approver other than ${user} is a member of ${channel}` },
-      );
-    }
+    await requireApproverAudience(
+      audience,
+      policy.approvalChannel,
+      channel,
+      user,
+      "Nobody who may approve this can see this conversation, so the request could never be decided. Ask in a channel where an approver is a member (an admin can also set APPROVAL_CHANNEL).",
+    );
     const now = clock.now();
     const id = randomUUID();
     await this.claimFinding(project.id, input.fingerprint, id, now);
@@ -142,14 +148,7 @@ export class FindingDecisionService implements FindingDecisions {
       kind: input.kind,
       reason,
       ...(days !== undefined ? { days } : {}),
-      requestedBy: user,
-      channel,
-      ...(policy.approvalChannel && policy.approvalChannel !== channel
-        ? { approvalChannel: policy.approvalChannel }
-        : {}),
-      createdAt: now,
-      expiresAt: now + policy.approvalTtlMs,
-      status: "pending",
+      ...pendingRequest(user, channel, policy, now),
     };
     await this.save(request);
     await audit.record({
@@ -212,19 +211,16 @@ export class FindingDecisionService implements FindingDecisions {
     const request = await this.get(id);
     if (!request) throw new AppError("not_found", "This request no longer exists.");
     if (request.status !== "pending") throw alreadyDecided(request);
-    this.requireChannels(request, clickChannel);
+    requireDecidingChannels(authz, this.deps.policy.approvalChannel, [clickChannel, request.channel]);
     const now = this.deps.clock.now();
     if (now >= request.expiresAt) throw alreadyDecided((await this.end(request)).request);
-    const withdrawing = decision === "deny" && user === request.requestedBy;
-    if (!withdrawing) {
-      await authz.require(user, "decide_finding");
-      if (user === request.requestedBy) {
-        throw new AppError(
-          "permission",
-          `You cannot approve your own ${KIND_WORDS[request.kind]} request; another approver has to.`,
-        );
-      }
-    }
+    const withdrawing = await requireSecondPerson(authz, {
+      user,
+      requestedBy: request.requestedBy,
+      decision,
+      capability: "decide_finding",
+      what: `${KIND_WORDS[request.kind]} request`,
+    });
     if (decision === "approve") await this.requireStillValid(request);
     const vote: StoredVote = { decision: withdrawing ? "withdraw" : decision, user, at: now };
     if (!(await this.deps.store.add(VOTES, request.id, vote, this.keepMs(request)))) {
@@ -288,20 +284,6 @@ export class FindingDecisionService implements FindingDecisions {
     // A false positive stays for good; everything else is kept a while past its end.
     const forever = request.status === "approved" && request.kind === "false_positive";
     await this.deps.store.set(REQUESTS, request.id, request, forever ? undefined : this.keepMs(request));
-  }
-
-  private requireChannels(request: DecisionRequest, clickChannel: string | undefined): void {
-    const { authz, policy } = this.deps;
-    const allowed = (channel: string) => channel === policy.approvalChannel || authz.channelAllowed(channel);
-    for (const channel of [clickChannel, request.channel]) {
-      if (channel !== undefined && !allowed(channel)) {
-        throw new AppError(
-          "permission",
-          "The bot is not enabled in this channel, so it cannot act on this request.",
-          { detail: `channel ${channel} is not in ALLOWED_CHANNELS` },
-        );
-      }
-    }
   }
 
   /** What the approver saw must still hold: the project (by ID) and a requester who may still ask. */

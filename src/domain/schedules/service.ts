@@ -2,6 +2,7 @@ import type { ApprovalAudience } from "../approval-record.js";
 import type { AuditTrail } from "../audit.js";
 import type { Authorizer } from "../authz.js";
 import { AppError, command, person, say } from "../errors.js";
+import { requireApproverAudience, requireDecidingChannels, requireSecondPerson } from "../four-eyes.js";
 import type { Clock, KeyValueStore } from "../ports.js";
 import type { ProjectRecord, ProjectRegistry } from "../projects.js";
 import { nextOccurrence, type Occurrence } from "./occurrences.js";
@@ -193,21 +194,14 @@ export class ScheduleService {
           : "This schedule does not wait for approval.",
       );
     }
-    for (const channel of [clickChannel, schedule.channel]) {
-      if (channel !== undefined && channel !== policy.approvalChannel && !authz.channelAllowed(channel)) {
-        throw new AppError(
-          "permission",
-          "The bot is not enabled in this channel, so it cannot act on this request.",
-        );
-      }
-    }
-    const withdrawing = decision === "deny" && user === schedule.changedBy;
-    if (!withdrawing) {
-      await authz.require(user, "approve_scan");
-      if (user === schedule.changedBy) {
-        throw new AppError("permission", "You cannot approve your own schedule; another approver has to.");
-      }
-    }
+    requireDecidingChannels(authz, policy.approvalChannel, [clickChannel, schedule.channel]);
+    const withdrawing = await requireSecondPerson(authz, {
+      user,
+      requestedBy: schedule.changedBy,
+      decision,
+      capability: "approve_scan",
+      what: "schedule",
+    });
     if (decision === "approve") await this.requireStillValid(schedule);
     const won = await store.add(DECISIONS, `${id}:${version}`, { decision, user, at: clock.now() });
     if (!won) {
@@ -252,10 +246,12 @@ export class ScheduleService {
   /** A schedule no one but its author could approve would never run: refuse it up front. */
   private async requireApprover(user: string, channel: string): Promise<void> {
     const { policy, audience } = this.deps;
-    if (!policy.requireApproval || policy.approvalChannel) return;
-    if (await audience.approverCanSee(channel, user)) return;
-    throw new AppError(
-      "validation",
+    if (!policy.requireApproval) return;
+    await requireApproverAudience(
+      audience,
+      policy.approvalChannel,
+      channel,
+      user,
       "Nobody who may approve scans can see this conversation, so this schedule could never be approved. Make it in a channel where an approver is a member (an admin can also set APPROVAL_CHANNEL).",
     );
   }
