@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  eventually,
+  commandReply,
   PEOPLE,
   SURFACE_EMULATOR,
   SURFACE_ENV,
@@ -20,10 +20,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(user: string, text: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.slashCommand({ user, channel: CHANNEL, text });
-  assert.equal(sent.status, 200);
-  const reply = await eventually(() => t.emulator.ephemerals(user)[seen]);
+  const reply = await commandReply(t, user, CHANNEL, text);
   return { blocks: (reply.blocks ?? []) as Array<Record<string, unknown>>, text: visibleText(reply) };
 }
 

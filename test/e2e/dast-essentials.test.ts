@@ -3,6 +3,7 @@ import { after, before, test } from "node:test";
 import { reportFileName } from "../../src/slack/gateway.js";
 import { FakeTcs } from "../scanners/dast-essentials/fake-tcs.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -48,9 +49,7 @@ after(async () => {
 });
 
 async function command(user: string, text: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  await t.emulator.slashCommand({ user, channel: CHANNEL, text });
-  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+  return visibleText(await commandReply(t, user, CHANNEL, text));
 }
 
 test("create target, start, card, threaded updates, summary and reports in the thread", async () => {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
+  commandReply,
   eventually,
   PEOPLE,
+  QUICK_SCANS_ENV,
   SURFACE_EMULATOR,
   SURFACE_ENV,
   startTestBot,
@@ -23,10 +25,7 @@ before(async () => {
     env: {
       ...SURFACE_ENV,
       REQUIRE_APPROVAL: "false",
-      SIMULATOR_QUEUE_SECONDS: "0",
-      SIMULATOR_RUN_SECONDS: "1",
-      SCAN_POLL_INTERVAL_SECONDS: "1",
-      SCAN_WATCH_TICK_SECONDS: "1",
+      ...QUICK_SCANS_ENV,
       REPORT_FORMATS: "json",
     },
     emulator: SURFACE_EMULATOR,
@@ -35,9 +34,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(text: string) {
-  const seen = t.emulator.ephemerals(PEOPLE.operator).length;
-  await t.emulator.slashCommand({ user: PEOPLE.operator, channel: CHANNEL, text });
-  return visibleText(await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[seen], 10_000));
+  return visibleText(await commandReply(t, PEOPLE.operator, CHANNEL, text, 10_000));
 }
 
 const scanCards = () => t.emulator.channelMessages(CHANNEL).filter((m) => /^Scan \S+ of shop/.test(m.text));

@@ -8,6 +8,7 @@ import { summarizeFindingsJson } from "../../src/scanners/findings.js";
 import { DECISION_ACTIONS } from "../../src/slack/blocks/decisions.js";
 import { FINDINGS_PAGE_SIZE } from "../../src/slack/blocks/findings-list.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -27,10 +28,7 @@ let t: TestBot;
 let projectId: string;
 
 async function command(user: string, text: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.slashCommand({ user, channel: CHANNEL, text });
-  assert.equal(sent.status, 200);
-  const reply = await eventually(() => t.emulator.ephemerals(user)[seen]);
+  const reply = await commandReply(t, user, CHANNEL, text);
   return { blocks: (reply.blocks ?? []) as Array<Record<string, unknown>>, text: visibleText(reply) };
 }
 

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
-import { webApi } from "@slack/bolt";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import { FindingsHistory } from "../../src/domain/findings/history.js";
 import type { Clock, FindingsSummary } from "../../src/domain/ports.js";
 import { ScanBook } from "../../src/domain/scan-record.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
 import { ScanWatcher } from "../../src/domain/watch/index.js";
-import { createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
+import { startSimulator, summarizeReport } from "../../src/scanners/index.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
 import { CardFacts } from "../../src/slack/card-facts.js";
 import { SlackGateway } from "../../src/slack/gateway.js";
@@ -15,6 +14,7 @@ import { SlackNotifier } from "../../src/slack/notifier.js";
 import { createScanWatcher } from "../../src/slack/wiring.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
+import { emulatorClient, simulatorScanner } from "../support/parts.js";
 
 /**
  * Findings history end to end: two scans of one project through the Crashtest adapter over HTTP to
@@ -45,19 +45,8 @@ async function rig() {
   cleanups.push(() => emulator.close());
   const store = await openStore({ url: "memory://" });
   cleanups.push(() => store.close());
-  const client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
-  const scanner = createCrashtestScanner({
-    name: "simulator",
-    logger: logs.logger,
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    teamId: sim.teamId,
-    retry: { maxRetries: 0 },
-  });
+  const client = emulatorClient(emulator);
+  const scanner = simulatorScanner(sim, logs.logger);
   cleanups.push(() => scanner.close());
   const scans = new ScanBook(store, clock);
   const history = new FindingsHistory({ store, clock, decisions: { inForce: async () => new Map() } });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { ApprovalRequest, ScanRecord } from "../../src/domain/scans.js";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -36,10 +37,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(user: string, text: string, channel = PUBLIC) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.slashCommand({ user, channel, text });
-  assert.equal(sent.status, 200);
-  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+  return visibleText(await commandReply(t, user, channel, text));
 }
 
 /** Opens the user's Home and returns the view the bot published in answer. */

@@ -3,8 +3,10 @@ import { after, before, test } from "node:test";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import { picture } from "../support/block-picture.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
+  QUICK_SCANS_ENV,
   SURFACE_EMULATOR,
   SURFACE_ENV,
   slackQuiet,
@@ -25,10 +27,7 @@ before(async () => {
   t = await startTestBot({
     env: {
       ...SURFACE_ENV,
-      SIMULATOR_QUEUE_SECONDS: "0",
-      SIMULATOR_RUN_SECONDS: "1",
-      SCAN_POLL_INTERVAL_SECONDS: "1",
-      SCAN_WATCH_TICK_SECONDS: "1",
+      ...QUICK_SCANS_ENV,
       REPORT_FORMATS: "pdf",
       SCANNER_UI_URL: "https://scanner.example.com/projects/{projectId}/scans/{scanId}",
     },
@@ -38,9 +37,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(user: string, text: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  await t.emulator.slashCommand({ user, channel: CHANNEL, text });
-  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+  return visibleText(await commandReply(t, user, CHANNEL, text));
 }
 
 async function click(user: string, messageTs: string, actionId: string, value?: string) {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { SCHEDULE_ACTIONS } from "../../src/slack/blocks/schedules.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -48,10 +49,7 @@ after(async () => {
 });
 
 async function command(user: string, text: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.slashCommand({ user, channel: CHANNEL, text });
-  assert.equal(sent.status, 200);
-  const reply = await eventually(() => t.emulator.ephemerals(user)[seen]);
+  const reply = await commandReply(t, user, CHANNEL, text);
   return { ...reply, text: visibleText(reply) };
 }
 

@@ -4,6 +4,7 @@ import type { StoredMessage } from "../../dev/slack-emulator/index.js";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import { NOTICE_EVENT_TYPE } from "../../src/slack/subscriptions.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -40,9 +41,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(user: string, text: string, channel = CHANNEL) {
-  const seen = t.emulator.ephemerals(user).length;
-  await t.emulator.slashCommand({ user, channel, text });
-  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+  return visibleText(await commandReply(t, user, channel, text));
 }
 
 const notices = (channel: string): StoredMessage[] =>

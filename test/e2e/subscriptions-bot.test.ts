@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { NOTICE_EVENT_TYPE } from "../../src/slack/subscriptions.js";
 import {
+  commandReply,
   eventually,
   PEOPLE,
+  QUICK_SCANS_ENV,
   SURFACE_EMULATOR,
   SURFACE_ENV,
   startTestBot,
@@ -26,10 +28,7 @@ before(async () => {
     env: {
       ...SURFACE_ENV,
       REQUIRE_APPROVAL: "false",
-      SIMULATOR_QUEUE_SECONDS: "0",
-      SIMULATOR_RUN_SECONDS: "1",
-      SCAN_POLL_INTERVAL_SECONDS: "1",
-      SCAN_WATCH_TICK_SECONDS: "1",
+      ...QUICK_SCANS_ENV,
       REPORT_FORMATS: "json",
     },
     emulator: {
@@ -44,9 +43,7 @@ before(async () => {
 after(() => t.close());
 
 async function command(user: string, text: string, channel = CHANNEL) {
-  const seen = t.emulator.ephemerals(user).length;
-  await t.emulator.slashCommand({ user, channel, text });
-  return visibleText(await eventually(() => t.emulator.ephemerals(user)[seen]));
+  return visibleText(await commandReply(t, user, channel, text));
 }
 
 const notices = (channel: string) =>

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
-import { webApi } from "@slack/bolt";
 import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { AuditTrail } from "../../src/domain/audit.js";
 import { Authorizer } from "../../src/domain/authz.js";
@@ -13,7 +12,7 @@ import type { ScanRecord } from "../../src/domain/scans.js";
 import { parseSubscribeArgs } from "../../src/domain/subscriptions/arguments.js";
 import { createSubscriptions, type Subscriptions } from "../../src/domain/subscriptions/index.js";
 import { ScanWatcher } from "../../src/domain/watch/index.js";
-import { createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
+import { startSimulator, summarizeReport } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
 import { scanCard } from "../../src/slack/blocks/cards.js";
 import { SlackGateway } from "../../src/slack/gateway.js";
@@ -21,6 +20,7 @@ import { SlackNotifier } from "../../src/slack/notifier.js";
 import { NOTICE_EVENT_TYPE, SlackNotices } from "../../src/slack/subscriptions.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
+import { emulatorClient, simulatorScanner } from "../support/parts.js";
 
 /**
  * Subscriptions end to end, every hop real: scans at the simulator (on the test's clock), the watcher's
@@ -112,19 +112,8 @@ async function rig() {
   cleanups.push(() => emulator.close());
   const store = new CrashingStore(await openStore({ url: "memory://" }));
   cleanups.push(() => store.close());
-  const client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
-  const scanner = createCrashtestScanner({
-    name: "simulator",
-    logger: logs.logger,
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    teamId: sim.teamId,
-    retry: { maxRetries: 0 },
-  });
+  const client = emulatorClient(emulator);
+  const scanner = simulatorScanner(sim, logs.logger);
   cleanups.push(() => scanner.close());
   const gateway = new SlackGateway(client);
   const registry = new ProjectRegistry(store, clock);

@@ -3,14 +3,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { webApi } from "@slack/bolt";
+import type { webApi } from "@slack/bolt";
 import { SlackEmulator, type StoredMessage } from "../../dev/slack-emulator/index.js";
 import { AppError } from "../../src/domain/errors.js";
 import type { Clock, KeyValueStore, Logger } from "../../src/domain/ports.js";
 import { ScanBook } from "../../src/domain/scan-record.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
 import { ScanWatcher, type WatcherOptions, type WatchRecord } from "../../src/domain/watch/index.js";
-import { createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
+import { type createCrashtestScanner, startSimulator, summarizeReport } from "../../src/scanners/index.js";
 import type { SimulatorHandle } from "../../src/scanners/simulator/server.js";
 import { cronProblem } from "../../src/scheduler/index.js";
 import { watcherJob } from "../../src/scheduler/watcher-job.js";
@@ -19,6 +19,7 @@ import { EFFECT_EVENT_TYPE, SlackNotifier } from "../../src/slack/notifier.js";
 import { createScanWatcher } from "../../src/slack/wiring.js";
 import { openStore } from "../../src/store/index.js";
 import { captureLogger } from "../support/logs.js";
+import { emulatorClient, simulatorScanner } from "../support/parts.js";
 import { startScanWithCard } from "../support/scan-card.js";
 
 /**
@@ -75,20 +76,9 @@ async function rig(
   cleanups.push(() => emulator.close());
   const store = await openStore({ url: options.storeUrl ?? "memory://" });
   cleanups.push(() => store.close());
-  const client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  const client = emulatorClient(emulator);
   // One scanner call is one request, so a fault injected once is one failed poll.
-  const scanner = createCrashtestScanner({
-    name: "simulator",
-    logger: logs.logger,
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    teamId: sim.teamId,
-    retry: { maxRetries: 0 },
-  });
+  const scanner = simulatorScanner(sim, logs.logger);
   cleanups.push(() => scanner.close());
   const scansOf = (s: KeyValueStore) => new ScanBook(s, clock);
   const scans = scansOf(store);

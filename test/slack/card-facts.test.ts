@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { webApi } from "@slack/bolt";
+import type { webApi } from "@slack/bolt";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import type { ScanResult } from "../../src/domain/findings/types.js";
 import type { ScanRecord } from "../../src/domain/scans.js";
@@ -11,6 +11,7 @@ import { SlackGateway } from "../../src/slack/gateway.js";
 import { SlackNotifier } from "../../src/slack/notifier.js";
 import { picture } from "../support/block-picture.js";
 import { captureLogger } from "../support/logs.js";
+import { emulatorClient } from "../support/parts.js";
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 11, 1, 9);
@@ -98,11 +99,7 @@ let emulator: SlackEmulator;
 let client: webApi.WebClient;
 before(async () => {
   emulator = await SlackEmulator.start();
-  client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  client = emulatorClient(emulator);
 });
 after(() => emulator.close());
 

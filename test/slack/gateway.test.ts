@@ -12,6 +12,7 @@ import {
   slackFailure,
   type UploadFile,
 } from "../../src/slack/gateway.js";
+import { emulatorClient } from "../support/parts.js";
 
 /** The one Slack gateway against the Slack emulator through a real Web client. */
 
@@ -21,11 +22,7 @@ const CHANNEL = "C0SECURITY";
 
 before(async () => {
   emulator = await SlackEmulator.start();
-  const client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  const client = emulatorClient(emulator);
   slack = new SlackGateway(client, { uploadRetry: { retries: 4, factor: 1, minTimeout: 1, maxTimeout: 5 } });
 });
 after(() => emulator.close());

@@ -12,6 +12,7 @@ import { scanCard } from "../../src/slack/blocks/cards.js";
 import { reportFileName, SlackGateway, slackFailure } from "../../src/slack/gateway.js";
 import { EFFECT_EVENT_TYPE, noticeMessage, SlackNotifier } from "../../src/slack/notifier.js";
 import { captureLogger } from "../support/logs.js";
+import { emulatorClient } from "../support/parts.js";
 
 /** The notifier against the Slack emulator through a real Web client. */
 
@@ -23,11 +24,7 @@ const CHANNEL = "C0SECURITY";
 
 before(async () => {
   emulator = await SlackEmulator.start();
-  client = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: webApi.retryPolicies.rapidRetryPolicy,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  client = emulatorClient(emulator);
   notifier = new SlackNotifier({ slack: new SlackGateway(client), logger: logs.logger });
 });
 after(() => emulator.close());

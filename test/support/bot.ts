@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { webApi } from "@slack/bolt";
 import { SlackEmulator, type SlackEmulatorOptions } from "../../dev/slack-emulator/index.js";
 import { loadConfig } from "../../src/config.js";
@@ -91,6 +92,33 @@ export async function startTestBot(
 }
 
 export type TestBot = Awaited<ReturnType<typeof startTestBot>>;
+
+/** Scans that end within seconds on the simulator, polled every second (tests add REQUIRE_APPROVAL). */
+export const QUICK_SCANS_ENV = {
+  SIMULATOR_QUEUE_SECONDS: "0",
+  SIMULATOR_RUN_SECONDS: "1",
+  SCAN_POLL_INTERVAL_SECONDS: "1",
+  SCAN_WATCH_TICK_SECONDS: "1",
+};
+
+/**
+ * `/crashtest <text>` typed by `user` in `channel`, signed like Slack's: the ack must be a 200, and this
+ * resolves to the ephemeral answer once it has arrived.
+ */
+export async function commandReply(
+  t: Pick<TestBot, "emulator">,
+  user: string,
+  channel: string,
+  text: string,
+  timeoutMs = 5000,
+): Promise<EphemeralMessage> {
+  const seen = t.emulator.ephemerals(user).length;
+  const sent = await t.emulator.slashCommand({ user, channel, text });
+  assert.equal(sent.status, 200, `the ack of /crashtest ${text}`);
+  return eventually(() => t.emulator.ephemerals(user)[seen], timeoutMs);
+}
+
+type EphemeralMessage = NonNullable<ReturnType<SlackEmulator["ephemerals"]>[number]>;
 
 /** Background work answers after the ack; wait until a condition holds (bounded). */
 export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
