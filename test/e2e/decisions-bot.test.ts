@@ -2,13 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DECISION_ACTIONS } from "../../src/slack/blocks/decisions.js";
 import {
+  clickFor,
   commandReply,
   eventually,
   PEOPLE,
-  QUICK_SCANS_ENV,
-  SURFACE_EMULATOR,
-  SURFACE_ENV,
-  startTestBot,
+  scanToHistory,
+  startQuickScanBot,
   type TestBot,
   visibleText,
 } from "../support/bot.js";
@@ -22,15 +21,7 @@ const CHANNEL = "C0SECURITY";
 let t: TestBot;
 
 before(async () => {
-  t = await startTestBot({
-    env: {
-      ...SURFACE_ENV,
-      REQUIRE_APPROVAL: "false",
-      ...QUICK_SCANS_ENV,
-      REPORT_FORMATS: "json",
-    },
-    emulator: SURFACE_EMULATOR,
-  });
+  t = await startQuickScanBot({ REQUIRE_APPROVAL: "false", REPORT_FORMATS: "json" });
 });
 after(() => t.close());
 
@@ -38,31 +29,11 @@ async function command(text: string) {
   return visibleText(await commandReply(t, PEOPLE.operator, CHANNEL, text, 10_000));
 }
 
-const scanCards = () => t.emulator.channelMessages(CHANNEL).filter((m) => /^Scan \S+ of shop/.test(m.text));
+const scanToEnd = (index: number) =>
+  scanToHistory(t, { user: PEOPLE.operator, channel: CHANNEL, project: "shop" }, index);
 
-/** Starts a scan and waits until its card shows the findings history's line. */
-async function scanToEnd(index: number): Promise<{ ts: string; text: string }> {
-  await command("scan start shop");
-  const card = await eventually(() => scanCards()[index], 10_000);
-  const text = await eventually(() => {
-    const shown = visibleText(t.emulator.message(CHANNEL, card.ts));
-    return /Since the last scan|First scan/.test(shown) ? shown : undefined;
-  }, 20_000);
-  return { ts: card.ts, text };
-}
-
-async function click(user: string, messageTs: string, actionId: string, blockId?: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.click({
-    user,
-    channel: CHANNEL,
-    messageTs,
-    actionId,
-    ...(blockId ? { blockId } : {}),
-  });
-  assert.equal(sent.status, 200);
-  return seen;
-}
+const click = async (user: string, messageTs: string, actionId: string, blockId?: string) =>
+  (await clickFor(t, { user, channel: CHANNEL, messageTs, actionId, ...(blockId ? { blockId } : {}) })).seen;
 
 test("accept a finding's risk from the summary; the next scan counts it as accepted", async () => {
   assert.match(await command("project create shop https://shop.example.com"), /created/);

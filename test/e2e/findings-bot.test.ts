@@ -2,12 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
   commandReply,
-  eventually,
   PEOPLE,
-  QUICK_SCANS_ENV,
-  SURFACE_EMULATOR,
-  SURFACE_ENV,
-  startTestBot,
+  scanToHistory,
+  startQuickScanBot,
   type TestBot,
   visibleText,
 } from "../support/bot.js";
@@ -21,15 +18,7 @@ const CHANNEL = "C0SECURITY";
 let t: TestBot;
 
 before(async () => {
-  t = await startTestBot({
-    env: {
-      ...SURFACE_ENV,
-      REQUIRE_APPROVAL: "false",
-      ...QUICK_SCANS_ENV,
-      REPORT_FORMATS: "json",
-    },
-    emulator: SURFACE_EMULATOR,
-  });
+  t = await startQuickScanBot({ REQUIRE_APPROVAL: "false", REPORT_FORMATS: "json" });
 });
 after(() => t.close());
 
@@ -37,18 +26,8 @@ async function command(text: string) {
   return visibleText(await commandReply(t, PEOPLE.operator, CHANNEL, text, 10_000));
 }
 
-const scanCards = () => t.emulator.channelMessages(CHANNEL).filter((m) => /^Scan \S+ of shop/.test(m.text));
-
-/** Starts a scan and waits until its card shows the findings history's line. */
-async function scanToEnd(index: number): Promise<string> {
-  await command("scan start shop");
-  const card = await eventually(() => scanCards()[index], 10_000);
-  const shown = await eventually(() => {
-    const text = visibleText(t.emulator.message(CHANNEL, card.ts));
-    return text.includes("Since the last scan") ? text : undefined;
-  }, 20_000);
-  return shown;
-}
+const scanToEnd = async (index: number) =>
+  (await scanToHistory(t, { user: PEOPLE.operator, channel: CHANNEL, project: "shop" }, index)).text;
 
 test("two scans from Slack: the second card shows the diff; findings lists the project's findings", async () => {
   assert.match(await command("project create shop https://shop.example.com"), /created/);

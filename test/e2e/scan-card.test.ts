@@ -3,14 +3,12 @@ import { after, before, test } from "node:test";
 import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import { picture } from "../support/block-picture.js";
 import {
+  clickFor,
   commandReply,
   eventually,
   PEOPLE,
-  QUICK_SCANS_ENV,
-  SURFACE_EMULATOR,
-  SURFACE_ENV,
   slackQuiet,
-  startTestBot,
+  startQuickScanBot,
   type TestBot,
   visibleText,
 } from "../support/bot.js";
@@ -24,14 +22,9 @@ const CHANNEL = "C0SECURITY";
 let t: TestBot;
 
 before(async () => {
-  t = await startTestBot({
-    env: {
-      ...SURFACE_ENV,
-      ...QUICK_SCANS_ENV,
-      REPORT_FORMATS: "pdf",
-      SCANNER_UI_URL: "https://scanner.example.com/projects/{projectId}/scans/{scanId}",
-    },
-    emulator: SURFACE_EMULATOR,
+  t = await startQuickScanBot({
+    REPORT_FORMATS: "pdf",
+    SCANNER_UI_URL: "https://scanner.example.com/projects/{projectId}/scans/{scanId}",
   });
 });
 after(() => t.close());
@@ -41,16 +34,14 @@ async function command(user: string, text: string) {
 }
 
 async function click(user: string, messageTs: string, actionId: string, value?: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.click({
+  const { answer } = await clickFor(t, {
     user,
     channel: CHANNEL,
     messageTs,
     actionId,
     ...(value ? { value } : {}),
   });
-  assert.equal(sent.status, 200);
-  return async () => visibleText(await eventually(() => t.emulator.ephemerals(user)[seen], 10_000));
+  return () => answer(10_000);
 }
 
 const requestCards = () =>

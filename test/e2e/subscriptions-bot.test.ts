@@ -5,10 +5,8 @@ import {
   commandReply,
   eventually,
   PEOPLE,
-  QUICK_SCANS_ENV,
   SURFACE_EMULATOR,
-  SURFACE_ENV,
-  startTestBot,
+  startQuickScanBot,
   type TestBot,
   visibleText,
 } from "../support/bot.js";
@@ -24,21 +22,16 @@ const SUBSCRIBED = "C0APPSEC";
 let t: TestBot;
 
 before(async () => {
-  t = await startTestBot({
-    env: {
-      ...SURFACE_ENV,
-      REQUIRE_APPROVAL: "false",
-      ...QUICK_SCANS_ENV,
-      REPORT_FORMATS: "json",
-    },
-    emulator: {
+  t = await startQuickScanBot(
+    { REQUIRE_APPROVAL: "false", REPORT_FORMATS: "json" },
+    {
       ...SURFACE_EMULATOR,
       channels: [
         { id: CHANNEL, name: "security" },
         { id: SUBSCRIBED, name: "appsec" },
       ],
     },
-  });
+  );
 });
 after(() => t.close());
 

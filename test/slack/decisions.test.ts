@@ -14,6 +14,7 @@ import { findingsSummaryMessage } from "../../src/slack/blocks/findings.js";
 import { decisionNotices } from "../../src/slack/decision-actions.js";
 import { SlackGateway } from "../../src/slack/gateway.js";
 import {
+  clickFor,
   eventually,
   PEOPLE,
   SURFACE_EMULATOR,
@@ -87,18 +88,8 @@ async function postFinding(fingerprint = FINGERPRINT): Promise<string> {
   return String(posted.ts);
 }
 
-async function press(user: string, messageTs: string, actionId: string, value?: string) {
-  const seen = t.emulator.ephemerals(user).length;
-  const sent = await t.emulator.click({
-    user,
-    channel: CHANNEL,
-    messageTs,
-    actionId,
-    ...(value ? { value } : {}),
-  });
-  assert.equal(sent.status, 200);
-  return { seen, answer: async () => visibleText(await eventually(() => t.emulator.ephemerals(user)[seen])) };
-}
+const press = (user: string, messageTs: string, actionId: string, value?: string) =>
+  clickFor(t, { user, channel: CHANNEL, messageTs, actionId, ...(value ? { value } : {}) });
 
 const stored = async () =>
   (await t.bot.store.entries<DecisionRequest>("finding-decisions")).map(([, r]) => r);

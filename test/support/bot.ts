@@ -101,6 +101,14 @@ export const QUICK_SCANS_ENV = {
   SCAN_WATCH_TICK_SECONDS: "1",
 };
 
+/** The bot on the surface emulator (or `emulator`) with QUICK_SCANS_ENV, and `env` over both. */
+export function startQuickScanBot(
+  env: Record<string, string>,
+  emulator: SlackEmulatorOptions = SURFACE_EMULATOR,
+) {
+  return startTestBot({ env: { ...SURFACE_ENV, ...QUICK_SCANS_ENV, ...env }, emulator });
+}
+
 /**
  * `/crashtest <text>` typed by `user` in `channel`, signed like Slack's: the ack must be a 200, and this
  * resolves to the ephemeral answer once it has arrived.
@@ -116,6 +124,64 @@ export async function commandReply(
   const sent = await t.emulator.slashCommand({ user, channel, text });
   assert.equal(sent.status, 200, `the ack of /crashtest ${text}`);
   return eventually(() => t.emulator.ephemerals(user)[seen], timeoutMs);
+}
+
+/**
+ * `scan start <project>` by `user` in `channel`, waited for until the project's `index`-th scan card
+ * shows its findings history line (the scan ended and was compared): that card's ts and visible text.
+ */
+export async function scanToHistory(
+  t: Pick<TestBot, "emulator">,
+  where: { user: string; channel: string; project: string },
+  index: number,
+): Promise<{ ts: string; text: string }> {
+  const { user, channel, project } = where;
+  await commandReply(t, user, channel, `scan start ${project}`, 10_000);
+  const card = await eventually(
+    () =>
+      t.emulator
+        .channelMessages(channel)
+        .filter((m) => m.text.startsWith("Scan ") && m.text.includes(` of ${project}`))[index],
+    10_000,
+  );
+  const text = await eventually(() => {
+    const shown = visibleText(t.emulator.message(channel, card.ts));
+    return /Since the last scan|First scan/.test(shown) ? shown : undefined;
+  }, 20_000);
+  return { ts: card.ts, text };
+}
+
+/**
+ * A signed click on a button (or menu option: `value`) of a message in `channel`; the interaction must be
+ * acked with 200. `seen` counts the clicker's ephemerals before it; `answer` waits for the next one.
+ */
+export async function clickFor(
+  t: Pick<TestBot, "emulator">,
+  click: {
+    user: string;
+    channel: string;
+    messageTs: string;
+    actionId: string;
+    blockId?: string;
+    value?: string;
+  },
+) {
+  const { user, blockId, value } = click;
+  const seen = t.emulator.ephemerals(user).length;
+  const sent = await t.emulator.click({
+    user,
+    channel: click.channel,
+    messageTs: click.messageTs,
+    actionId: click.actionId,
+    ...(blockId ? { blockId } : {}),
+    ...(value ? { value } : {}),
+  });
+  assert.equal(sent.status, 200, `the ack of a click on ${click.actionId}`);
+  return {
+    seen,
+    answer: async (timeoutMs = 5000) =>
+      visibleText(await eventually(() => t.emulator.ephemerals(user)[seen], timeoutMs)),
+  };
 }
 
 type EphemeralMessage = NonNullable<ReturnType<SlackEmulator["ephemerals"]>[number]>;
