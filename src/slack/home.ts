@@ -8,6 +8,7 @@ import {
   type Decidable,
   HOME_BLOCK_PREFIX,
   type HomeApproval,
+  type HomeDecision,
   type HomeScan,
   homeView,
   noAccessView,
@@ -117,6 +118,17 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
       if (decidable === "none" || (await links.of(request.card)) === GONE) continue;
       approvals.push({ request, decidable });
     }
+    // Pending finding decisions: the viewer's own, and those they may decide.
+    const canDecide = await deps.authz.can(user, "decide_finding");
+    const decisions: HomeDecision[] = [];
+    for (const request of await deps.decisions.list()) {
+      if (request.status !== "pending" || request.expiresAt <= now || !request.card) continue;
+      const mine = request.requestedBy === user;
+      if ((!mine && !canDecide) || !(await visible(request.channel))) continue;
+      const link = await links.of(request.card);
+      if (link === GONE) continue;
+      decisions.push({ request, mine, ...(link ? { link } : {}) });
+    }
     // The next scheduled scans, of channels this viewer sees.
     const upcoming = [];
     for (const view of await deps.schedules.upcoming(50)) {
@@ -125,6 +137,7 @@ export function registerHome(app: App, deps: SurfaceDeps, credentialsConfigured:
     return homeView({
       scans,
       approvals,
+      decisions,
       upcoming: upcomingSchedulesBlocks(upcoming),
       credentials: credentialsConfigured() ? await readCredentialStatuses(deps.store, now) : undefined,
       now,

@@ -5,6 +5,7 @@ import {
   clickFor,
   commandReply,
   eventually,
+  openHome,
   PEOPLE,
   scanToHistory,
   startQuickScanBot,
@@ -68,6 +69,15 @@ test("accept a finding's risk from the summary; the next scan counts it as accep
   );
   const title = /\*([^*]+)\* \((critical|high|medium|low|info)\)/.exec(visibleText(request));
   assert.ok(title, "the card names the finding as history knows it");
+  // The App Home lists the waiting decision for whoever may decide it and for whoever asked.
+  for (const user of [PEOPLE.approver, PEOPLE.operator]) {
+    const home = await openHome(t, user);
+    assert.match(home.text, /Finding decisions waiting\* \(1\)/, user);
+    assert.match(
+      home.text,
+      new RegExp(`risk acceptance · \\*shop\\* · .*${user === PEOPLE.operator ? "yours" : "asked by"}`),
+    );
+  }
   const self = await click(PEOPLE.operator, request.ts, DECISION_ACTIONS.approve);
   assert.match(
     visibleText(await eventually(() => t.emulator.ephemerals(PEOPLE.operator)[self])),
@@ -75,6 +85,7 @@ test("accept a finding's risk from the summary; the next scan counts it as accep
   );
   await click(PEOPLE.approver, request.ts, DECISION_ACTIONS.approve);
   await eventually(() => /Approved by/.test(visibleText(t.emulator.message(CHANNEL, request.ts))));
+  assert.match((await openHome(t, PEOPLE.approver)).text, /Finding decisions waiting\* \(0\)/);
 
   const second = await scanToEnd(1);
   assert.match(second.text, /Since the last scan:\* New 0 · Fixed 0 · Still open \d+ · Accepted 1/);

@@ -5,6 +5,7 @@ import { ACTIONS } from "../../src/slack/blocks/cards.js";
 import {
   commandReply,
   eventually,
+  openHome as openHomeOf,
   PEOPLE,
   SURFACE_EMULATOR,
   SURFACE_ENV,
@@ -40,19 +41,7 @@ async function command(user: string, text: string, channel = PUBLIC) {
   return visibleText(await commandReply(t, user, channel, text));
 }
 
-/** Opens the user's Home and returns the view the bot published in answer. */
-async function openHome(user: string) {
-  const published = t.emulator.calls("views.publish").length;
-  await t.emulator.homeOpened(user);
-  await eventually(() => t.emulator.calls("views.publish").length > published);
-  const home = t.emulator.views(user).find((v) => v.type === "home");
-  assert.ok(home);
-  return {
-    id: home.id,
-    json: JSON.stringify(home.view),
-    text: visibleText(home.view as { blocks?: unknown }),
-  };
-}
+const openHome = (user: string) => openHomeOf(t, user);
 
 const approvalCards = (channel: string) =>
   t.emulator.channelMessages(channel).filter((m) => /^Scan request for/.test(m.text));

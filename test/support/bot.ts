@@ -184,6 +184,20 @@ export async function clickFor(
   };
 }
 
+/** Opens `user`'s App Home and returns the view the bot published in answer. */
+export async function openHome(t: Pick<TestBot, "emulator">, user: string) {
+  const published = t.emulator.calls("views.publish").length;
+  await t.emulator.homeOpened(user);
+  await eventually(() => t.emulator.calls("views.publish").length > published);
+  const home = t.emulator.views(user).find((v) => v.type === "home");
+  assert.ok(home, `a Home published for ${user}`);
+  return {
+    id: home.id,
+    json: JSON.stringify(home.view),
+    text: visibleText(home.view as { blocks?: unknown }),
+  };
+}
+
 type EphemeralMessage = NonNullable<ReturnType<SlackEmulator["ephemerals"]>[number]>;
 
 /** Background work answers after the ack; wait until a condition holds (bounded). */

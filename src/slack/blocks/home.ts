@@ -1,10 +1,12 @@
 import type { types } from "@slack/bolt";
 import type { CredentialStatus } from "../../domain/credential-guard.js";
+import { type DecisionRequest, KIND_WORDS } from "../../domain/findings/decision-record.js";
 import { TERMINAL_SCAN_STATES } from "../../domain/ports.js";
 import type { ApprovalRequest, ScanRecord } from "../../domain/scans.js";
 import { ACTIONS, button, type CardView, countsLine, headline, slackDate } from "./cards.js";
 import { context, divider, escapeText, header, type KnownBlock, LIMITS, section } from "./common.js";
 import { describeTimeLeft } from "./credentials.js";
+import { subjectLine } from "./decisions.js";
 
 const PER_LIST = 15;
 /** Approvals carry an actions block each; fewer of them keep the tab inside 100 blocks. */
@@ -18,6 +20,30 @@ export type Decidable = "decide" | "withdraw" | "none";
 export interface HomeApproval {
   request: ApprovalRequest;
   decidable: Decidable;
+}
+
+/** A pending finding decision the viewer asked for (`mine`) or may decide, with its card's link. */
+export interface HomeDecision {
+  request: DecisionRequest;
+  mine: boolean;
+  link?: string;
+}
+
+/** Finding decisions are decided on their cards: one line each, in one section, soonest to expire first. */
+const DECISIONS_SHOWN = 10;
+
+function decisionList(decisions: readonly HomeDecision[]): KnownBlock[] {
+  if (decisions.length === 0) return [context("No risk acceptance or false positive waits for a decision.")];
+  const lines = [...decisions]
+    .sort((a, b) => a.request.expiresAt - b.request.expiresAt)
+    .slice(0, DECISIONS_SHOWN)
+    .map(({ request, mine, link }) => {
+      const who = mine ? "yours" : `asked by <@${request.requestedBy}>`;
+      const where = link ? `decide on its ${link}` : `in <#${request.approvalChannel ?? request.channel}>`;
+      return `${KIND_WORDS[request.kind]} · *${escapeText(request.projectName)}* · ${subjectLine(request.finding, request.fingerprint)} · ${who} · expires ${slackDate(request.expiresAt)} · ${where}`;
+    });
+  const more = decisions.length - DECISIONS_SHOWN;
+  return [section(lines.join("\n")), ...(more > 0 ? [context(`…and ${more} more.`)] : [])];
 }
 
 /** A scan as the Home lists it: with a link to its card and, once ended, its findings when known. */
@@ -113,6 +139,8 @@ function credentialHealth(statuses: readonly CredentialStatus[] | undefined, now
 export function homeView(input: {
   scans: readonly HomeScan[];
   approvals: readonly HomeApproval[];
+  /** Pending finding decisions of channels the viewer sees, theirs or ones they may decide. */
+  decisions?: readonly HomeDecision[];
   credentials: readonly CredentialStatus[] | undefined;
   now: number;
   /** A line for the viewer at the top, e.g. about their last click. */
@@ -139,6 +167,9 @@ export function homeView(input: {
     divider(),
     section(`*Approvals you can decide* (${decide.length})`),
     ...approvalList(decide, "Nothing waits for your approval."),
+    divider(),
+    section(`*Finding decisions waiting* (${input.decisions?.length ?? 0})`),
+    ...decisionList(input.decisions ?? []),
     divider(),
     section(`*Running scans* (${running.length})`),
     ...list(
