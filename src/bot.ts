@@ -117,7 +117,7 @@ export async function startBot(
       clock,
       audit: surface.audit,
       logger,
-      notices: decisionNotices(surface.slack),
+      notices: decisionNotices(surface.deps),
     });
     jobs.push(expiry.job);
     // Also at start-up: acceptances that ran out while the bot was down get their line now.

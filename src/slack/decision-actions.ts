@@ -18,7 +18,7 @@ import { findingsCommand } from "./commands/findings.js";
 import type { SurfaceDeps } from "./deps.js";
 import { errorReply } from "./errors.js";
 import { auditFailure, cardLink } from "./flows.js";
-import type { SlackGateway } from "./gateway.js";
+import { routeApproval } from "./subscriptions.js";
 import {
   DECISION_MODAL,
   decisionModal,
@@ -116,6 +116,8 @@ export function registerDecisionActions(app: App, deps: SurfaceDeps): void {
       await deps.slack.update(decided.card, decisionCard(decided));
       await deps.slack.note(decided.card, decisionNote(decided, press.user));
     }
+    // The requester hears the outcome in their DM (notify on), as for a scan request.
+    await routeApproval(deps, decided);
   };
   // The project's open findings as `findings <project>` lists them, with the menu on each.
   on(DECISION_ACTIONS.review, "findings.review", async (press) => {
@@ -172,7 +174,9 @@ export function registerDecisionActions(app: App, deps: SurfaceDeps): void {
         });
         const where = request.approvalChannel ?? request.channel;
         const card = await deps.slack.post(where, decisionCard(request));
-        await deps.decisions.cardPosted(request.id, card);
+        const posted = (await deps.decisions.cardPosted(request.id, card)) ?? { ...request, card };
+        // Channels subscribed to `approval` hear of it, with a link to the card.
+        await routeApproval(deps, posted);
         const text = `Asked for approval of this ${KIND_WORDS[kind]}: see the ${await cardLink(deps, card)}. An approver other than you decides.`;
         await deps.slack.ephemeral(channel, user, message(text, [section(text)]));
       } catch (error) {
@@ -233,13 +237,18 @@ function invalidButton(): AppError {
 }
 
 /** The ends of decisions, rendered: the expiry line in the request's channel, ended cards refreshed. */
-export function decisionNotices(slack: Pick<SlackGateway, "post" | "update">): DecisionNotices {
+export function decisionNotices(
+  deps: Pick<SurfaceDeps, "slack" | "notifications" | "logger">,
+): DecisionNotices {
+  const { slack } = deps;
   return {
     acceptanceExpired: async (request) => {
       await slack.post(request.channel, acceptanceExpiredMessage(request));
     },
     requestEnded: async (request) => {
       if (request.card) await slack.update(request.card, decisionCard(request));
+      // Nobody decided in time: the requester hears it (notify on).
+      await routeApproval(deps, request);
     },
   };
 }

@@ -1,7 +1,9 @@
 import type { ApprovalRequest } from "../domain/approvals.js";
+import type { DecisionRequest } from "../domain/findings/decision-record.js";
 import type { Logger } from "../domain/ports.js";
 import {
   approvalEvent,
+  decisionEvent,
   type Notice,
   type NoticeOutput,
   type NotificationRouter,
@@ -57,15 +59,16 @@ export class SlackNotices implements NoticeOutput {
 }
 
 /**
- * A request card was posted or changed: a new request goes to the channels subscribed to `approval`
- * (with a link to the card), a decision or expiry to its requester's DM. Routed under the request's
+ * A request card (a scan request's or a finding decision's) was posted or changed: a new request goes
+ * to the channels subscribed to `approval` (with a link to the card), a decision or expiry to its
+ * requester's DM. Routed under the request's
  * key, so showing the same state again adds nothing.
  */
 export async function routeApproval(
   deps: { slack: SlackGateway; notifications: Pick<NotificationRouter, "approval">; logger: Logger },
-  request: ApprovalRequest,
+  request: ApprovalRequest | DecisionRequest,
 ): Promise<void> {
-  const event = approvalEvent(request);
+  const event = "fingerprint" in request ? decisionEvent(request) : approvalEvent(request);
   if (!event) return;
   const card = request.card;
   const link = async () => (card ? await deps.slack.permalink(card).catch(() => undefined) : undefined);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DECISION_ACTIONS } from "../../src/slack/blocks/decisions.js";
+import { NOTICE_EVENT_TYPE } from "../../src/slack/subscriptions.js";
 import {
   clickFor,
   commandReply,
@@ -30,6 +31,9 @@ async function command(text: string) {
   return visibleText(await commandReply(t, PEOPLE.operator, CHANNEL, text, 10_000));
 }
 
+const notices = (channel: string) =>
+  t.emulator.channelMessages(channel).filter((m) => m.metadata?.event_type === NOTICE_EVENT_TYPE);
+
 const scanToEnd = (index: number) =>
   scanToHistory(t, { user: PEOPLE.operator, channel: CHANNEL, project: "shop" }, index);
 
@@ -38,6 +42,7 @@ const click = async (user: string, messageTs: string, actionId: string, blockId?
 
 test("accept a finding's risk from the summary; the next scan counts it as accepted", async () => {
   assert.match(await command("project create shop https://shop.example.com"), /created/);
+  assert.match(await command("subscribe shop events=approval"), /Subscribed/);
   const first = await scanToEnd(0);
   const summary = await eventually(
     () => t.emulator.thread(CHANNEL, first.ts).find((m) => /^Findings of scan/.test(m.text)),
@@ -69,6 +74,13 @@ test("accept a finding's risk from the summary; the next scan counts it as accep
   );
   const title = /\*([^*]+)\* \((critical|high|medium|low|info)\)/.exec(visibleText(request));
   assert.ok(title, "the card names the finding as history knows it");
+  // The channel subscribed to `approval` hears of the request, naming the finding.
+  const asked = await eventually(() =>
+    notices(CHANNEL).find((m) =>
+      /a risk acceptance of \*.+\* by <@\w+> waits for approval/.test(visibleText(m)),
+    ),
+  );
+  assert.ok(visibleText(asked).includes(title[1] ?? "?"), visibleText(asked));
   // The App Home lists the waiting decision for whoever may decide it and for whoever asked.
   for (const user of [PEOPLE.approver, PEOPLE.operator]) {
     const home = await openHome(t, user);
@@ -85,6 +97,14 @@ test("accept a finding's risk from the summary; the next scan counts it as accep
   );
   await click(PEOPLE.approver, request.ts, DECISION_ACTIONS.approve);
   await eventually(() => /Approved by/.test(visibleText(t.emulator.message(CHANNEL, request.ts))));
+  // The requester hears the outcome in their DM.
+  await eventually(() =>
+    notices(PEOPLE.operator).find((m) =>
+      new RegExp(`your risk acceptance request of .+ was approved by <@${PEOPLE.approver}>`).test(
+        visibleText(m),
+      ),
+    ),
+  );
   assert.match((await openHome(t, PEOPLE.approver)).text, /Finding decisions waiting\* \(0\)/);
 
   const second = await scanToEnd(1);

@@ -345,7 +345,7 @@ test("the expiry line goes to the channel once across two job instances, after d
       clock,
       audit,
       logger: t.logs.logger,
-      notices: decisionNotices(slack),
+      notices: decisionNotices({ slack, logger: t.logs.logger, notifications: { approval: async () => 0 } }),
     });
   };
   const before = t.emulator.channelMessages(CHANNEL).length;

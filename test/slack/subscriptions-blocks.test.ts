@@ -68,6 +68,8 @@ test("a full group of the longest notices fits one message, every line whole", (
     counts: all,
     newCounts: all,
     fixedCounts: all,
+    // Every other request notice is a finding decision's, with the longest title.
+    ...(i % 2 === 0 ? { about: { kind: "false_positive" as const, title: long } } : {}),
   }));
   const m = noticeMessage(notices);
   withinLimits(m);
@@ -77,6 +79,34 @@ test("a full group of the longest notices fits one message, every line whole", (
     "every line keeps its link",
   );
   withinLimits(noticeMessage(notices.slice(0, 1)));
+});
+
+test("a finding decision's request names the finding; its end tells the requester which request", () => {
+  const base = {
+    key: "k",
+    at: 0,
+    projectId: "p1",
+    projectName: "web-shop",
+    requestId: "r1",
+    requestedBy: "U0ALICE",
+  };
+  const about = { kind: "accepted" as const, title: "Reflected <XSS>" };
+  const line = (n: Partial<Notice>) =>
+    (noticeMessage([{ ...base, kind: "approval", ...n } as Notice]).blocks[0] as { text: { text: string } })
+      .text.text;
+  assert.match(
+    line({ about }),
+    /\*web-shop\*: a risk acceptance of \*Reflected &lt;XSS&gt;\* by <@U0ALICE> waits for approval/,
+  );
+  assert.match(
+    line({ kind: "approved", by: "U0BOB", about }),
+    /your risk acceptance request of \*Reflected &lt;XSS&gt;\* was approved by <@U0BOB>/,
+  );
+  assert.match(
+    line({ kind: "expired", about: { kind: "false_positive" } }),
+    /your false positive request expired before anyone approved it/,
+  );
+  assert.match(line({}), /a scan by <@U0ALICE> waits for approval/);
 });
 
 test("a digest of many projects and expiring acceptances, and a long subscription list, fit", () => {
@@ -102,9 +132,14 @@ test("a digest of many projects and expiring acceptances, and a long subscriptio
         expiresAt: i,
       })),
       approvals: 12,
+      decisions: 7,
     },
   };
   withinLimits(noticeMessage([digest]));
+  assert.match(
+    JSON.stringify(noticeMessage([digest]).blocks),
+    /12 scan requests waited for approval\..*7 finding decisions waited for approval\./,
+  );
   const subscriptions: Subscription[] = Array.from({ length: 30 }, (_, i) => ({
     id: `C0SECURITY:${i}`,
     channel: "C0SECURITY",

@@ -53,9 +53,11 @@ function add(into: SeverityCounts, counts: SeverityCounts | undefined): void {
 export function summarize(notices: readonly Notice[], from: number, to: number): DigestSummary {
   const projects = new Map<string, DigestProject>();
   let approvals = 0;
+  let decisions = 0;
   for (const n of notices) {
     if (n.kind === "approval") {
-      approvals++;
+      if (n.about) decisions++;
+      else approvals++;
       continue;
     }
     const p = projects.get(n.projectId) ?? {
@@ -71,7 +73,14 @@ export function summarize(notices: readonly Notice[], from: number, to: number):
     add(p.fixedCounts, n.fixedCounts);
     projects.set(n.projectId, p);
   }
-  return { from, to, projects: [...projects.values()], expiring: [], approvals };
+  return {
+    from,
+    to,
+    projects: [...projects.values()],
+    expiring: [],
+    approvals,
+    ...(decisions > 0 ? { decisions } : {}),
+  };
 }
 
 export class DigestRunner {

@@ -12,7 +12,7 @@ import { SubscriptionService } from "./service.js";
 export type { ApprovalEvent, Notice, ScanEvent } from "./matching.js";
 export type { NoticeOutput } from "./outbox.js";
 export type { Subscription } from "./records.js";
-export { approvalEvent, NotificationRouter } from "./routing.js";
+export { approvalEvent, decisionEvent, NotificationRouter } from "./routing.js";
 export { SubscriptionService } from "./service.js";
 
 export interface SubscriptionsDeps {

@@ -1,3 +1,4 @@
+import type { DecisionKind } from "../findings/decision-record.js";
 import type { SeverityCounts } from "../findings/types.js";
 import type { Severity } from "../ports.js";
 import {
@@ -30,6 +31,13 @@ export interface ScanEvent {
   fixedCounts?: SeverityCounts;
 }
 
+/** What a finding decision request is about (absent for a scan request). */
+export interface DecisionAbout {
+  kind: DecisionKind;
+  /** The finding's title as history knows it (scanner text). */
+  title?: string;
+}
+
 /** Requests to approve (to subscribed channels) and their end (to the requester). */
 export interface ApprovalEvent {
   kind: "approval" | "approved" | "denied" | "expired";
@@ -41,6 +49,8 @@ export interface ApprovalEvent {
   by?: string;
   link?: string;
   scanId?: string;
+  /** A finding decision (risk acceptance, false positive) instead of a scan request. */
+  about?: DecisionAbout;
 }
 
 export type NoticeKind =
@@ -70,6 +80,8 @@ export interface DigestSummary {
   /** Risk acceptances that run out before the next digest. */
   expiring: Array<{ projectName: string; fingerprint: string; expiresAt: number }>;
   approvals: number;
+  /** Finding decision requests (risk acceptance, false positive) that waited for approval. */
+  decisions?: number;
 }
 
 export interface Notice {
@@ -88,6 +100,8 @@ export interface Notice {
   newCounts?: SeverityCounts;
   fixedCounts?: SeverityCounts;
   digest?: DigestSummary;
+  /** Approval notices of a finding decision request: what it is about. */
+  about?: DecisionAbout;
 }
 
 const at = (threshold: Threshold | undefined) => SEVERITY_RANK[threshold ?? "info"];

@@ -1,4 +1,5 @@
 import type { ApprovalRequest } from "../approval-record.js";
+import type { DecisionRequest } from "../findings/decision-record.js";
 import type { FindingLookup } from "../findings/types.js";
 import type { Clock, Logger } from "../ports.js";
 import type { DigestLog } from "./digest.js";
@@ -118,6 +119,7 @@ export class NotificationRouter {
       ...(event.by ? { by: event.by } : {}),
       ...(href ? { link: href } : {}),
       ...(event.scanId ? { scanId: event.scanId } : {}),
+      ...(event.about ? { about: event.about } : {}),
     };
     for (const target of targets) {
       if (target.digest) await this.deps.digests.record(target.digest, notice);
@@ -174,5 +176,28 @@ export function approvalEvent(request: ApprovalRequest): ApprovalEvent | undefin
     requestedBy: request.requestedBy,
     ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
     ...(request.scanId ? { scanId: request.scanId } : {}),
+  };
+}
+
+/**
+ * The same for a finding decision request: a pending one asks `approval` subscribers, its end tells the
+ * requester (a withdrawal, again, tells no one).
+ */
+export function decisionEvent(request: DecisionRequest): ApprovalEvent | undefined {
+  const kind =
+    request.status === "pending"
+      ? "approval"
+      : request.status === "approved" || request.status === "denied" || request.status === "expired"
+        ? request.status
+        : undefined;
+  if (!kind) return undefined;
+  return {
+    kind,
+    requestId: request.id,
+    projectId: request.projectId,
+    projectName: request.projectName,
+    requestedBy: request.requestedBy,
+    ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
+    about: { kind: request.kind, ...(request.finding ? { title: request.finding.title } : {}) },
   };
 }

@@ -1,3 +1,4 @@
+import { KIND_WORDS } from "../../domain/findings/decision-record.js";
 import type { SeverityCounts } from "../../domain/findings/types.js";
 import type { Severity } from "../../domain/ports.js";
 import { SEVERITIES } from "../../domain/ports.js";
@@ -13,6 +14,7 @@ import {
   type KnownBlock,
   LIMITS,
   message,
+  reportText,
   type SlackMessage,
   section,
   truncate,
@@ -57,6 +59,10 @@ export function noticeLine(n: Notice): string {
   const scan = n.scanId ? `scan ${escapeText(truncate(n.scanId, 40))}` : "scan";
   const link = n.link ? ` · <${n.link}|${n.requestId && !n.scanId ? "request" : "thread"}>` : "";
   const by = n.requestedBy ? ` by <@${n.requestedBy}>` : "";
+  // A finding decision request names the finding; a scan request is "a scan".
+  const finding = n.about?.title ? ` of *${reportText(n.about.title, 80)}*` : "";
+  const asked = n.about ? `a ${KIND_WORDS[n.about.kind]}${finding}` : "a scan";
+  const request = n.about ? `${KIND_WORDS[n.about.kind]} request${finding}` : "scan request";
   let what: string;
   switch (n.kind) {
     case "started":
@@ -72,16 +78,16 @@ export function noticeLine(n: Notice): string {
       what = `${project}: ${scan} failed at the scanner`;
       break;
     case "approval":
-      what = `${project}: a scan${by} waits for approval`;
+      what = `${project}: ${asked}${by} waits for approval`;
       break;
     case "approved":
-      what = `${project}: your scan request was approved${n.by ? ` by <@${n.by}>` : ""}${n.scanId ? `; ${scan} started` : ""}`;
+      what = `${project}: your ${request} was approved${n.by ? ` by <@${n.by}>` : ""}${n.scanId ? `; ${scan} started` : ""}`;
       break;
     case "denied":
-      what = `${project}: your scan request was denied${n.by ? ` by <@${n.by}>` : ""}`;
+      what = `${project}: your ${request} was denied${n.by ? ` by <@${n.by}>` : ""}`;
       break;
     case "expired":
-      what = `${project}: your scan request expired before anyone approved it`;
+      what = `${project}: your ${request} expired before anyone approved it`;
       break;
     case "digest":
       what = `${project}: digest`;
@@ -130,7 +136,8 @@ function digestBlocks(n: Notice): KnownBlock[] {
     header(`Scan digest: ${n.projectId === "*" ? "all projects" : n.projectName}`),
     context(`${slackDate(d.from)} – ${slackDate(d.to)} · ${scope}`),
   ];
-  if (d.projects.length === 0 && d.approvals === 0) blocks.push(section("No scans ended in this period."));
+  if (d.projects.length === 0 && d.approvals === 0 && !d.decisions)
+    blocks.push(section("No scans ended in this period."));
   const lines = d.projects.slice(0, 30).map((p) => {
     const parts = [`${p.finished} finished`];
     if (p.failed > 0) parts.push(`${p.failed} failed`);
@@ -144,6 +151,9 @@ function digestBlocks(n: Notice): KnownBlock[] {
   if (d.projects.length > 30) blocks.push(context(`…and ${d.projects.length - 30} more projects.`));
   if (d.approvals > 0)
     blocks.push(context(`${d.approvals} scan request${d.approvals === 1 ? "" : "s"} waited for approval.`));
+  const decisions = d.decisions ?? 0;
+  if (decisions > 0)
+    blocks.push(context(`${decisions} finding decision${decisions === 1 ? "" : "s"} waited for approval.`));
   if (d.expiring.length > 0) {
     const expiring = d.expiring.map(
       (e) =>

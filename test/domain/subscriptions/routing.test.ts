@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ApprovalRequest } from "../../../src/domain/approval-record.js";
 import { AppError } from "../../../src/domain/errors.js";
+import type { DecisionRequest } from "../../../src/domain/findings/decision-record.js";
 import type { SeverityCounts } from "../../../src/domain/findings/types.js";
-import { DigestLog } from "../../../src/domain/subscriptions/digest.js";
+import { DigestLog, summarize } from "../../../src/domain/subscriptions/digest.js";
 import { isUrgent, type ScanEvent, scanNoticeKind } from "../../../src/domain/subscriptions/matching.js";
 import { Outbox } from "../../../src/domain/subscriptions/outbox.js";
 import { type Subscription, SubscriptionBook } from "../../../src/domain/subscriptions/records.js";
-import { NotificationRouter } from "../../../src/domain/subscriptions/routing.js";
+import { decisionEvent, NotificationRouter } from "../../../src/domain/subscriptions/routing.js";
 import { openStore } from "../../../src/store/index.js";
 import { captureLogger } from "../../support/logs.js";
 
@@ -77,6 +78,48 @@ test("which notice a scan event gives a subscription", () => {
     isUrgent(critical, { channel: "C1", timezone: "UTC", urgent: ["critical"], updatedAt: 0 }),
     true,
   );
+});
+
+test("a finding decision request reaches approval subscribers, its end its requester, a withdrawal no one", async () => {
+  const store = await openStore({ url: "memory://" });
+  const clock = { now: () => 1000 };
+  const book = new SubscriptionBook(store);
+  await book.save(sub({ id: "C1:all", events: ["approval"] }));
+  const logger = captureLogger().logger;
+  const output = { deliver: async () => {}, delivered: async () => false };
+  const outbox = new Outbox({ store, clock, book, output, logger });
+  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  const request: DecisionRequest = {
+    id: "d1",
+    projectId: "p1",
+    projectName: "web-shop",
+    fingerprint: "f".repeat(20),
+    finding: { title: "Reflected XSS", severity: "high" },
+    kind: "accepted",
+    reason: "Behind the VPN only.",
+    days: 30,
+    requestedBy: "U0ALICE",
+    channel: "C1",
+    createdAt: 0,
+    expiresAt: 5000,
+    status: "pending",
+  };
+  for (const status of ["pending", "approved", "withdrawn"] as const) {
+    const event = decisionEvent({ ...request, status, decidedBy: "U0BOB" });
+    if (event) await router.approval(event);
+  }
+  const waiting = await outbox.waiting();
+  assert.deepEqual(
+    waiting.get("C1")?.map((n) => [n.kind, n.about?.kind, n.about?.title, n.by]),
+    [["approval", "accepted", "Reflected XSS", undefined]],
+  );
+  assert.deepEqual(
+    waiting.get("U0ALICE")?.map((n) => [n.kind, n.by]),
+    [["approved", "U0BOB"]],
+  );
+  assert.equal(decisionEvent({ ...request, status: "withdrawn" }), undefined);
+  assert.deepEqual(summarize(waiting.get("C1") ?? [], 0, 1).decisions, 1);
+  await store.close();
 });
 
 test("a request that ran out unnoticed tells its requester once; decided ones are left alone", async () => {
