@@ -83,28 +83,27 @@ function weight(key: string, value: Cached): number {
 }
 
 /**
- * A keyv storage adapter over `inner` whose reads are answered from `cache` when it knows the key. Only
- * the single-key operations are offered, so keyv runs its many-key ones through them.
+ * One namespace's keyv storage adapter over `inner`, which every namespace may share (keyv prefixes
+ * each key with its namespace, and a listing here names its own), with reads answered from `cache`
+ * when it knows the key. Only the single-key operations are offered, so keyv runs its many-key ones
+ * through them.
  */
 export class CachedReads implements KeyvStoreAdapter {
+  /** Set by keyv to its namespace. */
+  namespace: string | undefined;
+
   constructor(
     private readonly inner: KeyvStoreAdapter,
     private readonly cache: ReadCache,
   ) {}
 
-  // keyv sets the namespace on its adapter and reads its options (to know it can be iterated).
+  // keyv reads its adapter's options (to know it can be iterated).
   get opts(): unknown {
     return this.inner.opts;
   }
-  get namespace(): string | undefined {
-    return this.inner.namespace;
-  }
-  set namespace(namespace: string | undefined) {
-    this.inner.namespace = namespace;
-  }
 
-  on(event: string, listener: (...args: unknown[]) => void): this {
-    this.inner.on(event, listener);
+  // The store listens to the shared backend's errors once; a namespace adds nothing.
+  on(_event: string, _listener: (...args: unknown[]) => void): this {
     return this;
   }
 
@@ -136,14 +135,18 @@ export class CachedReads implements KeyvStoreAdapter {
     return existed;
   }
 
+  /** This namespace's keys only (the backend's own clear would empty every namespace it holds). */
   async clear(): Promise<void> {
-    this.cache.clear();
-    await this.inner.clear();
-    this.cache.clear();
+    const keys: string[] = [];
+    for await (const [key] of this.iterator()) if (typeof key === "string") keys.push(key);
+    // The backend lists its own (namespaced) keys.
+    for (const key of keys) await this.delete(key);
   }
 
   // Listings read the backend, which has every write.
-  iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+  iterator<Value>(
+    namespace = this.namespace,
+  ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
     if (!this.inner.iterator) throw new Error("the adapter cannot list");
     return this.inner.iterator<Value>(namespace);
   }

@@ -122,3 +122,21 @@ test("SQLite through the cache: expiry, deletion and listing still hold", async 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("SQLite: every namespace on one connection still lists only its own records, all of them", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "read-cache-"));
+  const store = await openStore({ url: `sqlite://${dir}/bot.sqlite` });
+  try {
+    for (let i = 0; i < 1200; i++) await store.set("watch", String(i), { i });
+    await store.set("watch-due", "1", { due: 1 });
+    await store.set("watches", "1", { other: true });
+    const listed = await store.entries<{ i: number }>("watch");
+    assert.equal(listed.length, 1200);
+    assert.equal(new Set(listed.map(([, v]) => v.i)).size, 1200);
+    assert.deepEqual(await store.entries("watch-due"), [["1", { due: 1 }]]);
+    assert.deepEqual(await store.entries("watches"), [["1", { other: true }]]);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
