@@ -82,6 +82,10 @@ function weight(key: string, value: Cached): number {
   return key.length + (value === ABSENT ? 0 : value.length);
 }
 
+/** Listings kept only for small namespaces; the large ones (audit, watches) are listed rarely. */
+const LISTING_MAX_ROWS = 1000;
+const LISTING_MAX_CHARS = 1_000_000;
+
 /**
  * One namespace's keyv storage adapter over `inner`, which every namespace may share (keyv prefixes
  * each key with its namespace, and a listing here names its own), with reads answered from `cache`
@@ -91,6 +95,10 @@ function weight(key: string, value: Cached): number {
 export class CachedReads implements KeyvStoreAdapter {
   /** Set by keyv to its namespace. */
   namespace: string | undefined;
+  /** The namespace's last whole listing (raw rows), while no write has come since. */
+  private listing: Array<[string, unknown]> | undefined;
+  /** Moves on each write's start and end: a listing that saw one under way is not kept. */
+  private writes = 0;
 
   constructor(
     private readonly inner: KeyvStoreAdapter,
@@ -123,16 +131,31 @@ export class CachedReads implements KeyvStoreAdapter {
 
   async set(key: string, value: unknown, ttl?: number): Promise<unknown> {
     this.cache.forget(key);
-    const result = await this.inner.set(key, value, ttl);
-    this.cache.wrote(key, typeof value === "string" ? value : undefined);
-    return result;
+    this.written();
+    try {
+      const result = await this.inner.set(key, value, ttl);
+      this.cache.wrote(key, typeof value === "string" ? value : undefined);
+      return result;
+    } finally {
+      this.written();
+    }
   }
 
   async delete(key: string): Promise<boolean> {
     this.cache.forget(key);
-    const existed = await this.inner.delete(key);
-    this.cache.wrote(key, undefined);
-    return existed;
+    this.written();
+    try {
+      const existed = await this.inner.delete(key);
+      this.cache.wrote(key, undefined);
+      return existed;
+    } finally {
+      this.written();
+    }
+  }
+
+  private written(): void {
+    this.writes++;
+    this.listing = undefined;
   }
 
   /** This namespace's keys only (the backend's own clear would empty every namespace it holds). */
@@ -143,12 +166,34 @@ export class CachedReads implements KeyvStoreAdapter {
     for (const key of keys) await this.delete(key);
   }
 
-  // Listings read the backend, which has every write.
-  iterator<Value>(
+  /**
+   * A listing reads the backend, which has every write; a small namespace's (projects, subscriptions,
+   * schedules: `projects` lists it on every command) is kept until its next write. keyv still checks
+   * each row's expiry as it reads it, and deletes what ran out, which drops the kept listing.
+   */
+  async *iterator<Value>(
     namespace = this.namespace,
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
     if (!this.inner.iterator) throw new Error("the adapter cannot list");
-    return this.inner.iterator<Value>(namespace);
+    const kept = namespace === this.namespace ? this.listing : undefined;
+    if (kept) {
+      for (const row of kept) yield row as Array<string | Awaited<Value> | undefined>;
+      return;
+    }
+    const since = this.writes;
+    const rows: Array<[string, unknown]> = [];
+    let chars = 0;
+    let small = namespace === this.namespace;
+    for await (const row of this.inner.iterator<Value>(namespace)) {
+      const [key, raw] = row;
+      if (small && typeof key === "string" && typeof raw === "string") {
+        chars += key.length + raw.length;
+        rows.push([key, raw]);
+        small = rows.length <= LISTING_MAX_ROWS && chars <= LISTING_MAX_CHARS;
+      } else small = false;
+      yield row;
+    }
+    if (small && since === this.writes) this.listing = rows;
   }
 
   async disconnect(): Promise<void> {

@@ -35,6 +35,23 @@ class RecordingBackend implements KeyvStoreAdapter {
   async clear(): Promise<void> {
     this.rows.clear();
   }
+  listings = 0;
+  /** Between its rows, a listing waits for this (when set). */
+  pause: (() => Promise<void>) | undefined;
+  async *iterator(namespace?: string) {
+    this.listings++;
+    for (const [key, value] of [...this.rows]) {
+      if (!key.startsWith(`${namespace}:`)) continue;
+      await this.pause?.();
+      yield [key, value];
+    }
+  }
+}
+
+async function listed(reads: CachedReads): Promise<string[]> {
+  const out: string[] = [];
+  for await (const [key, value] of reads.iterator()) out.push(`${key}=${value}`);
+  return out;
 }
 
 test("a key read or written once is answered from memory, present or absent", async () => {
@@ -139,4 +156,40 @@ test("SQLite: every namespace on one connection still lists only its own records
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a small namespace's listing is kept until its next write; one that saw a write under way is not", async () => {
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, new ReadCache());
+  reads.namespace = "projects";
+  backend.rows.set("projects:1", "a");
+  backend.rows.set("other:1", "x");
+  assert.deepEqual(await listed(reads), ["projects:1=a"]);
+  assert.deepEqual(await listed(reads), ["projects:1=a"]);
+  assert.equal(backend.listings, 1);
+  await reads.set("projects:2", "b");
+  assert.deepEqual(await listed(reads), ["projects:1=a", "projects:2=b"]);
+  assert.equal(backend.listings, 2);
+  // A write lands while a listing is between its rows: that listing is not kept.
+  let once = true;
+  backend.pause = async () => {
+    if (!once) return;
+    once = false;
+    await reads.delete("projects:2");
+  };
+  await reads.set("projects:3", "c");
+  await listed(reads);
+  backend.pause = undefined;
+  assert.deepEqual(await listed(reads), ["projects:1=a", "projects:3=c"]);
+  assert.equal(backend.listings, 4);
+});
+
+test("a large namespace's listing is read from the backend every time", async () => {
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, new ReadCache());
+  reads.namespace = "audit";
+  for (let i = 0; i < 1001; i++) backend.rows.set(`audit:${i}`, "e");
+  assert.equal((await listed(reads)).length, 1001);
+  assert.equal((await listed(reads)).length, 1001);
+  assert.equal(backend.listings, 2);
 });

@@ -14,13 +14,14 @@ import {
 /** Block text one message may carry: Slack refuses whole messages near 13.2k characters (bolt-js #2509). */
 export const MESSAGE_TEXT_BUDGET = 11_000;
 
-/** Characters of text in a block, as Slack's whole-message limit counts them. */
-function textOf(block: KnownBlock): number {
+/** Characters of text in a block (every `text` string, at any depth), as Slack's whole-message limit counts them. */
+function textOf(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, item) => n + textOf(item), 0);
+  if (value === null || typeof value !== "object") return 0;
   let n = 0;
-  JSON.stringify(block, (key, value) => {
-    if (key === "text" && typeof value === "string") n += value.length;
-    return value;
-  });
+  for (const [key, item] of Object.entries(value)) {
+    n += key === "text" && typeof item === "string" ? item.length : textOf(item);
+  }
   return n;
 }
 
