@@ -7,10 +7,9 @@ import { captureLogger } from "../support/logs.js";
 
 const health = async () => ({ ok: true, checks: {} });
 
-test("the installation is asked for while the bot is built; start() waits for that answer and asks no more", async (t) => {
-  const emulator = await SlackEmulator.start();
-  t.after(() => emulator.close());
-  const slackApp = createSlackApp({
+/** The Slack app in HTTP mode against the emulator, on a free port. */
+const httpApp = (emulator: SlackEmulator) =>
+  createSlackApp({
     slack: {
       mode: "http",
       botToken: emulator.botToken,
@@ -22,6 +21,11 @@ test("the installation is asked for while the bot is built; start() waits for th
     logLevel: "error",
     health,
   });
+
+test("the installation is asked for while the bot is built; start() waits for that answer and asks no more", async (t) => {
+  const emulator = await SlackEmulator.start();
+  t.after(() => emulator.close());
+  const slackApp = httpApp(emulator);
   t.after(() => slackApp.stop());
   // Only the installation check asks bots.info (Bolt's own start-up asks auth.test alone).
   await eventually(() => emulator.calls("bots.info").length > 0);
@@ -34,18 +38,7 @@ test("a failed installation check still fails start(), and is no unhandled rejec
   const emulator = await SlackEmulator.start();
   t.after(() => emulator.close());
   emulator.injectFault("bots.info", { kind: "slack_error", error: "missing_scope" });
-  const slackApp = createSlackApp({
-    slack: {
-      mode: "http",
-      botToken: emulator.botToken,
-      signingSecret: emulator.signingSecret,
-      apiUrl: emulator.apiUrl,
-    },
-    port: 0,
-    logger: captureLogger().logger,
-    logLevel: "error",
-    health,
-  });
+  const slackApp = httpApp(emulator);
   await eventually(() => emulator.calls("bots.info").length > 0);
   // The refusal settles before start() is called: nothing awaits it yet.
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -157,6 +157,24 @@ export class NotificationRouter {
 /** How long after a decision the minute job still makes sure its requester was told. */
 export const CATCH_UP_MS = 86_400_000;
 
+/** The fields of a request every notice of it carries; who decided only once someone has. */
+function requestEvent(
+  kind: ApprovalEvent["kind"] | undefined,
+  request: Pick<ApprovalRequest, "id" | "projectId" | "projectName" | "requestedBy" | "decidedBy">,
+  extra: Pick<ApprovalEvent, "scanId" | "about">,
+): ApprovalEvent | undefined {
+  if (!kind) return undefined;
+  return {
+    kind,
+    requestId: request.id,
+    projectId: request.projectId,
+    projectName: request.projectName,
+    requestedBy: request.requestedBy,
+    ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
+    ...extra,
+  };
+}
+
 /** What a request's state means to subscribers and its requester; a withdrawal means nothing to anyone. */
 export function approvalEvent(request: ApprovalRequest): ApprovalEvent | undefined {
   const kind =
@@ -167,16 +185,7 @@ export function approvalEvent(request: ApprovalRequest): ApprovalEvent | undefin
         : request.status === "denied" || request.status === "expired"
           ? request.status
           : undefined;
-  if (!kind) return undefined;
-  return {
-    kind,
-    requestId: request.id,
-    projectId: request.projectId,
-    projectName: request.projectName,
-    requestedBy: request.requestedBy,
-    ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
-    ...(request.scanId ? { scanId: request.scanId } : {}),
-  };
+  return requestEvent(kind, request, request.scanId ? { scanId: request.scanId } : {});
 }
 
 /**
@@ -190,14 +199,7 @@ export function decisionEvent(request: DecisionRequest): ApprovalEvent | undefin
       : request.status === "approved" || request.status === "denied" || request.status === "expired"
         ? request.status
         : undefined;
-  if (!kind) return undefined;
-  return {
-    kind,
-    requestId: request.id,
-    projectId: request.projectId,
-    projectName: request.projectName,
-    requestedBy: request.requestedBy,
-    ...(request.decidedBy && kind !== "expired" && kind !== "approval" ? { by: request.decidedBy } : {}),
+  return requestEvent(kind, request, {
     about: { kind: request.kind, ...(request.finding ? { title: request.finding.title } : {}) },
-  };
+  });
 }
