@@ -230,6 +230,7 @@ describe("scans with four-eyes approval", () => {
   test("a Slack redelivery of an Approve click does not start a second scan", async () => {
     await command(PEOPLE.operator, "scan start portal");
     const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    const seen = t.emulator.ephemerals(PEOPLE.approver).length;
     const first = await t.emulator.click({
       user: PEOPLE.approver,
       channel: CHANNEL,
@@ -245,6 +246,8 @@ describe("scans with four-eyes approval", () => {
       .calls("chat.postMessage")
       .filter((c) => /^Scan \d+ of portal/.test(String(c.args.text)));
     assert.equal(starts.length, 1);
+    // The first click's answer has arrived, so no late answer of this test lands in the next one's.
+    assert.doesNotMatch(await answer(PEOPLE.approver, seen), /already approved/);
     assert.ok(
       !t.emulator.ephemerals(PEOPLE.approver).some((m) => visibleText(m).includes("already approved")),
       "the redelivery is ignored silently, not answered as a second click",
