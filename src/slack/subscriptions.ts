@@ -61,8 +61,7 @@ export class SlackNotices implements NoticeOutput {
 /**
  * A request card (a scan request's or a finding decision's) was posted or changed: a new request goes
  * to the channels subscribed to `approval` (with a link to the card), a decision or expiry to its
- * requester's DM. Routed under the request's
- * key, so showing the same state again adds nothing.
+ * requester's DM. Routed under the request's key, so showing the same state again adds nothing.
  */
 export async function routeApproval(
   deps: { slack: SlackGateway; notifications: Pick<NotificationRouter, "approval">; logger: Logger },

@@ -4,9 +4,10 @@ import type { ApprovalRequest } from "../../../src/domain/approval-record.js";
 import { AppError } from "../../../src/domain/errors.js";
 import type { DecisionRequest } from "../../../src/domain/findings/decision-record.js";
 import type { SeverityCounts } from "../../../src/domain/findings/types.js";
+import type { KeyValueStore } from "../../../src/domain/ports.js";
 import { DigestLog, summarize } from "../../../src/domain/subscriptions/digest.js";
 import { isUrgent, type ScanEvent, scanNoticeKind } from "../../../src/domain/subscriptions/matching.js";
-import { Outbox } from "../../../src/domain/subscriptions/outbox.js";
+import { type NoticeOutput, Outbox } from "../../../src/domain/subscriptions/outbox.js";
 import { type Subscription, SubscriptionBook } from "../../../src/domain/subscriptions/records.js";
 import { decisionEvent, NotificationRouter } from "../../../src/domain/subscriptions/routing.js";
 import { openStore } from "../../../src/store/index.js";
@@ -41,6 +42,16 @@ const finished = (over: Partial<ScanEvent> = {}): ScanEvent => ({
   requestedBy: "U1",
   ...over,
 });
+
+/** A router over `store` with its book and outbox; `output` stands in for Slack. */
+function routing(store: KeyValueStore, clock: { now(): number }, output: NoticeOutput = quietOutput) {
+  const book = new SubscriptionBook(store);
+  const logger = captureLogger().logger;
+  const outbox = new Outbox({ store, clock, book, output, logger });
+  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  return { book, outbox, router };
+}
+const quietOutput: NoticeOutput = { deliver: async () => {}, delivered: async () => false };
 
 test("which notice a scan event gives a subscription", () => {
   assert.equal(scanNoticeKind(sub({}), finished()), "finished");
@@ -82,13 +93,8 @@ test("which notice a scan event gives a subscription", () => {
 
 test("a finding decision request reaches approval subscribers, its end its requester, a withdrawal no one", async () => {
   const store = await openStore({ url: "memory://" });
-  const clock = { now: () => 1000 };
-  const book = new SubscriptionBook(store);
+  const { book, outbox, router } = routing(store, { now: () => 1000 });
   await book.save(sub({ id: "C1:all", events: ["approval"] }));
-  const logger = captureLogger().logger;
-  const output = { deliver: async () => {}, delivered: async () => false };
-  const outbox = new Outbox({ store, clock, book, output, logger });
-  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
   const request: DecisionRequest = {
     id: "d1",
     projectId: "p1",
@@ -125,12 +131,7 @@ test("a finding decision request reaches approval subscribers, its end its reque
 test("a request that ran out unnoticed tells its requester once; decided ones are left alone", async () => {
   const store = await openStore({ url: "memory://" });
   let now = 10_000;
-  const clock = { now: () => now };
-  const book = new SubscriptionBook(store);
-  const logger = captureLogger().logger;
-  const output = { deliver: async () => {}, delivered: async () => false };
-  const outbox = new Outbox({ store, clock, book, output, logger });
-  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  const { outbox, router } = routing(store, { now: () => now });
   const request = (id: string, over: Partial<ApprovalRequest>): ApprovalRequest => ({
     id,
     projectId: "p1",
@@ -164,18 +165,17 @@ test("a request that ran out unnoticed tells its requester once; decided ones ar
 test("a decision whose notice was lost reaches its requester once through the minute job, even after delivery", async () => {
   const store = await openStore({ url: "memory://" });
   let now = 1_000_000;
-  const clock = { now: () => now };
-  const book = new SubscriptionBook(store);
-  const logger = captureLogger().logger;
   const sent: string[] = [];
-  const output = {
-    deliver: async (destination: string, notices: readonly { kind: string; requestId?: string }[]) => {
-      for (const n of notices) sent.push(`${destination}:${n.kind}:${n.requestId}`);
+  const { outbox, router } = routing(
+    store,
+    { now: () => now },
+    {
+      deliver: async (destination, notices) => {
+        for (const n of notices) sent.push(`${destination}:${n.kind}:${n.requestId}`);
+      },
+      delivered: async () => false,
     },
-    delivered: async () => false,
-  };
-  const outbox = new Outbox({ store, clock, book, output, logger });
-  const router = new NotificationRouter({ book, outbox, digests: new DigestLog(store), clock, logger });
+  );
   const approved: ApprovalRequest = {
     id: "r1",
     projectId: "p1",
