@@ -8,6 +8,7 @@ import {
   PEOPLE,
   SURFACE_EMULATOR,
   SURFACE_ENV,
+  slackQuiet,
   startTestBot,
   type TestBot,
   visibleText,
@@ -257,6 +258,8 @@ describe("scans with four-eyes approval", () => {
   test("forged button payloads never pass authorization", async () => {
     await command(PEOPLE.operator, "scan start portal");
     const card = await eventually(() => cards(/Scan request for portal.*pending/).at(-1));
+    // Earlier tests' scans and notices post in the background; count from a quiet moment.
+    await slackQuiet(t.emulator);
     const before = startCalls();
     const forged = await click(PEOPLE.stranger, card.ts, ACTIONS.approve);
     assert.match(await answer(PEOPLE.stranger, forged.seen), /not allowed to approve scans/);
