@@ -50,6 +50,7 @@ class KeyvStore implements KeyValueStore {
   };
 
   private readonly health: StoreHealth;
+  private closed = false;
 
   constructor(
     private readonly makeAdapter: () => KeyvStoreAdapter | Map<unknown, unknown>,
@@ -95,6 +96,12 @@ class KeyvStore implements KeyValueStore {
    * async wrapper: this runs several times per poll of every watched scan (npm run bench).
    */
   private run<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.bounds.operationMs): Promise<T> {
+    // A closed store stays closed: a late caller (an audit batch's timer) gets an error instead of the
+    // adapter connecting again (@keyv/redis connects a client that is not open), which nobody would close.
+    if (this.closed) {
+      const detail = `store ${operation} after the store was closed (${this.label})`;
+      return Promise.reject(new AppError("store", "The bot is shutting down.", { retryable: true, detail }));
+    }
     let work: Promise<T>;
     try {
       work = timeoutMs === undefined ? fn() : within(timeoutMs, operation, fn());
@@ -180,6 +187,7 @@ class KeyvStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.health.close();
     await this.shutdown();
     this.spaces.clear();
@@ -297,7 +305,11 @@ export async function openStore({
         () => new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true }),
         new RedisClaims(() => first.getClient()),
         async () => {
-          await first.disconnect();
+          // destroy, not node-redis's graceful close(): close() waits for the replies of commands in flight
+          // (a reconnect's handshake too) and never settles if their connection drops meanwhile, holding no
+          // handle (https://github.com/redis/node-redis/issues/3089). Callers await their operations
+          // before closing; whatever is still in flight fails with the store error.
+          await first.disconnect(true);
         },
         label,
         onBackendError,

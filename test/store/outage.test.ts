@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../../src/domain/errors.js";
 import { openStore, type StoreHealthChange } from "../../src/store/index.js";
@@ -24,6 +24,29 @@ async function timed<T>(work: Promise<T>): Promise<{ ms: number; error: unknown 
   }
 }
 
+/**
+ * node:test runs a test's after hooks in the order they were added, so three t.after calls stopped the
+ * Redis server first and closed the store last, under a client still reconnecting through the proxy.
+ * What a test opens is closed in reverse: the store, then the proxy, then the server.
+ */
+function closer(t: TestContext): (close: () => Promise<void>) => void {
+  const closes: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    let failure: unknown;
+    for (const close of closes.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  });
+  return (close) => {
+    closes.push(close);
+  };
+}
+
 async function until(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
@@ -35,14 +58,15 @@ async function until(what: string, done: () => boolean, timeoutMs: number): Prom
 test("Redis outage: operations fail fast with a store error, one 'unreachable', one 'back', nothing lost", {
   timeout: 120_000,
 }, async (t) => {
+  const later = closer(t);
   if (!redisServerAvailable(t)) return;
   const redis = await startOwnRedis();
-  t.after(() => redis.stop());
+  later(() => redis.stop());
   const proxy = await TcpProxy.start({ host: "127.0.0.1", port: redis.port });
-  t.after(() => proxy.close());
+  later(() => proxy.close());
   const changes: StoreHealthChange[] = [];
   const store = await openStore({ url: `redis://127.0.0.1:${proxy.port}`, onHealth: (c) => changes.push(c) });
-  t.after(() => store.close());
+  later(() => store.close());
   await store.set("scans", "s1", { state: "running" });
 
   await proxy.cut();
@@ -77,12 +101,13 @@ test("Redis outage: operations fail fast with a store error, one 'unreachable', 
 test("Redis that hangs (CLIENT PAUSE): an operation gives up within the timeout, then works again", {
   timeout: 120_000,
 }, async (t) => {
+  const later = closer(t);
   if (!redisServerAvailable(t)) return;
   const redis = await startOwnRedis();
-  t.after(() => redis.stop());
+  later(() => redis.stop());
   const changes: StoreHealthChange[] = [];
   const store = await openStore({ url: redis.url, onHealth: (c) => changes.push(c) });
-  t.after(() => store.close());
+  later(() => store.close());
   await store.set("scans", "s1", 1);
   const paused = spawnSync("redis-cli", ["-p", String(redis.port), "CLIENT", "PAUSE", "5000", "ALL"], {
     encoding: "utf8",
@@ -102,6 +127,7 @@ test("Redis that hangs (CLIENT PAUSE): an operation gives up within the timeout,
 test("PostgreSQL outage: the bot survives dropped connections, answers fast, says once each way", {
   timeout: 120_000,
 }, async (t) => {
+  const later = closer(t);
   const base = process.env.TEST_POSTGRES_URL;
   if (base === undefined) {
     const reason = "TEST_POSTGRES_URL is not set; start .ci/services to run this";
@@ -111,12 +137,12 @@ test("PostgreSQL outage: the bot survives dropped connections, answers fast, say
   }
   const target = new URL(base);
   const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
-  t.after(() => proxy.close());
+  later(() => proxy.close());
   const url = new URL(base);
   url.port = String(proxy.port);
   const changes: StoreHealthChange[] = [];
   const store = await openStore({ url: url.toString(), onHealth: (c) => changes.push(c) });
-  t.after(() => store.close());
+  later(() => store.close());
   const namespace = `outage-${process.pid}-${Date.now()}`;
   await store.set(namespace, "s1", { state: "running" });
 
@@ -142,6 +168,7 @@ test("PostgreSQL outage: the bot survives dropped connections, answers fast, say
 });
 
 test("Redis: a dozen namespaces on the one shared client print no MaxListenersExceededWarning", async (t) => {
+  const later = closer(t);
   const url = process.env.TEST_REDIS_URL;
   if (url === undefined) {
     const reason = "TEST_REDIS_URL is not set; start .ci/services to run this";
@@ -154,7 +181,7 @@ test("Redis: a dozen namespaces on the one shared client print no MaxListenersEx
   process.on("warning", onWarning);
   t.after(() => process.off("warning", onWarning));
   const store = await openStore({ url });
-  t.after(() => store.close());
+  later(() => store.close());
   const namespace = `listeners-${process.pid}-${Date.now()}`;
   for (let i = 0; i < 14; i++) await store.get(`${namespace}-${i}`, "k");
   await sleep(100);
@@ -167,6 +194,7 @@ test("Redis: a dozen namespaces on the one shared client print no MaxListenersEx
 test("PostgreSQL: a listing cut short by the outage fails; it never passes for an empty list", {
   timeout: 120_000,
 }, async (t) => {
+  const later = closer(t);
   const base = process.env.TEST_POSTGRES_URL;
   if (base === undefined) {
     const reason = "TEST_POSTGRES_URL is not set; start .ci/services to run this";
@@ -176,11 +204,11 @@ test("PostgreSQL: a listing cut short by the outage fails; it never passes for a
   }
   const target = new URL(base);
   const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
-  t.after(() => proxy.close());
+  later(() => proxy.close());
   const url = new URL(base);
   url.port = String(proxy.port);
   const store = await openStore({ url: url.toString() });
-  t.after(() => store.close());
+  later(() => store.close());
   const namespace = `listing-${process.pid}-${Date.now()}`;
   await store.set(namespace, "p1", { name: "shop" });
   assert.equal((await store.entries(namespace)).length, 1);

@@ -254,10 +254,10 @@ describe("two replicas on one real store start each occurrence once", () => {
       // so PostgreSQL (like the in-process memory store) is one store object under two runners.
       const first = own ? await openStore({ url: own.url }) : store;
       const stores = [first, backend.name === "redis" && own ? await openStore({ url: own.url }) : first];
+      const said: string[] = [];
+      const a = scheduleRig({ store: stores[0] ?? store, clock, scanner, said });
+      const b = scheduleRig({ store: stores[1] ?? store, clock, scanner, said });
       try {
-        const said: string[] = [];
-        const a = scheduleRig({ store: stores[0] ?? store, clock, scanner, said });
-        const b = scheduleRig({ store: stores[1] ?? store, clock, scanner, said });
         const id = await approvedSchedule(a, ["daily", "at", "03:00", "tz=Europe/Berlin"]);
         clock.set(at("2026-12-02T00:00:00Z"));
         while (clock.now() < at("2026-12-05T00:00:00Z")) {
@@ -270,6 +270,10 @@ describe("two replicas on one real store start each occurrence once", () => {
         assert.equal(said.filter((s) => s.startsWith("card")).length, 3);
       } finally {
         if (own) {
+          // The rigs' audit batches are written 200 ms after their last entry: written now, not by a
+          // timer after the store closed (that write reconnected the closed Redis client, whose socket
+          // then kept this file's process alive).
+          await Promise.allSettled([a.audit.flush(), b.audit.flush()]);
           for (const s of new Set(stores)) await s.close();
           own.drop();
         }
