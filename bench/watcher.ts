@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -39,8 +40,9 @@ import { openStore } from "../src/store/index.js";
  * finished scan against the floor (start + ceil(duration / interval) + report downloads).
  *
  * The scanner is an in-process fake (over HTTP the loopback round trips would dominate the figures);
- * the store is the real one (memory://), and the Slack side builds every real message (cards,
- * notices, findings summaries from the simulator's JSON report) but sends nothing. Simulated time
+ * the store is the real one (memory://, and in one scenario the default SQLite file), and the Slack
+ * side builds every real message (cards, notices, findings summaries from the simulator's JSON report)
+ * but sends nothing. Simulated time
  * runs ~300x faster than real time, so a GC is forced between ticks to stand in for the 15 s of
  * idle time a real tick has (V8 collects then), and the next tick starts once V8's helper threads are
  * done with it; its cost is shown separately. CPU per tick is the process's (all threads); the main
@@ -198,11 +200,16 @@ interface Scenario {
   nodeFlags?: string[];
   /** Simulated minutes; undefined runs until every watch ended. */
   minutes?: number;
+  /** The store: memory:// unless "sqlite" (the bot's default, a file in a fresh temporary folder). */
+  store?: "sqlite";
 }
 
 async function runScenario(scenario: Scenario) {
   const clock = new SimClock(Date.UTC(2026, 0, 5, 9, 0, 0));
-  const store = await openStore({ url: "memory://" });
+  const folder = scenario.store === "sqlite" ? await mkdtemp(path.join(tmpdir(), "watch-bench-")) : undefined;
+  const store = await openStore({
+    url: folder ? `sqlite://${path.join(folder, "bot.sqlite")}` : "memory://",
+  });
   const scanner = new BenchScanner(clock);
   const output = new RenderOnlyOutput();
   const logger = createLogger({ level: "error", write: () => {} });
@@ -312,6 +319,7 @@ async function runScenario(scenario: Scenario) {
   const busyMain = mainPerTick.filter((_, i) => (duePerTick[i] ?? 0) > 0);
   const simulatedMin = (cpuPerTick.length * TICK_MS) / 60_000;
   await store.close();
+  if (folder) await rm(folder, { recursive: true, force: true });
   return {
     scenario,
     ticks: cpuPerTick.length,
@@ -387,6 +395,7 @@ const SCENARIOS: Record<string, Scenario> = {
   defaults: { label: "V8 defaults", budget: 7000 },
   semi: { label: "--max-semi-space-size=8 (Dockerfile)", budget: 7000, nodeFlags: SEMI },
   capped: { label: "budget 1500/min < load (semi 8)", budget: 1500, minutes: 30, nodeFlags: SEMI },
+  sqlite: { label: "SQLite file store (semi 8)", budget: 7000, nodeFlags: SEMI, store: "sqlite" },
 };
 
 type Result = Awaited<ReturnType<typeof runScenario>>;
@@ -396,7 +405,7 @@ function printResults(results: Result[], where: string): void {
     `\nScan watcher — ${SCANS} watched scans, poll interval ${INTERVAL_MS / 1000} s, tick ${TICK_MS / 1000} s, first-poll jitter 25 %; ${where}`,
   );
   console.log(
-    "Scanner: in-process fake (HTTP round trips would dominate). Store: memory://, with the watcher's in-memory due index (read from the store at start; then announcements read by key, schedule records read back one slice in 8 every 75 s; a tick never lists the watch records). Slack: every message built, none sent.",
+    "Scanner: in-process fake (HTTP round trips would dominate). Store: memory:// (the SQLite scenario: a file, the default STORE_URL), with the watcher's in-memory due index (read from the store at start; then announcements read by key, schedule records read back one slice in 8 every 75 s; a tick never lists the watch records). Slack: every message built, none sent.",
   );
   const fmt = (n: number, digits = 1) => Number(n.toFixed(digits));
   console.table(

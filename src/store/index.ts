@@ -7,6 +7,7 @@ import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims
 import { StoreHealth, type StoreHealthChange, within } from "./health.js";
 import { CachedReads, ReadCache } from "./read-cache.js";
 import { lockSqliteFile } from "./sqlite-lock.js";
+import { GroupedWrites, type SqliteAdapter } from "./sqlite-writes.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
 export type { StoreHealthChange } from "./health.js";
@@ -39,6 +40,9 @@ interface Bounds {
  */
 class KeyvStore implements KeyValueStore {
   private readonly spaces = new Map<string, Keyv>();
+  /** Operations under way, and who waits for there to be none (close). */
+  private inflight = 0;
+  private drained: (() => void) | undefined;
   /** Straight to the backend's atomic primitive: no keyv value to read or write. */
   readonly leases: Leases = {
     acquire: (key, holder, ttlMs) =>
@@ -108,12 +112,15 @@ class KeyvStore implements KeyValueStore {
     } catch (error) {
       work = Promise.reject(error);
     }
+    this.inflight++;
     return work.then(
       (value) => {
+        this.settled();
         this.health.succeeded();
         return value;
       },
       (error: unknown) => {
+        this.settled();
         this.health.failed(error);
         throw new AppError("store", "The bot's store is unreachable right now.", {
           cause: error,
@@ -122,6 +129,10 @@ class KeyvStore implements KeyValueStore {
         });
       },
     );
+  }
+
+  private settled(): void {
+    if (--this.inflight === 0) this.drained?.();
   }
 
   get<T>(namespace: string, key: string): Promise<T | undefined> {
@@ -189,6 +200,8 @@ class KeyvStore implements KeyValueStore {
   async close(): Promise<void> {
     this.closed = true;
     this.health.close();
+    // Operations already made finish first (a write still inside keyv would meet a closed backend).
+    if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.shutdown();
     this.spaces.clear();
   }
@@ -260,11 +273,13 @@ export async function openStore({
       adapter.on("error", onBackendError);
       // This process is the file's only writer, so what it wrote or read stays true until it writes again.
       const cache = new ReadCache();
+      const writes = new GroupedWrites(adapter as unknown as SqliteAdapter);
       store = new KeyvStore(
-        () => new CachedReads(adapter, cache),
+        () => new CachedReads(writes, cache),
         new MemoryClaims(),
         async () => {
           try {
+            await writes.idle();
             await adapter.close();
           } finally {
             unlock();

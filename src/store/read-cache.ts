@@ -11,22 +11,62 @@ import type { KeyvStoreAdapter } from "keyv";
 const ABSENT = Symbol("absent");
 type Cached = string | typeof ABSENT;
 
-/** One per store: every namespace's adapter shares the budget. */
+/** Values up to this many characters (schedule records, claims' keys, small settings) are kept apart. */
+const SMALL_VALUE_CHARS = 256;
+
+/** Entries kept within a budget of characters, the oldest first to go. */
+class Pool {
+  readonly values = new Map<string, Cached>();
+  chars = 0;
+
+  constructor(readonly maxChars: number) {}
+
+  delete(key: string): void {
+    const old = this.values.get(key);
+    if (old === undefined) return;
+    this.values.delete(key);
+    this.chars -= weight(key, old);
+  }
+
+  put(key: string, value: Cached, added: number): void {
+    if (added > this.maxChars) return;
+    this.values.set(key, value);
+    this.chars += added;
+    if (this.chars <= this.maxChars) return;
+    // The oldest go, down to 90 % of the budget at once: a Map walk from its start steps over every
+    // entry deleted since its last rehash, so evicting one entry per put made each put a long walk.
+    const target = this.maxChars * 0.9;
+    for (const [oldest, old] of this.values) {
+      if (this.chars <= target) break;
+      this.values.delete(oldest);
+      this.chars -= weight(oldest, old);
+    }
+  }
+}
+
+/**
+ * One per store: every namespace's adapter shares the budget. Small values have their own share of
+ * it, so that the big records a burst of changes reads (watches, scans) do not push out the small ones
+ * read on every poll (at 10,000 watched scans the big ones alone are more than the budget).
+ */
 export class ReadCache {
-  private readonly values = new Map<string, Cached>();
+  private readonly large: Pool;
+  private readonly small: Pool;
   /** Reads under way per key; a write in between makes their answer too old to keep. */
   private readonly reading = new Map<string, object>();
-  private chars = 0;
 
-  /** `maxChars`: serialized characters kept in all; the oldest entries go first beyond it. */
-  constructor(private readonly maxChars = 4_000_000) {}
+  /** Budgets in serialized characters, for values over SMALL_VALUE_CHARS and for the others. */
+  constructor(maxChars = 4_000_000, smallMaxChars = 2_000_000) {
+    this.large = new Pool(maxChars);
+    this.small = new Pool(smallMaxChars);
+  }
 
   get size(): number {
-    return this.values.size;
+    return this.large.values.size + this.small.values.size;
   }
 
   lookup(key: string): Cached | undefined {
-    return this.values.get(key);
+    return this.small.values.get(key) ?? this.large.values.get(key);
   }
 
   /** A read of the backend begins; pass the token to `learned` with its answer. */
@@ -52,29 +92,23 @@ export class ReadCache {
   /** Before a write: until it succeeds, nothing about the key is known. */
   forget(key: string): void {
     this.reading.delete(key);
-    const old = this.values.get(key);
-    if (old === undefined) return;
-    this.values.delete(key);
-    this.chars -= weight(key, old);
+    this.small.delete(key);
+    this.large.delete(key);
   }
 
   clear(): void {
-    this.values.clear();
+    this.small.values.clear();
+    this.small.chars = 0;
+    this.large.values.clear();
+    this.large.chars = 0;
     this.reading.clear();
-    this.chars = 0;
   }
 
   private put(key: string, value: Cached): void {
-    this.forget(key);
+    this.small.delete(key);
+    this.large.delete(key);
     const added = weight(key, value);
-    if (added > this.maxChars) return;
-    this.values.set(key, value);
-    this.chars += added;
-    for (const [oldest, old] of this.values) {
-      if (this.chars <= this.maxChars) break;
-      this.values.delete(oldest);
-      this.chars -= weight(oldest, old);
-    }
+    (added - key.length <= SMALL_VALUE_CHARS ? this.small : this.large).put(key, value, added);
   }
 }
 

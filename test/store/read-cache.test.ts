@@ -99,7 +99,7 @@ test("a failed write leaves nothing known about the key: the next read asks the 
 });
 
 test("the cache keeps at most its budget of characters, dropping the oldest keys first", async () => {
-  const cache = new ReadCache(30);
+  const cache = new ReadCache(30, 30);
   const backend = new RecordingBackend();
   const reads = new CachedReads(backend, cache);
   await reads.set("a", "x".repeat(10));
@@ -192,4 +192,17 @@ test("a large namespace's listing is read from the backend every time", async ()
   assert.equal((await listed(reads)).length, 1001);
   assert.equal((await listed(reads)).length, 1001);
   assert.equal(backend.listings, 2);
+});
+
+test("small values keep their own share of the budget: a flood of big records does not push them out", async () => {
+  const cache = new ReadCache(1000, 100);
+  const backend = new RecordingBackend();
+  const reads = new CachedReads(backend, cache);
+  await reads.set("due:1", "[1,2,3]");
+  for (let i = 0; i < 50; i++) await reads.set(`watch:${i}`, "w".repeat(300));
+  assert.equal(await reads.get("due:1"), "[1,2,3]");
+  assert.equal(backend.reads, 0);
+  // The big ones stay within their own budget, the oldest gone first.
+  assert.equal(cache.lookup("watch:0"), undefined);
+  assert.equal(cache.lookup("watch:49"), "w".repeat(300));
 });

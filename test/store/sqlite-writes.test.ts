@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import KeyvSqlite from "@keyv/sqlite";
+import { openStore } from "../../src/store/index.js";
+import { GroupedWrites, type SqliteAdapter } from "../../src/store/sqlite-writes.js";
+
+/** A real @keyv/sqlite adapter on a fresh file, its statements counted, and one way to make them fail. */
+async function sqlite() {
+  const dir = await mkdtemp(path.join(tmpdir(), "sqlite-writes-"));
+  const adapter = new KeyvSqlite({ uri: `sqlite://${dir}/bot.sqlite` }) as unknown as SqliteAdapter;
+  const query = adapter.query.bind(adapter);
+  const counts = { inserts: 0 };
+  let failNext = false;
+  adapter.query = (sql: string, ...parameters: unknown[]) => {
+    if (sql.startsWith("INSERT")) {
+      counts.inserts++;
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error("SQLITE_FULL: database or disk is full"));
+      }
+    }
+    return query(sql, ...parameters);
+  };
+  return {
+    dir,
+    adapter,
+    counts,
+    failNextInsert: () => {
+      failNext = true;
+    },
+    async done() {
+      await adapter.disconnect?.();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("sets made together are committed in one statement, each resolving once it is in the file", async () => {
+  const db = await sqlite();
+  const writes = new GroupedWrites(db.adapter);
+  try {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => writes.set(`k${i}`, `v${i}`)));
+    assert.equal(db.counts.inserts, 1);
+    // Read from the file itself, past the adapter's pending rows.
+    for (let i = 0; i < 8; i++) assert.equal(await db.adapter.get(`k${i}`), `v${i}`);
+    // Sets made while a statement runs go out together as the next one.
+    const first = writes.set("a", "1");
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = [writes.set("b", "2"), writes.set("c", "3"), writes.set("a", "4")];
+    await Promise.all([first, ...later]);
+    assert.equal(db.counts.inserts, 3);
+    assert.equal(await db.adapter.get("a"), "4");
+    assert.equal(await db.adapter.get("c"), "3");
+  } finally {
+    await db.done();
+  }
+});
+
+test("the last set of a key wins; gets, deletes and listings see every set made before them", async () => {
+  const db = await sqlite();
+  const writes = new GroupedWrites(db.adapter);
+  try {
+    const sets = [writes.set("x", "old"), writes.set("x", "new")];
+    // Not committed yet, already what a get answers.
+    assert.equal(await writes.get("x"), "new");
+    await Promise.all(sets);
+    assert.equal(await db.adapter.get("x"), "new");
+
+    const pending = writes.set("gone", "soon");
+    assert.equal(await writes.delete("gone"), true);
+    await pending;
+    assert.equal(await db.adapter.get("gone"), undefined);
+
+    writes.set("listed:1", "one");
+    const rows: unknown[] = [];
+    for await (const row of writes.iterator("listed")) rows.push(row);
+    assert.deepEqual(rows, [["listed:1", "one"]]);
+  } finally {
+    await db.done();
+  }
+});
+
+test("a failed statement fails only its own sets, and the next ones are written", async () => {
+  const db = await sqlite();
+  const writes = new GroupedWrites(db.adapter);
+  try {
+    db.failNextInsert();
+    const failed = [writes.set("f1", "a"), writes.set("f2", "b")];
+    for (const set of failed) await assert.rejects(set, /SQLITE_FULL/);
+    await writes.set("ok", "c");
+    assert.equal(await db.adapter.get("ok"), "c");
+    assert.equal(await db.adapter.get("f1"), undefined);
+  } finally {
+    await db.done();
+  }
+});
+
+test("more sets than one statement takes are all committed, in several statements", async () => {
+  const db = await sqlite();
+  const writes = new GroupedWrites(db.adapter);
+  try {
+    await Promise.all(Array.from({ length: 1201 }, (_, i) => writes.set(`k${i}`, String(i))));
+    assert.equal(db.counts.inserts, 3);
+    assert.equal(await db.adapter.get("k0"), "0");
+    assert.equal(await db.adapter.get("k1200"), "1200");
+  } finally {
+    await db.done();
+  }
+});
+
+test("the SQLite store commits concurrent writes together and has them all after close and reopen", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "sqlite-writes-"));
+  const url = `sqlite://${dir}/bot.sqlite`;
+  try {
+    const store = await openStore({ url });
+    // Not awaited before close: close waits for every write made before it.
+    const writes = Array.from({ length: 50 }, (_, i) => store.set("watch-due-1", String(i), [i, i + 1]));
+    await store.close();
+    await Promise.all(writes);
+    const again = await openStore({ url });
+    try {
+      assert.equal((await again.entries("watch-due-1")).length, 50);
+      assert.deepEqual(await again.get("watch-due-1", "49"), [49, 50]);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
