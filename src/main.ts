@@ -35,9 +35,37 @@ export async function main(): Promise<void> {
   process.on("unhandledRejection", (reason) => {
     logger.error("unhandled promise rejection; the bot keeps running", { error: reason });
   });
-  let bot: Bot;
+  let stopping = false;
+  // Set before the start: the bot listens (and says "bot ready") while it is still building its parts,
+  // and a SIGTERM then waits for the start to finish and stops it cleanly.
+  let started: Promise<Bot> | undefined;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    const deadline = setTimeout(() => {
+      logger.error("shutdown took longer than 10 s; exiting");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    // A start that fails exits with its own message (below).
+    started?.then(
+      (bot) =>
+        bot.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error("shutdown failed", { error });
+            process.exit(1);
+          },
+        ),
+      () => undefined,
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
   try {
-    bot = await startBot(config, config.slack, { logger });
+    started = startBot(config, config.slack, { logger });
+    await started;
   } catch (error) {
     // One line a person can act on; the details (and any stack) are for debug logging only.
     logger.debug("start-up failed", { error });
@@ -49,26 +77,6 @@ export async function main(): Promise<void> {
       ),
     );
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { signal });
-    const deadline = setTimeout(() => {
-      logger.error("shutdown took longer than 10 s; exiting");
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    bot.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error("shutdown failed", { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -34,6 +34,24 @@ test("defaults: HTTP mode on 3000, embedded SQLite store, simulator without scan
   assert.equal(config.logLevel, "info");
 });
 
+test("the default time zones (UTC) are taken without asking Intl: its first formatter costs the start 15-20 ms", (t) => {
+  const real = Intl.DateTimeFormat;
+  t.after(() => {
+    Intl.DateTimeFormat = real;
+  });
+  Intl.DateTimeFormat = (() => {
+    throw new Error("Intl.DateTimeFormat used");
+  }) as unknown as typeof Intl.DateTimeFormat;
+  const config = loadConfig({ SLACK_BOT_TOKEN: bot, SLACK_SIGNING_SECRET: signing });
+  assert.equal(config.credentialCheck.timezone, "UTC");
+  assert.equal(config.subscriptions.timezone, "UTC");
+  Intl.DateTimeFormat = real;
+  assert.equal(
+    loadConfig({ CREDENTIAL_CHECK_TIMEZONE: "Europe/Berlin" }).credentialCheck.timezone,
+    "Europe/Berlin",
+  );
+});
+
 test("Socket Mode when SLACK_APP_TOKEN is set; SLACK_API_URL applies and gains a trailing slash", () => {
   const config = loadConfig({
     SLACK_BOT_TOKEN: bot,

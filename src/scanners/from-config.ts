@@ -3,16 +3,6 @@ import type { KeyValueStore, Logger, Project, Scanner } from "../domain/ports.js
 import { selectDastAccount } from "./dast-essentials/settings.js";
 
 /**
- * Loads the modules of the configured scanner's adapter, once: scannerFromConfig waits for the same
- * load, so the start can begin it early (while the store opens, which mostly waits on its file).
- */
-export function loadScannerAdapter(scanner: Config["scanner"]) {
-  if (scanner === "dast-essentials") return import("./dast-essentials/scanner.js");
-  if (scanner === "simulator") return import("./simulator/scanner.js");
-  return import("./crashtest/scanner.js");
-}
-
-/**
  * The scanner the configuration names: Crashtest, DAST Essentials (signing with a Veracode account) or
  * the simulator. Only that adapter's modules are loaded (the others' code and response schemas would
  * only lengthen the start).

@@ -34,6 +34,11 @@ export interface SlackAppOptions {
   clientOptions?: Partial<WebClientOptions>;
   /** Report transfers at once (REPORT_TRANSFERS_MAX). */
   maxTransfers?: number;
+  /**
+   * Settles once the listeners are registered (bot.ts builds them after start()): requests that come
+   * earlier wait for it, after the installation check.
+   */
+  listeners?: Promise<unknown>;
 }
 
 export interface SlackApp {
@@ -132,6 +137,20 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   // One workspace, one app: runs before every listener, whatever order they were registered in.
   let installation: Installation | undefined;
   app.use(installationGuard(() => installation, logger));
+  const { listeners } = options;
+  if (listeners) {
+    let registered = false;
+    listeners.then(
+      () => {
+        registered = true;
+      },
+      () => undefined,
+    );
+    app.use(async ({ next }) => {
+      if (!registered) await listeners;
+      await next();
+    });
+  }
   const gateway = new SlackGateway(app.client, {
     ...(options.maxTransfers === undefined ? {} : { maxTransfers: options.maxTransfers }),
   });

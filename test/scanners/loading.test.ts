@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The bot's start loads only the configured scanner adapter: no adapter module is reachable from
- * src/main.ts through static imports (from-config.ts imports the configured one when it is needed).
+ * src/main.ts, or from src/bot-parts.ts (what bot.ts imports once the receiver listens), through static
+ * imports (from-config.ts imports the configured one when it is needed).
  */
 
 const src = fileURLToPath(new URL("../../src/", import.meta.url));
@@ -39,7 +40,10 @@ function loadedAtStart(entry: string): Set<string> {
 }
 
 test("the start imports no scanner adapter: only the configured one is loaded, by scannerFromConfig", () => {
-  const loaded = [...loadedAtStart(path.join(src, "main.ts"))].map((file) => path.relative(src, file));
+  const loaded = [
+    ...loadedAtStart(path.join(src, "main.ts")),
+    ...loadedAtStart(path.join(src, "bot-parts.ts")),
+  ].map((file) => path.relative(src, file));
   assert.ok(
     loaded.includes("config.ts") && loaded.includes("scanners/from-config.ts"),
     "the walk follows imports",
@@ -52,19 +56,13 @@ test("the start imports no scanner adapter: only the configured one is loaded, b
   assert.deepEqual(adapters, []);
 });
 
-test("loadScannerAdapter loads each scanner's adapter (what the start begins while the store opens)", async () => {
-  const { loadScannerAdapter } = await import("../../src/scanners/from-config.js");
-  assert.equal(
-    typeof ((await loadScannerAdapter("crashtest")) as Record<string, unknown>).createCrashtestScanner,
-    "function",
+test("until the receiver listens, the start loads neither the command surface nor the scanner nor the jobs", () => {
+  const loaded = [...loadedAtStart(path.join(src, "main.ts"))].map((file) => path.relative(src, file));
+  assert.ok(loaded.includes("slack/app.ts") && loaded.includes("store/index.ts"), "the walk follows imports");
+  const later = loaded.filter((file) =>
+    /^(bot-parts|slack\/wiring|domain\/services|scanners\/from-config|scheduler\/(watcher|schedule|credential|decision|notification)-job)\.ts$/.test(
+      file,
+    ),
   );
-  assert.equal(
-    typeof ((await loadScannerAdapter("dast-essentials")) as Record<string, unknown>)
-      .createDastEssentialsScanner,
-    "function",
-  );
-  assert.equal(
-    typeof ((await loadScannerAdapter("simulator")) as Record<string, unknown>).createSimulatedScanner,
-    "function",
-  );
+  assert.deepEqual(later, []);
 });

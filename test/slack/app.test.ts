@@ -44,3 +44,38 @@ test("a failed installation check still fails start(), and is no unhandled rejec
   await new Promise((resolve) => setTimeout(resolve, 50));
   await assert.rejects(slackApp.start(), /could not learn the app ID with bots.info/);
 });
+
+test("a request that comes before the listeners are built waits for them and is answered", async (t) => {
+  const emulator = await SlackEmulator.start();
+  t.after(() => emulator.close());
+  let built: () => void = () => {};
+  const listeners = new Promise<void>((resolve) => {
+    built = resolve;
+  });
+  const slackApp = createSlackApp({
+    slack: {
+      mode: "http",
+      botToken: emulator.botToken,
+      signingSecret: emulator.signingSecret,
+      apiUrl: emulator.apiUrl,
+    },
+    port: 0,
+    logger: captureLogger().logger,
+    logLevel: "error",
+    health,
+    listeners,
+  });
+  t.after(() => slackApp.stop());
+  const port = await slackApp.start();
+  emulator.requestUrl = `http://127.0.0.1:${port}/slack/events`;
+  const sent = emulator.slashCommand({ user: "U0ALICE", channel: "C0GENERAL", text: "help" });
+  // Without the wait, Bolt would find no listener for it.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  slackApp.app.command("/crashtest", async ({ ack }) => {
+    await ack({ response_type: "ephemeral", text: "built" });
+  });
+  built();
+  const result = await sent;
+  assert.equal(result.status, 200);
+  assert.equal((result.json as { text?: string }).text, "built");
+});
