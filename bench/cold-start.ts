@@ -10,8 +10,11 @@ import { REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targe
  * Cold start to ready, the bot against the bare Bolt app (bench/bare-app.ts), as production runs them:
  * plain node on JavaScript compiled from the same sources (each file transpiled by esbuild, not
  * bundled, like `npm run build`), so that a TypeScript loader's transform time is not measured. Rounds
- * rotate which one starts first. Also prints the resident memory of each at ready and the CPU time
- * its main thread used until then (less sensitive than wall time to other load on the machine). With
+ * rotate which one starts first. Also prints the resident memory of each at ready, the CPU time its
+ * main thread used until then (less sensitive than wall time to other load on the machine), and the
+ * time to the first answer: a `/crashtest help` sent the moment it is ready, answered (the bare app
+ * acks it empty), timed from the spawn. The bot says ready before it has built its command surface, and
+ * a request meanwhile waits for it: the first answer shows that wait. With
  * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ runs in the same rounds; with
  * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there; with
  * BENCH_COLD_COMPILE_CACHE=1, each of them keeps node's compile cache across its rounds
@@ -119,8 +122,9 @@ export async function runColdStartBench(): Promise<void> {
         bot: ["--import", "tsx", "src/main.ts"],
       };
   const names = ["bare Bolt app", "bot", ...(compiled && baseline ? [`bot at ${baseline}`] : [])];
-  const figures: Record<string, { ms: number[]; rss: number[]; cpu: number[] }> = {};
-  for (const name of names) figures[name] = { ms: [], rss: [], cpu: [] };
+  type Figures = { ms: number[]; rss: number[]; cpu: number[]; answer: number[] };
+  const figures: Record<string, Figures> = {};
+  for (const name of names) figures[name] = { ms: [], rss: [], cpu: [], answer: [] };
   const compileCache = (name: string): Record<string, string> =>
     process.env.BENCH_COLD_COMPILE_CACHE === "1"
       ? { NODE_COMPILE_CACHE: path.join(dir, `compile-cache-${name.replace(/\W+/g, "-")}`) }
@@ -140,6 +144,7 @@ export async function runColdStartBench(): Promise<void> {
       for (const name of order) {
         let target: Target | undefined;
         try {
+          const spawned = performance.now();
           const args =
             name === "bare Bolt app"
               ? run.bare
@@ -154,13 +159,22 @@ export async function runColdStartBench(): Promise<void> {
           figures[name]?.ms.push(target.readyMs);
           figures[name]?.rss.push(target.readyRssMb);
           figures[name]?.cpu.push((await threadCpuMs(target.child.pid)).main);
+          emulator.requestUrl = `http://127.0.0.1:${target.port}/slack/events`;
+          const answer = await emulator.slashCommand({ user: "U0ALICE", channel: "C0GENERAL", text: "help" });
+          if (answer.status !== 200) throw new Error(`${name}: the first command got ${answer.status}`);
+          if (name !== "bare Bolt app" && !answer.body.includes("scan")) {
+            throw new Error(
+              `${name}: the first command's answer is not the help: ${answer.body.slice(0, 200)}`,
+            );
+          }
+          figures[name]?.answer.push(performance.now() - spawned);
         } finally {
           // SIGTERM lets --cpu-prof write its profile; the bare app has no handler and just ends.
           if (target) await stopTarget(target, "SIGTERM");
         }
       }
     }
-    const bare = figures["bare Bolt app"] as { ms: number[]; rss: number[]; cpu: number[] };
+    const bare = figures["bare Bolt app"] as Figures;
     console.log(`\nCold start to ready, ${ROUNDS} alternating rounds, ${run.how}; node ${process.version}`);
     console.table(
       Object.entries(figures).map(([target, f]) => ({
@@ -170,14 +184,15 @@ export async function runColdStartBench(): Promise<void> {
         "max ms": Math.round(Math.max(...f.ms)),
         "RSS at ready MB (median)": Number(median(f.rss).toFixed(1)),
         "main-thread CPU ms (median)": Math.round(median(f.cpu)),
+        "first answer ms (median)": Math.round(median(f.answer)),
       })),
     );
     for (const name of names.slice(1)) {
-      const f = figures[name] as { ms: number[]; rss: number[]; cpu: number[] };
+      const f = figures[name] as Figures;
       const ratio = median(f.ms) / median(bare.ms);
       const perRound = f.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN));
       console.log(
-        `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB; main-thread CPU ${(median(f.cpu) / median(bare.cpu)).toFixed(2)}x`,
+        `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB; main-thread CPU ${(median(f.cpu) / median(bare.cpu)).toFixed(2)}x; first answer ${(median(f.answer) / median(bare.answer)).toFixed(2)}x`,
       );
     }
   } finally {
