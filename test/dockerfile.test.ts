@@ -25,3 +25,11 @@ test("CMD runs node directly (signals reach the process), with a health check an
   assert.match(runtime, /^VOLUME \["\/data"\]$/m);
   assert.match(runtime, /STORE_URL=sqlite:\/\/\/data\//);
 });
+
+test("the image carries node's compile cache, filled at build time by the node user for every dist module", () => {
+  assert.match(runtime, /^ENV NODE_COMPILE_CACHE=\/app\/\S+$/m);
+  const user = runtime.indexOf("USER node");
+  const prime = runtime.search(/^RUN node [\s\S]*?readdirSync\('dist'/m);
+  assert.ok(user >= 0 && prime > user, "primed after USER node, so the running bot may add to it");
+  assert.match(runtime, /await import\('\.\/dist\/' \+ f\)/);
+});
