@@ -1,4 +1,7 @@
-import { Server, type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
+// node:net, not node:http: importing node:http as an ES module evaluates all its exports, lazy ones
+// included, which loads node's own undici (25-30 ms of a start). Bolt's http.Server is a net.Server.
+import { Server } from "node:net";
 import {
   App,
   type CustomRoute,

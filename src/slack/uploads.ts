@@ -1,5 +1,3 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
@@ -139,7 +137,12 @@ function postBody(
     return Promise.reject(new Error(`upload URL has an unexpected scheme ${url.protocol}`));
   }
   return new Promise((resolve, reject) => {
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    // Not an ES import: importing node:http as a module evaluates all its exports, lazy ones included,
+    // which loads node's own undici (25-30 ms of a start; https://nodejs.org/api/process.html#processgetbuiltinmoduleid).
+    const send =
+      url.protocol === "https:"
+        ? process.getBuiltinModule("node:https").request
+        : process.getBuiltinModule("node:http").request;
     const req = send(
       url,
       {

@@ -66,3 +66,10 @@ test("until the receiver listens, the start loads neither the command surface no
   );
   assert.deepEqual(later, []);
 });
+
+test("until the receiver listens, nothing imports node:http or node:https as an ES module (it loads node's own undici)", () => {
+  const importers = [...loadedAtStart(path.join(src, "main.ts"))]
+    .filter((file) => /^import\s+(?!type\s)[^;]*?from\s+"node:https?"/ms.test(readFileSync(file, "utf8")))
+    .map((file) => path.relative(src, file));
+  assert.deepEqual(importers, []);
+});

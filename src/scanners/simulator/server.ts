@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { type Clock, type ScanState, systemClock } from "../../domain/ports.js";
@@ -315,7 +315,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     send(res, reply);
   };
 
-  const server = createServer((req, res) => {
+  // Not an ES import of node:http, which would load node's own undici with its lazy exports (slack/app.ts).
+  const server = process.getBuiltinModule("node:http").createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, error(500, "Simulator error"));
       else res.destroy();
