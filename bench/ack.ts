@@ -21,6 +21,12 @@ import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js"
  * bench measures the time to answer: the ack itself when its body carries the reply, else the arrival
  * of the response_url post at a loopback sink that answers "ok" like Slack; every answer's content is
  * checked. Loopback only; fixed request counts; a benchmark: it prints and never fails.
+ *
+ * Knobs: BENCH_ACK_REQUESTS, BENCH_ACK_WARMUP, BENCH_ACK_COLD_STARTS; BENCH_ACK_WORKLOADS (comma list of
+ * help, mix; default both); BENCH_ACK_REDIS=off skips the mix on Redis; BENCH_ACK_BOT_ARGS adds node
+ * options to the bot on SQLite only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (the profile is written
+ * when the bench stops it with SIGTERM at the end), BENCH_ACK_BARE_ARGS to the bare app;
+ * BENCH_ACK_MIX_PROBES=1,4 runs only those of the mix's commands (0-based, in the order below).
  */
 
 const LEVELS = [1, 50, 200];
@@ -69,10 +75,18 @@ const WORKLOADS: Record<string, Probe[]> = {
     { user: "U0BOB", ...fixed("projects", /not allowed to view/) },
   ],
 };
+const CHOSEN = (process.env.BENCH_ACK_WORKLOADS ?? "help,mix").split(",").map((w) => w.trim());
 const RUNS: Array<{ workload: keyof typeof WORKLOADS; concurrency: number }> = [
   ...LEVELS.map((concurrency) => ({ workload: "help" as const, concurrency })),
   { workload: "mix", concurrency: 50 },
-];
+].filter((run) => CHOSEN.includes(run.workload));
+/** Which of the mix's probes run (indices), for profiling one command alone; the audit check then says 0. */
+const MIX_PROBES = (process.env.BENCH_ACK_MIX_PROBES ?? "0,1,2,3,4,5").split(",").map(Number);
+const FULL_MIX = MIX_PROBES.join(",") === "0,1,2,3,4,5";
+const WITH_REDIS = process.env.BENCH_ACK_REDIS !== "off" && CHOSEN.includes("mix");
+const nodeArgs = (value = "") => value.split(/\s+/).filter((arg) => arg !== "");
+const BOT_ARGS = nodeArgs(process.env.BENCH_ACK_BOT_ARGS);
+const BARE_ARGS = nodeArgs(process.env.BENCH_ACK_BARE_ARGS);
 
 /** Audit entries by action and outcome, counting aggregated refusals by their count. */
 async function auditCounts(url: string): Promise<Record<string, number>> {
@@ -136,7 +150,7 @@ async function load(
 ): Promise<LevelResult> {
   const latencies: number[] = [];
   const answers: number[] = [];
-  const probes = WORKLOADS[workload] ?? [];
+  const probes = (WORKLOADS[workload] ?? []).filter((_, n) => workload !== "mix" || MIX_PROBES.includes(n));
   const known = seeded.get(target.name) ?? [];
   const bare = target.name === "bare Bolt app";
   let bad = 0;
@@ -354,10 +368,14 @@ export async function runAckBench(): Promise<void> {
     let bare: Target | undefined;
     let bot: Target | undefined;
     for (let run = 0; run < COLD_STARTS; run++) {
-      bare = await spawnTarget("bare Bolt app", ["--import", "tsx", "bench/bare-app.ts"], slackEnv);
+      bare = await spawnTarget(
+        "bare Bolt app",
+        [...BARE_ARGS, "--import", "tsx", "bench/bare-app.ts"],
+        slackEnv,
+      );
       targets.push(bare);
       cold["bare Bolt app"]?.push(bare.readyMs);
-      bot = await spawnTarget("bot", ["--import", "tsx", "src/main.ts"], botEnv(run));
+      bot = await spawnTarget("bot", [...BOT_ARGS, "--import", "tsx", "src/main.ts"], botEnv(run));
       targets.push(bot);
       cold.bot?.push(bot.readyMs);
       if (run < COLD_STARTS - 1) {
@@ -368,7 +386,7 @@ export async function runAckBench(): Promise<void> {
     if (!bare || !bot) throw new Error("no targets");
     await seedScans(bot, emulator.signingSecret, sink);
     // The mix once more with the store on Redis (a throw-away redis-server), where every read is a round trip.
-    redis = await ownRedis();
+    redis = WITH_REDIS ? await ownRedis() : undefined;
     let botOnRedis: Target | undefined;
     if (redis) {
       botOnRedis = await spawnTarget(ON_REDIS, ["--import", "tsx", "src/main.ts"], {
@@ -377,7 +395,7 @@ export async function runAckBench(): Promise<void> {
       });
       targets.push(botOnRedis);
       await seedScans(botOnRedis, emulator.signingSecret, sink);
-    } else {
+    } else if (WITH_REDIS) {
       console.log("ack bench: the mix on Redis is skipped (redis-server is not installed)");
     }
 
@@ -457,10 +475,13 @@ export async function runAckBench(): Promise<void> {
     // SIGTERM, as in production: the bot writes its pending audit batch before it exits. Every failing
     // command of the mix must have left its entry, so skipped work shows.
     await stopTarget(bot, "SIGTERM");
+    if (BARE_ARGS.length > 0) await stopTarget(bare, "SIGTERM");
     // In each round, request i runs probe i % 6: `scan status` of an unknown scan is probe 3, the refusal probe 5.
     const probes = WORKLOADS.mix?.length ?? 0;
     const runsOf = (probe: number) =>
-      [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + probes - 1 - probe) / probes), 0);
+      CHOSEN.includes("mix") && FULL_MIX
+        ? [WARMUP, REQUESTS].reduce((n, count) => n + Math.floor((count + probes - 1 - probe) / probes), 0)
+        : 0;
     const expected = { "scan.status:failed": runsOf(3), "projects:denied": runsOf(5) };
     const counts = await auditCounts(botEnv(COLD_STARTS - 1).STORE_URL);
     console.log("Audit entries after a SIGTERM (expected: the mix's failures, bot and warm-up rounds):");

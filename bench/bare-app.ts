@@ -21,3 +21,5 @@ const server = (await app.start(port)) as unknown as Server;
 const address = server.address();
 const bound = typeof address === "object" && address ? address.port : port;
 process.stdout.write(`${JSON.stringify({ level: "info", msg: "bot ready", port: bound })}\n`);
+// A clean exit on SIGTERM, so that `--cpu-prof` (BENCH_ACK_BARE_ARGS) writes its profile.
+process.once("SIGTERM", () => process.exit(0));

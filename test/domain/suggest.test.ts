@@ -48,3 +48,19 @@ test("suggestions skip far-off candidates without changing the answer", () => {
     assert.deepEqual(closest(word, names), everyCandidate(word, names), JSON.stringify(word));
   assert.deepEqual(closest("hlep", names), ["help"]);
 });
+
+test("a bounded distance is exact within its limit and limit + 1 beyond it", () => {
+  const pairs: Array<[string, string]> = [
+    ["sacn strat", "scan start"],
+    ["hlep", "help"],
+    ["projects", "project delete"],
+    ["", "scan"],
+    ["report", "report"],
+  ];
+  for (const [a, b] of pairs) {
+    const exact = distance(a, b);
+    for (let limit = 0; limit <= exact + 1; limit++)
+      assert.equal(distance(a, b, limit), exact <= limit ? exact : limit + 1, `${a} / ${b} within ${limit}`);
+  }
+  assert.equal(distance("kitten", "sitting"), 3);
+});

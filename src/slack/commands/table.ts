@@ -66,12 +66,16 @@ export function splitArgs(text: string): string[] {
 
 export class CommandTable<Deps> {
   private readonly specs: CommandSpec<Deps>[] = [];
+  /** Every command word and alias, to its command: one lookup per try in match(). */
+  private readonly byName = new Map<string, CommandSpec<Deps>>();
 
   add(spec: CommandSpec<Deps>): this {
-    for (const name of [spec.name, ...(spec.aliases ?? [])]) {
+    const names = [spec.name, ...(spec.aliases ?? [])];
+    for (const name of names) {
       if (this.lookup(name)) throw new Error(`duplicate command ${name}`);
     }
     this.specs.push(spec);
+    for (const name of names) this.byName.set(name, spec);
     return this;
   }
 
@@ -80,8 +84,7 @@ export class CommandTable<Deps> {
   }
 
   lookup(name: string): CommandSpec<Deps> | undefined {
-    const wanted = name.trim().toLowerCase().replace(/\s+/g, " ");
-    return this.specs.find((spec) => spec.name === wanted || spec.aliases?.includes(wanted));
+    return this.byName.get(name.trim().toLowerCase().replace(/\s+/g, " "));
   }
 
   /** Longest command words win, so "scan stop 12" is "scan stop", not "scan" with args. */
@@ -96,9 +99,8 @@ export class CommandTable<Deps> {
       if (spec) return { kind: "command", spec, args: words.slice(take) };
     }
     const word = words.slice(0, 2).join(" ");
-    const names = this.specs.flatMap((spec) => [spec.name, ...(spec.aliases ?? [])]);
-    const near = closest(word, names);
-    const suggestions = near.length > 0 ? near : closest(words[0] ?? "", names);
+    const near = closest(word, this.byName.keys());
+    const suggestions = near.length > 0 ? near : closest(words[0] ?? "", this.byName.keys());
     return { kind: "unknown", word: words[0] ?? "", suggestions };
   }
 }
