@@ -18,12 +18,10 @@ import {
 } from "./scanners/settings.js";
 import { cronProblem } from "./scheduler/index.js";
 import { storeSecrets } from "./store/url.js";
-import {
-  loadVeracodeAccounts,
-  parseWatchUserIds,
-  stripVeracodePrefix,
-  type VeracodeAccount,
-} from "./veracode/index.js";
+// Not veracode/index.js: the identity client's modules (HTTP transport, schemas) need not load to read config.
+import { loadVeracodeAccounts, type VeracodeAccount } from "./veracode/credentials.js";
+import { stripVeracodePrefix } from "./veracode/signer.js";
+import { parseWatchUserIds } from "./veracode/user-ids.js";
 
 /**
  * All configuration comes from the environment, read here and nowhere else, validated once at start-up

@@ -19,6 +19,9 @@ import {
 } from "../http/transport.js";
 import type { VeracodeAccount } from "./credentials.js";
 import { veracodeAuthorizer } from "./signer.js";
+import { USER_ID } from "./user-ids.js";
+
+export { parseWatchUserIds } from "./user-ids.js";
 
 export interface ApiCredentialsInfo {
   apiId: string;
@@ -101,7 +104,6 @@ export interface VeracodeIdentityClientOptions {
 }
 
 const OWN_CREDENTIALS_PATH = "/api/authn/v2/api_credentials";
-const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
 /** Credential answers are a few hundred bytes. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -266,21 +268,6 @@ export class VeracodeIdentityClient {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Comma list of Veracode user IDs whose credentials an admin account watches (VERACODE_WATCH_USER_IDS). */
-export function parseWatchUserIds(list: string | undefined): string[] {
-  const ids = (list ?? "")
-    .split(",")
-    .map((id) => id.trim())
-    .filter(Boolean);
-  const bad = ids.find((id) => !USER_ID.test(id));
-  if (bad !== undefined) {
-    throw new AppError("config", "VERACODE_WATCH_USER_IDS contains a malformed user ID.", {
-      detail: `Malformed Veracode user ID ${JSON.stringify(bad.slice(0, 64))}`,
-    });
-  }
-  return [...new Set(ids)];
 }
 
 export interface VeracodeCredentialChecks {

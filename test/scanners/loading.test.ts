@@ -56,11 +56,11 @@ test("the start imports no scanner adapter: only the configured one is loaded, b
   assert.deepEqual(adapters, []);
 });
 
-test("until the receiver listens, the start loads neither the command surface nor the scanner nor the jobs", () => {
+test("until the receiver listens, the start loads neither the command surface nor the scanner nor the jobs nor the HTTP transport", () => {
   const loaded = [...loadedAtStart(path.join(src, "main.ts"))].map((file) => path.relative(src, file));
   assert.ok(loaded.includes("slack/app.ts") && loaded.includes("store/index.ts"), "the walk follows imports");
   const later = loaded.filter((file) =>
-    /^(bot-parts|slack\/wiring|domain\/services|scanners\/from-config|scheduler\/(watcher|schedule|credential|decision|notification)-job)\.ts$/.test(
+    /^(bot-parts|slack\/wiring|domain\/services|scanners\/from-config|scheduler\/(watcher|schedule|credential|decision|notification)-job|http\/transport|veracode\/identity)\.ts$/.test(
       file,
     ),
   );
