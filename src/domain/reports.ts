@@ -21,6 +21,15 @@ export async function readReport(report: Report): Promise<ReportFile> {
       retryable: true,
     });
   }
+  // One chunk (a report already in memory, a small download) is the file as it is: no copy.
+  if (chunks.length === 1 && chunks[0]) {
+    return {
+      format: report.format,
+      bytes: chunks[0],
+      contentType: report.contentType,
+      fileName: report.fileName,
+    };
+  }
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

@@ -1,3 +1,5 @@
+import type { Leases } from "../domain/ports.js";
+
 /**
  * Claims: the one atomic operation the bot needs that keyv lacks. `claim` returns true for exactly one
  * caller per key until the claim expires or is released; each backend uses its own atomic primitive.
@@ -10,6 +12,25 @@ export interface Claims {
   /** Extends the claim to ttlMs from now; false when `holder` no longer has it. */
   renew(key: string, holder: string, ttlMs: number): Promise<boolean>;
   release(key: string, holder?: string): Promise<void>;
+}
+
+/**
+ * Leases as claims under `prefix`, each operation through `run` (timeout, health, store errors).
+ * In-process claims (memory, SQLite) cannot fail or hang, so they skip it: the watcher takes and frees
+ * one per poll (npm run bench).
+ */
+export function leasesOf(
+  claims: Claims,
+  prefix: string,
+  run: <T>(operation: string, fn: () => Promise<T>) => Promise<T>,
+): Leases {
+  const through: typeof run = claims instanceof MemoryClaims ? (_operation, fn) => fn() : run;
+  return {
+    acquire: (key, holder, ttlMs) => through("lease", () => claims.claim(`${prefix}${key}`, ttlMs, holder)),
+    renew: (key, holder, ttlMs) =>
+      through("lease renew", () => claims.renew(`${prefix}${key}`, holder, ttlMs)),
+    release: (key, holder) => through("lease release", () => claims.release(`${prefix}${key}`, holder)),
+  };
 }
 
 const ANY = "1";

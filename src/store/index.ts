@@ -3,7 +3,7 @@ import path from "node:path";
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import { AppError } from "../domain/errors.js";
 import type { KeyValueStore, Leases } from "../domain/ports.js";
-import { type Claims, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
+import { type Claims, leasesOf, MemoryClaims, PostgresClaims, RedisClaims } from "./claims.js";
 import { StoreHealth, type StoreHealthChange, within } from "./health.js";
 import { CachedReads, ReadCache } from "./read-cache.js";
 import { lockSqliteFile } from "./sqlite-lock.js";
@@ -44,14 +44,7 @@ class KeyvStore implements KeyValueStore {
   private inflight = 0;
   private drained: (() => void) | undefined;
   /** Straight to the backend's atomic primitive: no keyv value to read or write. */
-  readonly leases: Leases = {
-    acquire: (key, holder, ttlMs) =>
-      this.run("lease", () => this.claims.claim(`${PREFIX}-lease:${key}`, ttlMs, holder)),
-    renew: (key, holder, ttlMs) =>
-      this.run("lease renew", () => this.claims.renew(`${PREFIX}-lease:${key}`, holder, ttlMs)),
-    release: (key, holder) =>
-      this.run("lease release", () => this.claims.release(`${PREFIX}-lease:${key}`, holder)),
-  };
+  readonly leases: Leases;
 
   private readonly health: StoreHealth;
   private closed = false;
@@ -65,6 +58,7 @@ class KeyvStore implements KeyValueStore {
     private readonly bounds: Bounds = { operationMs: undefined, listingMs: undefined },
     onHealth: (change: StoreHealthChange) => void = () => {},
   ) {
+    this.leases = leasesOf(claims, `${PREFIX}-lease:`, (operation, fn) => this.run(operation, fn));
     this.health = new StoreHealth(async () => {
       await within(this.bounds.operationMs, "probe", this.space("health").get("ping"));
     }, onHealth);

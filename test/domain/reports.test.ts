@@ -44,3 +44,26 @@ test("readReport passes the adapter's AppError through and types any other strea
     return true;
   });
 });
+
+test("readReport keeps a one-chunk report as it is and joins several chunks in order", async () => {
+  const bytes = new TextEncoder().encode("%PDF-1.7");
+  const one = await readReport(
+    reportFromFile({ format: "pdf", bytes, contentType: "application/pdf", fileName: "r.pdf" }),
+  );
+  // No copy of a report already in memory.
+  assert.equal(one.bytes, bytes);
+  const chunks = ["a", "bc", "def"].map((text) => new TextEncoder().encode(text));
+  const several = await readReport({
+    format: "json",
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    }),
+    size: 6,
+    contentType: "application/json",
+    fileName: "r.json",
+  });
+  assert.equal(new TextDecoder().decode(several.bytes), "abcdef");
+});
