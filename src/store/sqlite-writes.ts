@@ -21,8 +21,9 @@ interface Batch {
  * on its own (https://www.sqlite.org/lang_transaction.html), and a commit (a WAL append, locks, a new
  * prepared statement through node-sqlite3's thread pool) costs some 60 µs of CPU, which at 10,000
  * watched scans was most of a watcher tick (npm run bench). A set still resolves only once its row is
- * committed, in the order the sets were made; a get, a delete and a listing see every set made before
- * them. One per file: every namespace shares it, as they share the connection.
+ * committed, in the order the sets were made; a get, a delete and a listing wait for the sets made
+ * before them, so they read committed rows only. One per file: every namespace shares it, as they
+ * share the connection.
  */
 export class GroupedWrites implements KeyvStoreAdapter {
   namespace: string | undefined;
@@ -44,9 +45,13 @@ export class GroupedWrites implements KeyvStoreAdapter {
 
   // biome-ignore lint/suspicious/noExplicitAny: keyv's own adapter signature.
   async get(key: string): Promise<any> {
+    // A set of the key still to commit: read once it has (or failed), never a row that may not land.
     for (let i = this.batches.length - 1; i >= 0; i--) {
-      const pending = this.batches[i]?.rows.get(key);
-      if (pending !== undefined) return pending;
+      const batch = this.batches[i];
+      if (batch?.rows.has(key)) {
+        await batch.done.catch(() => {});
+        break;
+      }
     }
     return this.inner.get(key);
   }

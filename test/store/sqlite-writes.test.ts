@@ -64,8 +64,9 @@ test("the last set of a key wins; gets, deletes and listings see every set made 
   const writes = new GroupedWrites(db.adapter);
   try {
     const sets = [writes.set("x", "old"), writes.set("x", "new")];
-    // Not committed yet, already what a get answers.
+    // Not committed yet: a get waits for the commit.
     assert.equal(await writes.get("x"), "new");
+    assert.equal(db.counts.inserts, 1);
     await Promise.all(sets);
     assert.equal(await db.adapter.get("x"), "new");
 
@@ -89,6 +90,8 @@ test("a failed statement fails only its own sets, and the next ones are written"
   try {
     db.failNextInsert();
     const failed = [writes.set("f1", "a"), writes.set("f2", "b")];
+    // A get made meanwhile answers what the file has, not the row that failed.
+    assert.equal(await writes.get("f1"), undefined);
     for (const set of failed) await assert.rejects(set, /SQLITE_FULL/);
     await writes.set("ok", "c");
     assert.equal(await db.adapter.get("ok"), "c");
