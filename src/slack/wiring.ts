@@ -18,6 +18,7 @@ import {
 import { summarizeReport } from "../scanners/findings.js";
 import { nodeCronSyntax, scheduleJobs } from "../scheduler/schedule-job.js";
 import { DEFAULT_TICK_SECONDS, watcherJob } from "../scheduler/watcher-job.js";
+import { actionRouter } from "./action-router.js";
 import { registerActions } from "./actions.js";
 import { credentialAlertMessage } from "./blocks/credentials.js";
 import { CardFacts } from "./card-facts.js";
@@ -183,11 +184,14 @@ export function registerSurface(app: App, deps: SurfaceDeps, options: SurfaceOpt
       });
     },
   );
-  registerActions(app, deps);
-  registerDecisionActions(app, deps);
-  registerScheduleActions(app, deps);
+  // Every button through one Bolt listener: Bolt runs each listener's chain for every request.
+  const actions = actionRouter(app);
+  registerActions(actions.app, deps);
+  registerDecisionActions(actions.app, deps);
+  registerScheduleActions(actions.app, deps);
   registerViews(app, deps);
-  registerHome(app, deps, options.credentialsConfigured);
+  registerHome(actions.app, deps, options.credentialsConfigured);
+  actions.install();
 }
 
 export interface SlackSurfaceInput {
