@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import KeyvSqlite from "@keyv/sqlite";
 import { openStore } from "../../src/store/index.js";
 import { GroupedWrites, type SqliteAdapter } from "../../src/store/sqlite-writes.js";
 
 /** A real @keyv/sqlite adapter on a fresh file, its statements counted, and one way to make them fail. */
-async function sqlite() {
+async function sqlite(t: TestContext) {
   const dir = await mkdtemp(path.join(tmpdir(), "sqlite-writes-"));
   const adapter = new KeyvSqlite({ uri: `sqlite://${dir}/bot.sqlite` }) as unknown as SqliteAdapter;
   const query = adapter.query.bind(adapter);
+  t.after(async () => {
+    await adapter.disconnect?.();
+    await rm(dir, { recursive: true, force: true });
+  });
   const counts = { inserts: 0 };
   let failNext = false;
   adapter.query = (sql: string, ...parameters: unknown[]) => {
@@ -31,87 +35,67 @@ async function sqlite() {
     failNextInsert: () => {
       failNext = true;
     },
-    async done() {
-      await adapter.disconnect?.();
-      await rm(dir, { recursive: true, force: true });
-    },
   };
 }
 
-test("sets made together are committed in one statement, each resolving once it is in the file", async () => {
-  const db = await sqlite();
+test("sets made together are committed in one statement, each resolving once it is in the file", async (t) => {
+  const db = await sqlite(t);
   const writes = new GroupedWrites(db.adapter);
-  try {
-    await Promise.all(Array.from({ length: 8 }, (_, i) => writes.set(`k${i}`, `v${i}`)));
-    assert.equal(db.counts.inserts, 1);
-    // Read from the file itself, past the adapter's pending rows.
-    for (let i = 0; i < 8; i++) assert.equal(await db.adapter.get(`k${i}`), `v${i}`);
-    // Sets made while a statement runs go out together as the next one.
-    const first = writes.set("a", "1");
-    await new Promise((resolve) => setImmediate(resolve));
-    const later = [writes.set("b", "2"), writes.set("c", "3"), writes.set("a", "4")];
-    await Promise.all([first, ...later]);
-    assert.equal(db.counts.inserts, 3);
-    assert.equal(await db.adapter.get("a"), "4");
-    assert.equal(await db.adapter.get("c"), "3");
-  } finally {
-    await db.done();
-  }
+  await Promise.all(Array.from({ length: 8 }, (_, i) => writes.set(`k${i}`, `v${i}`)));
+  assert.equal(db.counts.inserts, 1);
+  // Read from the file itself, past the adapter's pending rows.
+  for (let i = 0; i < 8; i++) assert.equal(await db.adapter.get(`k${i}`), `v${i}`);
+  // Sets made while a statement runs go out together as the next one.
+  const first = writes.set("a", "1");
+  await new Promise((resolve) => setImmediate(resolve));
+  const later = [writes.set("b", "2"), writes.set("c", "3"), writes.set("a", "4")];
+  await Promise.all([first, ...later]);
+  assert.equal(db.counts.inserts, 3);
+  assert.equal(await db.adapter.get("a"), "4");
+  assert.equal(await db.adapter.get("c"), "3");
 });
 
-test("the last set of a key wins; gets, deletes and listings see every set made before them", async () => {
-  const db = await sqlite();
+test("the last set of a key wins; gets, deletes and listings see every set made before them", async (t) => {
+  const db = await sqlite(t);
   const writes = new GroupedWrites(db.adapter);
-  try {
-    const sets = [writes.set("x", "old"), writes.set("x", "new")];
-    // Not committed yet: a get waits for the commit.
-    assert.equal(await writes.get("x"), "new");
-    assert.equal(db.counts.inserts, 1);
-    await Promise.all(sets);
-    assert.equal(await db.adapter.get("x"), "new");
+  const sets = [writes.set("x", "old"), writes.set("x", "new")];
+  // Not committed yet: a get waits for the commit.
+  assert.equal(await writes.get("x"), "new");
+  assert.equal(db.counts.inserts, 1);
+  await Promise.all(sets);
+  assert.equal(await db.adapter.get("x"), "new");
 
-    const pending = writes.set("gone", "soon");
-    assert.equal(await writes.delete("gone"), true);
-    await pending;
-    assert.equal(await db.adapter.get("gone"), undefined);
+  const pending = writes.set("gone", "soon");
+  assert.equal(await writes.delete("gone"), true);
+  await pending;
+  assert.equal(await db.adapter.get("gone"), undefined);
 
-    writes.set("listed:1", "one");
-    const rows: unknown[] = [];
-    for await (const row of writes.iterator("listed")) rows.push(row);
-    assert.deepEqual(rows, [["listed:1", "one"]]);
-  } finally {
-    await db.done();
-  }
+  writes.set("listed:1", "one");
+  const rows: unknown[] = [];
+  for await (const row of writes.iterator("listed")) rows.push(row);
+  assert.deepEqual(rows, [["listed:1", "one"]]);
 });
 
-test("a failed statement fails only its own sets, and the next ones are written", async () => {
-  const db = await sqlite();
+test("a failed statement fails only its own sets, and the next ones are written", async (t) => {
+  const db = await sqlite(t);
   const writes = new GroupedWrites(db.adapter);
-  try {
-    db.failNextInsert();
-    const failed = [writes.set("f1", "a"), writes.set("f2", "b")];
-    // A get made meanwhile answers what the file has, not the row that failed.
-    assert.equal(await writes.get("f1"), undefined);
-    for (const set of failed) await assert.rejects(set, /SQLITE_FULL/);
-    await writes.set("ok", "c");
-    assert.equal(await db.adapter.get("ok"), "c");
-    assert.equal(await db.adapter.get("f1"), undefined);
-  } finally {
-    await db.done();
-  }
+  db.failNextInsert();
+  const failed = [writes.set("f1", "a"), writes.set("f2", "b")];
+  // A get made meanwhile answers what the file has, not the row that failed.
+  assert.equal(await writes.get("f1"), undefined);
+  for (const set of failed) await assert.rejects(set, /SQLITE_FULL/);
+  await writes.set("ok", "c");
+  assert.equal(await db.adapter.get("ok"), "c");
+  assert.equal(await db.adapter.get("f1"), undefined);
 });
 
-test("more sets than one statement takes are all committed, in several statements", async () => {
-  const db = await sqlite();
+test("more sets than one statement takes are all committed, in several statements", async (t) => {
+  const db = await sqlite(t);
   const writes = new GroupedWrites(db.adapter);
-  try {
-    await Promise.all(Array.from({ length: 1201 }, (_, i) => writes.set(`k${i}`, String(i))));
-    assert.equal(db.counts.inserts, 3);
-    assert.equal(await db.adapter.get("k0"), "0");
-    assert.equal(await db.adapter.get("k1200"), "1200");
-  } finally {
-    await db.done();
-  }
+  await Promise.all(Array.from({ length: 1201 }, (_, i) => writes.set(`k${i}`, String(i))));
+  assert.equal(db.counts.inserts, 3);
+  assert.equal(await db.adapter.get("k0"), "0");
+  assert.equal(await db.adapter.get("k1200"), "1200");
 });
 
 test("the SQLite store commits concurrent writes together and has them all after close and reopen", async () => {
