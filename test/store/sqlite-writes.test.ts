@@ -118,3 +118,26 @@ test("the SQLite store commits concurrent writes together and has them all after
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a listing waits for the sets made before it, not for those that keep coming after", async (t) => {
+  const db = await sqlite(t);
+  const writes = new GroupedWrites(db.adapter);
+  await writes.set("l:0", "0");
+  writes.set("l:1", "1");
+  // A writer that never pauses, as the watcher's tick at 10,000 scans nearly is.
+  let writing = true;
+  let written = 0;
+  const writer = (async () => {
+    for (; writing && written < 5000; written++) await writes.set(`w:${written}`, String(written));
+  })();
+  const rows: unknown[] = [];
+  for await (const row of writes.iterator("l")) rows.push(row);
+  // The listing ended while the writer still wrote (it used to wait for a pause that never came).
+  assert.ok(written < 5000, `the listing waited for ${written} later sets`);
+  writing = false;
+  await writer;
+  assert.deepEqual(rows, [
+    ["l:0", "0"],
+    ["l:1", "1"],
+  ]);
+});
