@@ -20,16 +20,19 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json manifest.yml ./
-RUN mkdir -p /data && chown node:node /data
+# /app belongs to root: the node user could not create the compile cache (below) there itself.
+RUN mkdir -p /data /app/.node-compile-cache && chown node:node /data /app/.node-compile-cache
 VOLUME ["/data"]
 USER node
 # node's compile cache (https://nodejs.org/api/module.html#module-compile-cache), filled here for every
 # module the bot may load (importing one runs no bot: dist/main.js starts only as the entry point), so a
 # start reads compiled code instead of compiling it. Owned by node; a module missing from it is added then.
+# node skips a cache directory it cannot write without a word, so the build checks that it wrote there.
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
 RUN node --input-type=module -e "import { readdirSync } from 'node:fs'; \
     for (const f of readdirSync('dist', { recursive: true })) if (f.endsWith('.js')) await import('./dist/' + f); \
-    for (const p of ['@keyv/sqlite', '@keyv/redis', '@keyv/postgres']) await import(p);"
+    for (const p of ['@keyv/sqlite', '@keyv/redis', '@keyv/postgres']) await import(p);" \
+    && [ -n "$(ls -A /app/.node-compile-cache)" ]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -27,7 +27,13 @@ test("CMD runs node directly (signals reach the process), with a health check an
 });
 
 test("the image carries node's compile cache, filled at build time by the node user for every dist module", () => {
-  assert.match(runtime, /^ENV NODE_COMPILE_CACHE=\/app\/\S+$/m);
+  const dir = /^ENV NODE_COMPILE_CACHE=(\/app\/\S+)$/m.exec(runtime)?.[1];
+  assert.ok(dir, "NODE_COMPILE_CACHE under /app");
+  // node creates the directory quietly or not at all: /app is root's, so it must exist, owned by node.
+  assert.match(
+    runtime,
+    new RegExp(`^RUN mkdir -p [^\\n]*${dir}[^\\n]*&& chown node:node [^\\n]*${dir}`, "m"),
+  );
   const user = runtime.indexOf("USER node");
   const prime = runtime.search(/^RUN node [\s\S]*?readdirSync\('dist'/m);
   assert.ok(user >= 0 && prime > user, "primed after USER node, so the running bot may add to it");
