@@ -112,6 +112,36 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
   }
 });
 
+test("SIGTERM the moment the bot says ready (its parts still loading) waits for the start and exits 0", async () => {
+  const emulator = await SlackEmulator.start();
+  try {
+    const run = runMain({
+      SLACK_BOT_TOKEN: emulator.botToken,
+      SLACK_SIGNING_SECRET: emulator.signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      STORE_URL: "memory://",
+      PORT: "0",
+    });
+    const ready = new Promise<void>((resolve) => {
+      run.child.stdout.on("data", () => {
+        if (run.out().includes('"bot ready"')) resolve();
+      });
+    });
+    await Promise.race([ready, run.exited.then(() => assert.fail(`bot exited: ${run.err()}`))]);
+    run.child.kill("SIGTERM");
+    // Before, the signal handlers came after the whole start, and this signal killed the process.
+    assert.equal(await run.exited, 0, run.err());
+    const msgs = run
+      .out()
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.ok(msgs.indexOf("shutting down") > msgs.indexOf("bot ready"), msgs.join(", "));
+  } finally {
+    await emulator.close();
+  }
+});
+
 test("npm start without Slack credentials opens the local console; a scripted session runs help and exits 0", async () => {
   const dir = await mkdtemp(`${tmpdir()}/chatops-console-`);
   try {
