@@ -48,6 +48,10 @@ export async function startBot(
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: config.secrets });
   const clock = overrides.clock ?? systemClock;
   for (const warning of config.warnings) logger.warn(warning);
+  // The rest of the bot's modules (most of a start's time) load while the store opens and the
+  // installation check waits on Slack; they are built once the receiver listens.
+  const partsModule = import("./bot-parts.js");
+  partsModule.catch(() => {});
   const store = await openStore({
     url: config.storeUrl,
     // Every reconnect attempt reports an error; the store says once that it went and once that it is back.
@@ -94,7 +98,7 @@ export async function startBot(
       scanner: config.scanner,
     };
     logger.info("bot ready", { ...ready, veracodeAccounts: config.veracode.accounts.length });
-    const parts = import("./bot-parts.js").then(({ startParts }) =>
+    const parts = partsModule.then(({ startParts }) =>
       startParts({ config, store, slackApp, logger, clock, tasks, overrides, closers }),
     );
     listeners.resolve(parts);
