@@ -29,6 +29,13 @@ function runMain(env: Record<string, string>) {
   return { child, exited, out: () => stdout, err: () => stderr };
 }
 
+/** The bot's Slack settings, against the emulator. */
+const slackEnv = (emulator: SlackEmulator) => ({
+  SLACK_BOT_TOKEN: emulator.botToken,
+  SLACK_SIGNING_SECRET: emulator.signingSecret,
+  SLACK_API_URL: emulator.apiUrl,
+});
+
 async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
@@ -55,9 +62,7 @@ test("an unreachable store stops start-up with a message naming STORE_URL", asyn
   const emulator = await SlackEmulator.start();
   try {
     const run = runMain({
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
+      ...slackEnv(emulator),
       STORE_URL: "redis://:pw-hidden@127.0.0.1:1",
       ADMIN_USERS: "U0ADMIN",
       PORT: "0",
@@ -81,9 +86,7 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
   try {
     const port = await freePort();
     const run = runMain({
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
+      ...slackEnv(emulator),
       STORE_URL: "memory://",
       PORT: String(port),
     });
@@ -116,9 +119,7 @@ test("SIGTERM the moment the bot says ready (its parts still loading) waits for 
   const emulator = await SlackEmulator.start();
   try {
     const run = runMain({
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
+      ...slackEnv(emulator),
       STORE_URL: "memory://",
       PORT: "0",
     });

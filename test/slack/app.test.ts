@@ -8,7 +8,7 @@ import { captureLogger } from "../support/logs.js";
 const health = async () => ({ ok: true, checks: {} });
 
 /** The Slack app in HTTP mode against the emulator, on a free port. */
-const httpApp = (emulator: SlackEmulator) =>
+const httpApp = (emulator: SlackEmulator, more: { listeners?: Promise<unknown> } = {}) =>
   createSlackApp({
     slack: {
       mode: "http",
@@ -20,6 +20,7 @@ const httpApp = (emulator: SlackEmulator) =>
     logger: captureLogger().logger,
     logLevel: "error",
     health,
+    ...more,
   });
 
 test("the installation is asked for while the bot is built; start() waits for that answer and asks no more", async (t) => {
@@ -52,19 +53,7 @@ test("a request that comes before the listeners are built waits for them and is 
   const listeners = new Promise<void>((resolve) => {
     built = resolve;
   });
-  const slackApp = createSlackApp({
-    slack: {
-      mode: "http",
-      botToken: emulator.botToken,
-      signingSecret: emulator.signingSecret,
-      apiUrl: emulator.apiUrl,
-    },
-    port: 0,
-    logger: captureLogger().logger,
-    logLevel: "error",
-    health,
-    listeners,
-  });
+  const slackApp = httpApp(emulator, { listeners });
   t.after(() => slackApp.stop());
   const port = await slackApp.start();
   emulator.requestUrl = `http://127.0.0.1:${port}/slack/events`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuditTrail } from "../../src/domain/audit.js";
 import { AppError } from "../../src/domain/errors.js";
@@ -14,6 +14,14 @@ import { captureLogger } from "../support/logs.js";
  * Each test has a Redis of its own, so CLIENT LIST shows this store's connections and no one else's.
  */
 
+/** A store on a redis-server of the test's own, stopped after it; undefined (skipped) without one. */
+async function ownRedisStore(t: TestContext) {
+  if (!redisServerAvailable(t)) return undefined;
+  const redis = await startOwnRedis();
+  t.after(() => redis.stop());
+  return { redis, store: await openStore({ url: redis.url }) };
+}
+
 /** The server's clients other than the redis-cli asking. */
 function clients(port: number): string[] {
   const listed = spawnSync("redis-cli", ["-p", String(port), "CLIENT", "LIST"], { encoding: "utf8" });
@@ -24,10 +32,9 @@ function clients(port: number): string[] {
 test("Redis: close() settles when the connection drops while a command waits for its reply", {
   timeout: 60_000,
 }, async (t) => {
-  if (!redisServerAvailable(t)) return;
-  const redis = await startOwnRedis();
-  t.after(() => redis.stop());
-  const store = await openStore({ url: redis.url });
+  const own = await ownRedisStore(t);
+  if (!own) return;
+  const { redis, store } = own;
   await store.set("scans", "s1", 1);
   // The server holds its reply; the store closes meanwhile, then the server goes away.
   const paused = spawnSync("redis-cli", ["-p", String(redis.port), "CLIENT", "PAUSE", "10000", "ALL"], {
@@ -50,10 +57,9 @@ test("Redis: close() settles when the connection drops while a command waits for
 test("Redis: a closed store refuses a late write and opens no connection for it", {
   timeout: 60_000,
 }, async (t) => {
-  if (!redisServerAvailable(t)) return;
-  const redis = await startOwnRedis();
-  t.after(() => redis.stop());
-  const store = await openStore({ url: redis.url });
+  const own = await ownRedisStore(t);
+  if (!own) return;
+  const { redis, store } = own;
   // Used as a schedule runner and its audit trail use it: claims (add), reads, writes, a listing.
   assert.equal(await store.add("schedule-runs", "r1|v1|2026-12-02T03:00|0", { at: 1 }), true);
   await store.set("schedules", "r1", { id: "r1" });
