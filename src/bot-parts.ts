@@ -13,9 +13,9 @@ import { decisionNotices } from "./slack/decision-actions.js";
 import { credentialAlerts, wireSlackSurface } from "./slack/wiring.js";
 
 /**
- * What the bot builds once its receiver listens (bot.ts imports this module then, so that loading
- * it does not hold up the start): the scanner, the Slack command surface, the watcher and the jobs.
- * Requests that arrive meanwhile wait for it (SlackApp's gate).
+ * What the bot builds once its receiver listens (bot.ts loads this module while the store opens and
+ * the installation check waits on Slack): the scanner, the Slack command surface, the watcher and the
+ * jobs. Requests that arrive meanwhile wait for it (SlackApp's gate).
  */
 
 export interface PartsInput {

@@ -273,7 +273,6 @@ export async function openStore({
         new MemoryClaims(),
         async () => {
           try {
-            await writes.idle();
             await adapter.close();
           } finally {
             unlock();

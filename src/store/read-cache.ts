@@ -21,6 +21,11 @@ class Pool {
 
   constructor(readonly maxChars: number) {}
 
+  clear(): void {
+    this.values.clear();
+    this.chars = 0;
+  }
+
   delete(key: string): void {
     const old = this.values.get(key);
     if (old === undefined) return;
@@ -97,10 +102,8 @@ export class ReadCache {
   }
 
   clear(): void {
-    this.small.values.clear();
-    this.small.chars = 0;
-    this.large.values.clear();
-    this.large.chars = 0;
+    this.small.clear();
+    this.large.clear();
     this.reading.clear();
   }
 

@@ -21,8 +21,6 @@ import type { VeracodeAccount } from "./credentials.js";
 import { veracodeAuthorizer } from "./signer.js";
 import { USER_ID } from "./user-ids.js";
 
-export { parseWatchUserIds } from "./user-ids.js";
-
 export interface ApiCredentialsInfo {
   apiId: string;
   /** The raw expiration_ts, kept for logs and messages. */

@@ -9,7 +9,6 @@ export {
 export {
   type ApiCredentialsInfo,
   parseExpirationTs,
-  parseWatchUserIds,
   type VeracodeCredentialChecks,
   VeracodeIdentityClient,
   type VeracodeIdentityClientOptions,
@@ -28,3 +27,4 @@ export {
   veracodeRegion,
   veracodeRestHost,
 } from "./signer.js";
+export { parseWatchUserIds } from "./user-ids.js";
