@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { closest, distance } from "../../src/domain/suggest.js";
+import { bagDistance, closest, distance } from "../../src/domain/suggest.js";
 
 /** Every candidate measured, then filtered: what `closest` must answer, however it skips work. */
 function everyCandidate(word: string, candidates: string[], max = 3): string[] {
@@ -63,4 +63,29 @@ test("a bounded distance is exact within its limit and limit + 1 beyond it", () 
       assert.equal(distance(a, b, limit), exact <= limit ? exact : limit + 1, `${a} / ${b} within ${limit}`);
   }
   assert.equal(distance("kitten", "sitting"), 3);
+});
+
+test("the bag distance never exceeds the edit distance, and counts repeated letters", () => {
+  const words = [
+    "",
+    "a",
+    "ab",
+    "abb",
+    "bba",
+    "scan start",
+    "sacn strat",
+    "projects",
+    "schedules",
+    "aaaa",
+    "help",
+    "hlep",
+  ];
+  for (const a of words) for (const b of words) assert.ok(bagDistance(a, b) <= distance(a, b), `${a} / ${b}`);
+  assert.equal(bagDistance("ab", "abbb"), 2);
+  assert.equal(bagDistance("abbb", "ab"), 2);
+  assert.equal(bagDistance("projects", "sacn strat"), 6);
+  // Beyond ASCII: no bound, never a wrong one.
+  assert.equal(bagDistance("café", "xyz"), 0);
+  // Left clean for the next call.
+  assert.equal(bagDistance("scan", "scan"), 0);
 });

@@ -68,6 +68,8 @@ export class CommandTable<Deps> {
   private readonly specs: CommandSpec<Deps>[] = [];
   /** Every command word and alias, to its command: one lookup per try in match(). */
   private readonly byName = new Map<string, CommandSpec<Deps>>();
+  /** The same words as a set, for suggestions (closest() takes a set as it is; built once per change). */
+  private names: ReadonlySet<string> | undefined;
 
   add(spec: CommandSpec<Deps>): this {
     const names = [spec.name, ...(spec.aliases ?? [])];
@@ -76,6 +78,7 @@ export class CommandTable<Deps> {
     }
     this.specs.push(spec);
     for (const name of names) this.byName.set(name, spec);
+    this.names = undefined;
     return this;
   }
 
@@ -99,8 +102,9 @@ export class CommandTable<Deps> {
       if (spec) return { kind: "command", spec, args: words.slice(take) };
     }
     const word = words.slice(0, 2).join(" ");
-    const near = closest(word, this.byName.keys());
-    const suggestions = near.length > 0 ? near : closest(words[0] ?? "", this.byName.keys());
+    this.names ??= new Set(this.byName.keys());
+    const near = closest(word, this.names);
+    const suggestions = near.length > 0 ? near : closest(words[0] ?? "", this.names);
     return { kind: "unknown", word: words[0] ?? "", suggestions };
   }
 }
