@@ -34,6 +34,11 @@ export interface KeyValueStore {
   entries<T>(namespace: string): Promise<Array<[string, T]>>;
   /** Exclusive short-lived leases between replicas (poll claims); see Leases. */
   readonly leases: Leases;
+  /**
+   * True when this process is the store's only writer (memory; a SQLite file, locked to one process):
+   * what it wrote stays true until it writes again, so it may keep its own copy. Absent: false.
+   */
+  readonly exclusive?: boolean;
   /** Verifies the backend answers; used at start-up and by the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -27,11 +27,16 @@ const nothing = (): void => {};
 const OPERATION_TIMEOUT_MS = 2000;
 const LISTING_TIMEOUT_MS = 30_000;
 
-interface Bounds {
-  /** Per operation; undefined for local stores (memory, SQLite), which have no network to lose. */
+/** What differs between local stores (memory, SQLite) and networked ones (Redis, PostgreSQL). */
+interface BackendProfile {
+  /** Per operation; undefined for local stores, which have no network to lose. */
   operationMs: number | undefined;
   listingMs: number | undefined;
+  /** Only this process writes it: memory, and SQLite (its file is locked to one process, sqlite-lock.ts). */
+  exclusive: boolean;
 }
+
+const LOCAL: BackendProfile = { operationMs: undefined, listingMs: undefined, exclusive: true };
 
 /**
  * One keyv instance per namespace (keyv prefixes keys and iterates by namespace), all over one backend.
@@ -45,6 +50,7 @@ class KeyvStore implements KeyValueStore {
   private drained: (() => void) | undefined;
   /** Straight to the backend's atomic primitive: no keyv value to read or write. */
   readonly leases: Leases;
+  readonly exclusive: boolean;
 
   private readonly health: StoreHealth;
   private closed = false;
@@ -55,12 +61,13 @@ class KeyvStore implements KeyValueStore {
     private readonly shutdown: () => Promise<void>,
     private readonly label: string,
     private readonly onBackendError: (error: unknown) => void,
-    private readonly bounds: Bounds = { operationMs: undefined, listingMs: undefined },
+    private readonly profile: BackendProfile = LOCAL,
     onHealth: (change: StoreHealthChange) => void = () => {},
   ) {
+    this.exclusive = profile.exclusive;
     this.leases = leasesOf(claims, `${PREFIX}-lease:`, (operation, fn) => this.run(operation, fn));
     this.health = new StoreHealth(async () => {
-      await within(this.bounds.operationMs, "probe", this.space("health").get("ping"));
+      await within(this.profile.operationMs, "probe", this.space("health").get("ping"));
     }, onHealth);
   }
 
@@ -93,7 +100,7 @@ class KeyvStore implements KeyValueStore {
    * told to the health tracker, any failure as AppError("store"). Promise callbacks rather than an
    * async wrapper: this runs several times per poll of every watched scan (npm run bench).
    */
-  private run<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.bounds.operationMs): Promise<T> {
+  private run<T>(operation: string, fn: () => Promise<T>, timeoutMs = this.profile.operationMs): Promise<T> {
     // A closed store stays closed: a late caller (an audit batch's timer) gets an error instead of the
     // adapter connecting again (@keyv/redis connects a client that is not open), which nobody would close.
     if (this.closed) {
@@ -179,7 +186,7 @@ class KeyvStore implements KeyValueStore {
         if (failed !== undefined) throw failed;
         return out;
       },
-      this.bounds.listingMs,
+      this.profile.listingMs,
     );
   }
 
@@ -232,7 +239,11 @@ export async function openStore({
       store.backendError(error);
     }
   };
-  const remote: Bounds = { operationMs: OPERATION_TIMEOUT_MS, listingMs: LISTING_TIMEOUT_MS };
+  const remote: BackendProfile = {
+    operationMs: OPERATION_TIMEOUT_MS,
+    listingMs: LISTING_TIMEOUT_MS,
+    exclusive: false,
+  };
   // Each backend's adapter (and its client library: redis, pg, sqlite3) is loaded only when it is the
   // one configured: together they are most of the bot's start-up time and memory (npm run bench).
   switch (kind) {

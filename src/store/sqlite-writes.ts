@@ -80,7 +80,13 @@ export class GroupedWrites implements KeyvStoreAdapter {
 
   async delete(key: string): Promise<boolean> {
     await this.idle();
-    return this.inner.delete(key);
+    // One statement: the adapter's delete reads the row first to say whether there was one, a second
+    // trip through the thread pool for every ended watch (https://www.sqlite.org/lang_returning.html).
+    const rows = await this.inner.query(
+      `DELETE FROM ${this.inner.opts.table} WHERE key = ? RETURNING key`,
+      key,
+    );
+    return Array.isArray(rows) && rows.length > 0;
   }
 
   async clear(): Promise<void> {

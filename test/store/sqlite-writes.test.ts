@@ -16,9 +16,10 @@ async function sqlite(t: TestContext) {
     await adapter.disconnect?.();
     await rm(dir, { recursive: true, force: true });
   });
-  const counts = { inserts: 0 };
+  const counts = { inserts: 0, statements: 0 };
   let failNext = false;
   adapter.query = (sql: string, ...parameters: unknown[]) => {
+    counts.statements++;
     if (sql.startsWith("INSERT")) {
       counts.inserts++;
       if (failNext) {
@@ -74,6 +75,18 @@ test("the last set of a key wins; gets, deletes and listings see every set made 
   const rows: unknown[] = [];
   for await (const row of writes.iterator("listed")) rows.push(row);
   assert.deepEqual(rows, [["listed:1", "one"]]);
+});
+
+test("a delete is one statement and says whether there was a row", async (t) => {
+  const db = await sqlite(t);
+  const writes = new GroupedWrites(db.adapter);
+  await writes.set("k", "v");
+  const before = db.counts.statements;
+  assert.equal(await writes.delete("k"), true);
+  assert.equal(db.counts.statements - before, 1);
+  assert.equal(await db.adapter.get("k"), undefined);
+  assert.equal(await writes.delete("k"), false);
+  assert.equal(await writes.delete("never"), false);
 });
 
 test("a failed statement fails only its own sets, and the next ones are written", async (t) => {

@@ -4,6 +4,7 @@ import { reportFormatNamed } from "../ports.js";
 import { readReport, reportFromFile } from "../reports.js";
 import type { MessageRef, ScanRecord } from "../scans.js";
 import type { WatcherOptions } from "./options.js";
+import { cardSignature, isOpen, NOTIFY_STARTED, planFilesRefused, type ReportPlan } from "./plan.js";
 import type { Polling } from "./polling.js";
 import type {
   ScanEventKind,
@@ -13,16 +14,7 @@ import type {
   WatchOutput,
   WatchSubject,
 } from "./ports.js";
-import {
-  cardSignature,
-  isOpen,
-  NOTIFY_STARTED,
-  planFilesRefused,
-  type ReportPlan,
-  type WatchEffect,
-  type WatchRecord,
-  type WatchRecords,
-} from "./record.js";
+import type { WatchEffect, WatchRecord, WatchRecords } from "./record.js";
 
 /**
  * The effect queue with reconciliation. Open effects are carried out in order; each is saved as

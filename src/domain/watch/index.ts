@@ -8,16 +8,10 @@ import { PollClaims } from "./claims.js";
 import { DueSchedule } from "./due-index.js";
 import { EffectQueue } from "./effects.js";
 import { reportPlan, resolveOptions, type WatcherOptions } from "./options.js";
+import { cardSignature, planStarted, planTerminal, type ReportPlan } from "./plan.js";
 import { Polling } from "./polling.js";
 import { type AttachResult, emptyReport, type TickReport, type WatcherDeps } from "./ports.js";
-import {
-  cardSignature,
-  planStarted,
-  planTerminal,
-  type ReportPlan,
-  type WatchRecord,
-  WatchRecords,
-} from "./record.js";
+import { type WatchRecord, WatchRecords } from "./record.js";
 import { Ticker } from "./tick.js";
 
 /**
@@ -32,6 +26,7 @@ import { Ticker } from "./tick.js";
 export { RequestBudget } from "./budget.js";
 export { DueIndex } from "./due-index.js";
 export { DEFAULT_WATCHER_OPTIONS, RECOMMENDED_MIN_POLL_MS, type WatcherOptions } from "./options.js";
+export { cardSignature } from "./plan.js";
 export type {
   AttachResult,
   ProjectLookup,
@@ -45,7 +40,6 @@ export type {
   WatchSubject,
 } from "./ports.js";
 export {
-  cardSignature,
   type EffectKind,
   type EffectStatus,
   WATCHES,

@@ -1,6 +1,6 @@
 import { AppError } from "../errors.js";
 import type { Logger, ReportFormat, Scanner } from "../ports.js";
-import type { ReportPlan } from "./record.js";
+import type { ReportPlan } from "./plan.js";
 
 export interface WatcherOptions {
   /** SCAN_POLL_INTERVAL_SECONDS × 1000; default 120 s (Veracode: at least 2 min between status checks). */

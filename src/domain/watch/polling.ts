@@ -2,14 +2,8 @@ import type { AppError } from "../errors.js";
 import type { Logger, ScanStatus } from "../ports.js";
 import { TERMINAL_SCAN_STATES } from "../ports.js";
 import type { WatcherOptions } from "./options.js";
-import {
-  planGone,
-  planState,
-  planTerminal,
-  planWatchFailed,
-  type ReportPlan,
-  type WatchRecord,
-} from "./record.js";
+import { planGone, planState, planTerminal, planWatchFailed, type ReportPlan } from "./plan.js";
+import type { WatchRecord } from "./record.js";
 
 /**
  * Polling and backoff: when a scan's next status check is due, and what a status or a failed call

@@ -1,10 +1,11 @@
 import type { Clock, KeyValueStore, ReportFormat, ScanState } from "../ports.js";
+import { hasOpenEffects } from "./plan.js";
 
 /**
  * The watch record and its effects log. Every Slack side effect of a watch has a deterministic ID
  * (`state:running`, `final`, `summary`, `file:pdf`, ...). It is recorded as `planned` together with the
- * poll result that caused it, switched to `pending` (saved) right before it is performed and to `done`
- * after (effects.ts). The planning functions here only append to the log; they call nothing.
+ * poll result that caused it (plan.ts), switched to `pending` (saved) right before it is performed and
+ * to `done` after (effects.ts).
  */
 
 export type WatchPhase = "polling" | "reporting" | "ended";
@@ -153,6 +154,14 @@ function quietOf(watch: WatchRecord): Quiet | 0 {
 }
 
 /**
+ * The schedule records this process wrote, per store that nobody else writes (KeyValueStore.exclusive),
+ * shared by every WatchRecords over it: each poll reads its schedule, and at 10,000 watched scans the
+ * store's get was about a tenth of a watcher tick (npm run bench). Filled by writes only, so a record
+ * read before a write never lands here.
+ */
+const WRITTEN = new WeakMap<KeyValueStore, Map<string, StoredSchedule>>();
+
+/**
  * The watch records in the store: the full record (`watches`, one per scan: schedule, counters and the
  * effects log) and, for a live watch, its compact schedule record (`watch-due-<bucket>`). A record read
  * here carries the newer of the two schedules.
@@ -166,17 +175,22 @@ function quietOf(watch: WatchRecord): Quiet | 0 {
 export class WatchRecords {
   /** Per record object: whether the schedule in the store may say quiet (unknown: it may). */
   private readonly maybeQuiet = new WeakMap<WatchRecord, boolean>();
+  private readonly written: Map<string, StoredSchedule> | undefined;
 
   constructor(
     private readonly store: KeyValueStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    if (!store.exclusive) return;
+    this.written = WRITTEN.get(store) ?? new Map();
+    WRITTEN.set(store, this.written);
+  }
 
   /** The full record with its schedule; `schedule` when the schedule record was just read (under the claim). */
   async get(scanId: string, schedule?: ScheduleRead): Promise<WatchRecord | undefined> {
     const [watch, stored] = await Promise.all([
       this.store.get<WatchRecord>(WATCHES, scanId),
-      schedule ? schedule.stored : this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId),
+      schedule ? schedule.stored : this.readSchedule(scanId),
     ]);
     if (!watch) return undefined;
     this.maybeQuiet.set(watch, Array.isArray(stored?.[4]));
@@ -185,7 +199,7 @@ export class WatchRecords {
 
   /** The schedule record alone, and what it says of a quiet watch (undefined when not quiet). */
   async schedule(scanId: string): Promise<ScheduleRead> {
-    const stored = await this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId);
+    const stored = await this.readSchedule(scanId);
     const quiet = stored?.[4];
     if (!stored || !Array.isArray(quiet)) return { stored };
     return {
@@ -227,7 +241,7 @@ export class WatchRecords {
       watch.lastPolledAt ?? 0,
       [watch.projectId, watch.state, watch.rawCode ?? null],
     ];
-    return this.store.set(scheduleNamespace(watch.scanId), watch.scanId, stored);
+    return this.putSchedule(watch.scanId, stored);
   }
 
   private async writeSchedule(watch: WatchRecord, quiet: Quiet | 0): Promise<void> {
@@ -238,11 +252,25 @@ export class WatchRecords {
       watch.lastPolledAt ?? 0,
       quiet,
     ];
-    await this.store.set(scheduleNamespace(watch.scanId), watch.scanId, stored);
+    await this.putSchedule(watch.scanId, stored);
     this.maybeQuiet.set(watch, quiet !== 0);
   }
 
+  private readSchedule(scanId: string): Promise<StoredSchedule | undefined> {
+    const written = this.written?.get(scanId);
+    if (written) return Promise.resolve(written);
+    return this.store.get<StoredSchedule>(scheduleNamespace(scanId), scanId);
+  }
+
+  private async putSchedule(scanId: string, stored: StoredSchedule): Promise<void> {
+    // Until the write lands (or if it fails) the store says what the schedule is.
+    this.written?.delete(scanId);
+    await this.store.set(scheduleNamespace(scanId), scanId, stored);
+    this.written?.set(scanId, stored);
+  }
+
   async dropSchedule(scanId: string): Promise<void> {
+    this.written?.delete(scanId);
     await this.store.delete(scheduleNamespace(scanId), scanId);
   }
 
@@ -262,122 +290,4 @@ export class WatchRecords {
     const entries = await this.store.entries<WatchRecord>(WATCHES);
     return entries.map(([id, watch]) => [id, withSchedule(watch, schedules.get(id))]);
   }
-}
-
-/** What the end of a finished scan delivers: report files, and the format the summary is read from. */
-export interface ReportPlan {
-  formats: readonly ReportFormat[];
-  summaryFormat: ReportFormat | undefined;
-  /** Whether the scan's start and end are routed to subscribers (the output has `notify`). */
-  notify?: boolean;
-}
-
-const OPEN: ReadonlySet<EffectStatus> = new Set(["planned", "pending"]);
-
-export function isOpen(effect: WatchEffect): boolean {
-  return OPEN.has(effect.status);
-}
-
-function uniqueId(watch: WatchRecord, base: string): string {
-  if (!watch.effects.some((e) => e.id === base)) return base;
-  for (let n = 2; ; n++) {
-    const id = `${base}#${n}`;
-    if (!watch.effects.some((e) => e.id === id)) return id;
-  }
-}
-
-/**
- * What the card should show for this record: the state, and whether the watch gave up or the scan
- * vanished. The card is edited when this differs from cardShows (a new raw code alone is no reason).
- */
-export function cardSignature(watch: Pick<WatchRecord, "state" | "outcome" | "effects">): string {
-  const note = watch.outcome === "watch_failed" || watch.outcome === "not_found" ? watch.outcome : "";
-  // Once the summary is posted, the findings history has the scan's result: the card shows its diff.
-  const summarized = watch.effects.some((e) => e.kind === "summary" && e.status === "done") ? "|summary" : "";
-  return `${watch.state}|${note}${summarized}`;
-}
-
-/** Open effects, or a card that does not show the record yet. */
-export function hasOpenEffects(watch: WatchRecord): boolean {
-  return watch.effects.some(isOpen) || cardSignature(watch) !== watch.cardShows;
-}
-
-export function planState(watch: WatchRecord, state: ScanState, rawCode: string | undefined): void {
-  watch.state = state;
-  watch.rawCode = rawCode;
-  watch.effects.push({
-    id: uniqueId(watch, `state:${state}`),
-    kind: "state",
-    status: "planned",
-    state,
-    ...(rawCode === undefined ? {} : { rawCode }),
-  });
-}
-
-/** The end of the scan: final state (broadcast), findings summary and report files. */
-export function planTerminal(
-  watch: WatchRecord,
-  state: ScanState,
-  rawCode: string | undefined,
-  plan: ReportPlan,
-): void {
-  watch.state = state;
-  watch.rawCode = rawCode;
-  watch.phase = "reporting";
-  watch.outcome = state as WatchOutcome;
-  const add = (effect: WatchEffect) => {
-    if (!watch.effects.some((e) => e.id === effect.id)) watch.effects.push(effect);
-  };
-  const reports = state === "finished" ? plan.formats : [];
-  add({
-    id: "final",
-    kind: "final",
-    status: "planned",
-    state,
-    ...(rawCode === undefined ? {} : { rawCode }),
-  });
-  if (state === "finished" && plan.summaryFormat) add({ id: "summary", kind: "summary", status: "planned" });
-  for (const format of reports) add({ id: `file:${format}`, kind: "file", status: "planned", format });
-  // Last: by then the summary effect has recorded the scan's result in findings history.
-  if (plan.notify && (state === "finished" || state === "failed"))
-    add({ id: NOTIFY_ENDED, kind: "notify", status: "planned", state });
-}
-
-/** The routed notifications of a scan (subscribed channels, the requester's DM): its start and its end. */
-export const NOTIFY_STARTED = "notify:started";
-export const NOTIFY_ENDED = "notify";
-
-/** The card was just posted: the start is routed once, on the next tick. */
-export function planStarted(watch: WatchRecord): void {
-  if (watch.effects.some((e) => e.id === NOTIFY_STARTED)) return;
-  watch.effects.push({ id: NOTIFY_STARTED, kind: "notify", status: "planned", state: watch.state });
-}
-
-/** The scanner no longer knows the scan: the watch ends with one notice. */
-export function planGone(watch: WatchRecord, reason: string): void {
-  watch.phase = "reporting";
-  watch.outcome = "not_found";
-  watch.effects.push({ id: uniqueId(watch, "gone"), kind: "gone", status: "planned", reason });
-}
-
-/** The watcher gives up on a scan it cannot poll: one notice with the reason. */
-export function planWatchFailed(watch: WatchRecord, reason: string, attempts: number): void {
-  watch.phase = "reporting";
-  watch.outcome = "watch_failed";
-  watch.effects.push({
-    id: uniqueId(watch, "watch_failed"),
-    kind: "watch_failed",
-    status: "planned",
-    reason,
-    attempts,
-  });
-}
-
-/** Once every file is settled and one was refused, one notice lists the report commands instead. */
-export function planFilesRefused(watch: WatchRecord): void {
-  const files = watch.effects.filter((e) => e.kind === "file");
-  if (files.length === 0 || files.some(isOpen)) return;
-  if (!files.some((e) => e.status === "refused")) return;
-  if (watch.effects.some((e) => e.kind === "files_refused")) return;
-  watch.effects.push({ id: "files_refused", kind: "files_refused", status: "planned" });
 }

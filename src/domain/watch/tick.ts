@@ -7,9 +7,10 @@ import type { PollClaims } from "./claims.js";
 import type { DueSchedule } from "./due-index.js";
 import { BudgetExhausted, type EffectQueue, ScannerFailure } from "./effects.js";
 import type { WatcherOptions } from "./options.js";
+import { hasOpenEffects } from "./plan.js";
 import type { Polling } from "./polling.js";
 import { emptyReport, type ScanRecords, type TickReport } from "./ports.js";
-import { hasOpenEffects, type QuietWatch, type WatchRecord, type WatchRecords } from "./record.js";
+import type { QuietWatch, WatchRecord, WatchRecords } from "./record.js";
 
 interface TickContext {
   /** When the tick started, and the tick slot it belongs to (start rounded down to the tick grid). */

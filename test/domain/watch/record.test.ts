@@ -20,18 +20,23 @@ async function scheduleOf(store: KeyValueStore, scanId: string): Promise<[string
   return undefined;
 }
 
-/** A memory store whose write to `failOn` fails after `skip` others there, and that counts full-record reads. */
-async function faultyStore() {
+/**
+ * A memory store whose write to `failOn` fails after `skip` others there, and that counts full-record
+ * and schedule reads; `exclusive: false` makes it pass for a store other replicas write too.
+ */
+async function faultyStore({ exclusive = true } = {}) {
   const inner = await openStore({ url: "memory://" });
   cleanups.push(() => inner.close());
-  const state = { failOn: undefined as RegExp | undefined, skip: 0, fullReads: 0 };
+  const state = { failOn: undefined as RegExp | undefined, skip: 0, fullReads: 0, scheduleReads: 0 };
   const store: KeyValueStore = {
     ...inner,
+    exclusive,
     add: (ns, key, value, ttl) => inner.add(ns, key, value, ttl),
     delete: (ns, key) => inner.delete(ns, key),
     entries: (ns) => inner.entries(ns),
     get: (ns, key) => {
       if (ns === "watches") state.fullReads++;
+      if (ns.startsWith("watch-due-")) state.scheduleReads++;
       return inner.get(ns, key);
     },
     set: (ns, key, value, ttl) => {
@@ -68,6 +73,45 @@ test("an unchanged poll of a quiet watch reads and writes only its schedule reco
   t.scanner.states.set(scan.scanId, "finished");
   await t.tickAfter(INTERVAL);
   assert.deepEqual(t.output.effects(scan.scanId), ["final", "summary", "file:pdf", "file:json"]);
+});
+
+for (const exclusive of [true, false]) {
+  test(`a quiet poll reads its schedule ${exclusive ? "from what this process wrote, on a store only it writes" : "from the store, on one other replicas write"}`, async () => {
+    const { store, state } = await faultyStore({ exclusive });
+    const t = await setup({}, store);
+    const scan = t.scan("running");
+    await t.watcher.watch(scan);
+    await t.tickAfter(INTERVAL);
+    const reads = state.scheduleReads;
+    for (let i = 0; i < 4; i++) await t.tickAfter(INTERVAL);
+    assert.equal(t.scanner.count("status", scan.scanId), 5);
+    assert.equal(state.scheduleReads - reads, exclusive ? 0 : 4);
+    // A second watcher on the same store in this process (as after a restart of the watcher) goes on
+    // from the same schedule.
+    const other = t.make();
+    await other.start();
+    await t.tickAfter(INTERVAL, other);
+    assert.equal(t.scanner.count("status", scan.scanId), 6);
+    assert.equal((await other.getWatch(scan.scanId))?.lastPolledAt, t.clock.now());
+  });
+}
+
+test("a schedule write that fails is not taken for what the store holds", async () => {
+  const { store, state } = await faultyStore();
+  const t = await setup({}, store);
+  const scan = t.scan("running");
+  await t.watcher.watch(scan);
+  await t.tickAfter(INTERVAL);
+  const before = (await scheduleOf(store, scan.scanId))?.[1];
+  state.failOn = /^watch-due-/;
+  await t.tickAfter(INTERVAL);
+  assert.equal(state.failOn, undefined, "the quiet poll's schedule write failed");
+  assert.deepEqual((await scheduleOf(store, scan.scanId))?.[1], before, "the store kept the older schedule");
+  const reads = state.scheduleReads;
+  // The next poll reads the schedule from the store; the watch is polled again, not lost.
+  for (let i = 0; i < 4 && t.scanner.count("status") < 3; i++) await t.tickAfter(INTERVAL / 2);
+  assert.equal(t.scanner.count("status"), 3);
+  assert.ok(state.scheduleReads > reads);
 });
 
 test("schedule records stored before the quiet field (four fields) still load, poll on time and are rewritten", async () => {
