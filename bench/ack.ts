@@ -8,6 +8,7 @@ import { Pool } from "undici";
 import { SlackEmulator, slackSignatureHeaders } from "../dev/slack-emulator/index.js";
 import type { AuditEntry } from "../src/domain/audit.js";
 import { openStore } from "../src/store/index.js";
+import { compile } from "./cold-start.js";
 import { ownRedis } from "./replicas.js";
 import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
@@ -26,7 +27,10 @@ import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js"
  * help, mix; default both); BENCH_ACK_REDIS=off skips the mix on Redis; BENCH_ACK_BOT_ARGS adds node
  * options to the bot on SQLite only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (the profile is written
  * when the bench stops it with SIGTERM at the end), BENCH_ACK_BARE_ARGS to the bare app;
- * BENCH_ACK_MIX_PROBES=1,4 runs only those of the mix's commands (0-based, in the order below).
+ * BENCH_ACK_MIX_PROBES=1,4 runs only those of the mix's commands (0-based, in the order below);
+ * BENCH_ACK_COMPILED=1 runs both targets as plain node on JavaScript compiled per file by esbuild (as
+ * bench/cold-start.ts does, like the production image), not under tsx, whose loader and per-closure
+ * `__name` helpers production does not have.
  */
 
 const LEVELS = [1, 50, 200];
@@ -87,6 +91,7 @@ const WITH_REDIS = process.env.BENCH_ACK_REDIS !== "off" && CHOSEN.includes("mix
 const nodeArgs = (value = "") => value.split(/\s+/).filter((arg) => arg !== "");
 const BOT_ARGS = nodeArgs(process.env.BENCH_ACK_BOT_ARGS);
 const BARE_ARGS = nodeArgs(process.env.BENCH_ACK_BARE_ARGS);
+const COMPILED = process.env.BENCH_ACK_COMPILED === "1";
 
 /** Audit entries by action and outcome, counting aggregated refusals by their count. */
 async function auditCounts(url: string): Promise<Record<string, number>> {
@@ -362,20 +367,22 @@ export async function runAckBench(): Promise<void> {
   });
   const targets: Target[] = [];
   let redis: { port: number; stop(): void } | undefined;
+  const compiled = COMPILED ? await compile(undefined) : undefined;
+  if (COMPILED && !compiled) throw new Error("BENCH_ACK_COMPILED=1 needs esbuild");
+  const bareApp = compiled
+    ? [path.join(compiled, "bench", "bare-app.js")]
+    : ["--import", "tsx", "bench/bare-app.ts"];
+  const botMain = compiled ? [path.join(compiled, "src", "main.js")] : ["--import", "tsx", "src/main.ts"];
   try {
     // Cold starts: spawn to the "bot ready" line; the last of each is kept for the latency runs.
     const cold: Record<string, number[]> = { "bare Bolt app": [], bot: [] };
     let bare: Target | undefined;
     let bot: Target | undefined;
     for (let run = 0; run < COLD_STARTS; run++) {
-      bare = await spawnTarget(
-        "bare Bolt app",
-        [...BARE_ARGS, "--import", "tsx", "bench/bare-app.ts"],
-        slackEnv,
-      );
+      bare = await spawnTarget("bare Bolt app", [...BARE_ARGS, ...bareApp], slackEnv);
       targets.push(bare);
       cold["bare Bolt app"]?.push(bare.readyMs);
-      bot = await spawnTarget("bot", [...BOT_ARGS, "--import", "tsx", "src/main.ts"], botEnv(run));
+      bot = await spawnTarget("bot", [...BOT_ARGS, ...botMain], botEnv(run));
       targets.push(bot);
       cold.bot?.push(bot.readyMs);
       if (run < COLD_STARTS - 1) {
@@ -389,7 +396,7 @@ export async function runAckBench(): Promise<void> {
     redis = WITH_REDIS ? await ownRedis() : undefined;
     let botOnRedis: Target | undefined;
     if (redis) {
-      botOnRedis = await spawnTarget(ON_REDIS, ["--import", "tsx", "src/main.ts"], {
+      botOnRedis = await spawnTarget(ON_REDIS, botMain, {
         ...botEnv(COLD_STARTS),
         STORE_URL: `redis://127.0.0.1:${redis.port}`,
       });
@@ -462,7 +469,9 @@ export async function runAckBench(): Promise<void> {
     });
     console.log("Bot against the bare app (same receiver, same run):");
     console.table(ratios);
-    console.log(`Cold start to ready (ms), ${COLD_STARTS} runs each, node --import tsx:`);
+    console.log(
+      `Cold start to ready (ms), ${COLD_STARTS} runs each, ${compiled ? "compiled JavaScript" : "node --import tsx"}:`,
+    );
     console.table(
       Object.entries(cold).map(([name, runs]) => ({
         target: name,
@@ -499,6 +508,7 @@ export async function runAckBench(): Promise<void> {
     await emulator.close();
     redis?.stop();
     await rm(dir, { recursive: true, force: true });
+    if (compiled) await rm(compiled, { recursive: true, force: true });
   }
 }
 

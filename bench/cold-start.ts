@@ -40,7 +40,7 @@ async function tsFiles(dir: string): Promise<string[]> {
  * src/ and the bare app compiled into a folder under node_modules (so packages resolve), and with a
  * baseline git ref, that commit's src/ beside them (in baseline/); undefined without esbuild.
  */
-async function compile(baseline: string | undefined): Promise<string | undefined> {
+export async function compile(baseline: string | undefined): Promise<string | undefined> {
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
