@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with all dependencies (sqlite3 builds from source against this Node).
+# Build: src/ bundled by esbuild (dev/build.ts) with all dependencies installed (sqlite3 builds from source against this Node).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY dev/build.ts ./dev/build.ts
 RUN npm run build && npm prune --omit=dev
 
 # Run: production dependencies and compiled code only, as the unprivileged node user.
@@ -25,7 +25,7 @@ RUN mkdir -p /data /app/.node-compile-cache && chown node:node /data /app/.node-
 VOLUME ["/data"]
 USER node
 # node's compile cache (https://nodejs.org/api/module.html#module-compile-cache), filled here for every
-# module the bot may load (importing one runs no bot: dist/main.js starts only as the entry point), so a
+# file of the bundle and the store adapters (importing one runs no bot: dist/main.js starts only as the entry point), so a
 # start reads compiled code instead of compiling it. Owned by node; a module missing from it is added then.
 # node skips a cache directory it cannot write without a word, so the build checks that it wrote there.
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache

@@ -8,14 +8,16 @@ import { REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targe
 
 /**
  * Cold start to ready, the bot against the bare Bolt app (bench/bare-app.ts), as production runs them:
- * plain node on JavaScript compiled from the same sources (each file transpiled by esbuild, not
- * bundled, like `npm run build`), so that a TypeScript loader's transform time is not measured. Rounds
+ * plain node on JavaScript, the bot as `npm run build` makes it (one esbuild bundle, dev/build.ts), the
+ * bare app compiled from its one file with Bolt loaded from node_modules, and the bare app bundled the
+ * same way as the bot, for comparison; a TypeScript loader's transform time is not measured. Rounds
  * rotate which one starts first. Also prints the resident memory of each at ready, the CPU time its
  * main thread used until then (less sensitive than wall time to other load on the machine), and the
  * time to the first answer: a `/crashtest help` sent the moment it is ready, answered (the bare app
  * acks it empty), timed from the spawn. The bot says ready before it has built its command surface, and
  * a request meanwhile waits for it: the first answer shows that wait. With
- * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ runs in the same rounds; with
+ * BENCH_COLD_BASELINE=<git ref>, the bot built from that commit's src/ (per file, as `npm run build`
+ * did before the bundle) runs in the same rounds; with
  * BENCH_COLD_PROF=<dir>, the bot writes a --cpu-prof profile of its start there; with
  * BENCH_COLD_COMPILE_CACHE=1, each of them keeps node's compile cache across its rounds
  * (NODE_COMPILE_CACHE, https://nodejs.org/api/module.html#module-compile-cache; the first round fills
@@ -42,8 +44,11 @@ async function tsFiles(dir: string): Promise<string[]> {
  */
 export async function compile(baseline: string | undefined): Promise<string | undefined> {
   let esbuild: typeof import("esbuild");
+  let buildBot: typeof import("../dev/build.js").buildBot;
+  let BUNDLE_BANNER: string;
   try {
     esbuild = await import("esbuild");
+    ({ buildBot, BUNDLE_BANNER } = await import("../dev/build.js"));
   } catch {
     return undefined;
   }
@@ -58,11 +63,20 @@ export async function compile(baseline: string | undefined): Promise<string | un
       target: "node24",
       logLevel: "silent",
     });
-  await build(
-    [...(await tsFiles(path.join(REPO, "src"))), path.join(REPO, "bench", "bare-app.ts")],
-    out,
-    REPO,
-  );
+  // The bot as `npm run build` makes it (one bundle, dev/build.ts); the bare app as a Bolt app usually
+  // runs, its file compiled and Bolt loaded from node_modules, and, for comparison, bundled like the bot.
+  await buildBot(path.join(out, "bot"));
+  await build([path.join(REPO, "bench", "bare-app.ts")], out, REPO);
+  await esbuild.build({
+    entryPoints: [path.join(REPO, "bench", "bare-app.ts")],
+    outfile: path.join(out, "bare-bundle", "bare-app.js"),
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node24",
+    banner: { js: BUNDLE_BANNER },
+    logLevel: "silent",
+  });
   if (baseline) {
     const tree = await mkdtemp(path.join(tmpdir(), "bench-cold-baseline-"));
     try {
@@ -73,6 +87,7 @@ export async function compile(baseline: string | undefined): Promise<string | un
       if (archive.status !== 0) throw new Error(`git archive ${baseline}: ${archive.stderr.toString()}`);
       const untar = spawnSync("tar", ["-x", "-C", tree], { input: archive.stdout });
       if (untar.status !== 0) throw new Error(`tar: ${untar.stderr.toString()}`);
+      // Per file, as `npm run build` compiled src/ before it was one bundle.
       await build(await tsFiles(path.join(tree, "src")), path.join(out, "baseline"), tree);
     } finally {
       await rm(tree, { recursive: true, force: true });
@@ -109,12 +124,12 @@ export async function runColdStartBench(): Promise<void> {
   const extra = process.env.BENCH_COLD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const run = compiled
     ? {
-        how: "plain node on compiled JavaScript (esbuild per file)",
+        how: "plain node; the bot as npm run build makes it (one esbuild bundle), the bare app compiled per file (and bundled, for comparison)",
         bare: [...extra, path.join(compiled, "bench", "bare-app.js")],
         bot: [
           ...extra,
           ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(prof)}`] : []),
-          path.join(compiled, "src", "main.js"),
+          path.join(compiled, "bot", "main.js"),
         ],
       }
     : {
@@ -122,7 +137,12 @@ export async function runColdStartBench(): Promise<void> {
         bare: ["--import", "tsx", "bench/bare-app.ts"],
         bot: ["--import", "tsx", "src/main.ts"],
       };
-  const names = ["bare Bolt app", "bot", ...(compiled && baseline ? [`bot at ${baseline}`] : [])];
+  const names = [
+    "bare Bolt app",
+    "bot",
+    ...(compiled ? ["bare Bolt app, bundled"] : []),
+    ...(compiled && baseline ? [`bot at ${baseline}`] : []),
+  ];
   type Figures = { ms: number[]; rss: number[]; cpu: number[]; answer: number[] };
   const figures: Record<string, Figures> = {};
   for (const name of names) figures[name] = { ms: [], rss: [], cpu: [], answer: [] };
@@ -130,7 +150,7 @@ export async function runColdStartBench(): Promise<void> {
   // fills it at build time), against a bare app without one (not like for like: say so with its figure).
   const cached = process.env.BENCH_COLD_COMPILE_CACHE;
   const compileCache = (name: string): Record<string, string> =>
-    cached === "1" || (cached === "bot" && name !== "bare Bolt app")
+    cached === "1" || (cached === "bot" && !name.startsWith("bare Bolt app"))
       ? { NODE_COMPILE_CACHE: path.join(dir, `compile-cache-${name.replace(/\W+/g, "-")}`) }
       : {};
   const botEnv = (round: number, name: string) => ({
@@ -149,16 +169,19 @@ export async function runColdStartBench(): Promise<void> {
         let target: Target | undefined;
         try {
           const spawned = performance.now();
+          const bareApp = name.startsWith("bare Bolt app");
           const args =
             name === "bare Bolt app"
               ? run.bare
               : name === "bot"
                 ? run.bot
-                : [...extra, path.join(compiled as string, "baseline", "src", "main.js")];
+                : bareApp
+                  ? [...extra, path.join(compiled as string, "bare-bundle", "bare-app.js")]
+                  : [...extra, path.join(compiled as string, "baseline", "src", "main.js")];
           target = await spawnTarget(
             name,
             args,
-            name === "bare Bolt app" ? { ...slackEnv, ...compileCache(name) } : botEnv(round, name),
+            bareApp ? { ...slackEnv, ...compileCache(name) } : botEnv(round, name),
           );
           figures[name]?.ms.push(target.readyMs);
           figures[name]?.rss.push(target.readyRssMb);
@@ -166,7 +189,7 @@ export async function runColdStartBench(): Promise<void> {
           emulator.requestUrl = `http://127.0.0.1:${target.port}/slack/events`;
           const answer = await emulator.slashCommand({ user: "U0ALICE", channel: "C0GENERAL", text: "help" });
           if (answer.status !== 200) throw new Error(`${name}: the first command got ${answer.status}`);
-          if (name !== "bare Bolt app" && !answer.body.includes("scan")) {
+          if (!bareApp && !answer.body.includes("scan")) {
             throw new Error(
               `${name}: the first command's answer is not the help: ${answer.body.slice(0, 200)}`,
             );
@@ -196,11 +219,19 @@ export async function runColdStartBench(): Promise<void> {
       })),
     );
     for (const name of names.slice(1)) {
+      if (name === "bare Bolt app, bundled") continue;
       const f = figures[name] as Figures;
       const ratio = median(f.ms) / median(bare.ms);
       const perRound = f.ms.map((ms, i) => ms / (bare.ms[i] ?? Number.NaN));
       console.log(
         `${name} / bare, medians: ${ratio.toFixed(2)}x (goal <= ${GOAL}x: ${ratio <= GOAL ? "met" : "NOT met"}); per round ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}x; RSS at ready +${(median(f.rss) - median(bare.rss)).toFixed(1)} MB; main-thread CPU ${(median(f.cpu) / median(bare.cpu)).toFixed(2)}x; first answer ${(median(f.answer) / median(bare.answer)).toFixed(2)}x`,
+      );
+    }
+    const bundled = figures["bare Bolt app, bundled"];
+    const bot = figures.bot as Figures;
+    if (bundled) {
+      console.log(
+        `bot / bare Bolt app bundled like the bot (no goal; the goal's floor is the bare app as Bolt apps usually run): ready ${(median(bot.ms) / median(bundled.ms)).toFixed(2)}x, main-thread CPU ${(median(bot.cpu) / median(bundled.cpu)).toFixed(2)}x, first answer ${(median(bot.answer) / median(bundled.answer)).toFixed(2)}x`,
       );
     }
   } finally {

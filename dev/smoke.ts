@@ -1,22 +1,24 @@
 /**
  * Smoke run on one Node line (`.ci/run` runs it on each supported line besides 24): the console answers
  * `/crashtest help`, and the bot as a service in HTTP mode (`src/main.ts`, a child process on this same
- * Node) answers one signed `/crashtest help` from the Slack emulator, then stops on SIGTERM with exit 0.
+ * Node) answers one signed `/crashtest help` from the Slack emulator, then stops on SIGTERM with exit 0;
+ * then the same with the production build (`npm run build`'s bundle, built on this Node).
  */
 import "../src/node-version.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildBot } from "./build.js";
 import { SlackEmulator } from "./slack-emulator/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const base = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
 
-function run(args: string[], env: Record<string, string>, input?: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+function run(args: string[], env: Record<string, string>, input?: string, loader = ["--import", "tsx"]) {
+  const child = spawn(process.execPath, [...loader, ...args], {
     cwd: root,
     env: { ...base, ...env },
   });
@@ -48,14 +50,38 @@ try {
     fail(`console help failed:\n${console.out()}`);
   }
 
-  const bot = run(["src/main.ts"], {
+  await answersHelp("HTTP-mode", run(["src/main.ts"], botEnv("bot")));
+  // The production build (npm run build, made on this Node) as the Docker image runs it.
+  const built = path.join(root, "node_modules", ".cache", `crashtest-smoke-${process.pid}`);
+  try {
+    await buildBot(built);
+    await answersHelp(
+      "the built bot's",
+      run([path.join(await realpath(built), "main.js")], botEnv("built"), undefined, []),
+    );
+  } finally {
+    await rm(built, { recursive: true, force: true });
+  }
+  process.stdout.write(
+    `smoke on Node ${process.versions.node}: console help, HTTP-mode help and the built bot's help ok\n`,
+  );
+} finally {
+  await emulator.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+function botEnv(name: string): Record<string, string> {
+  return {
     SLACK_BOT_TOKEN: emulator.botToken,
     SLACK_SIGNING_SECRET: emulator.signingSecret,
     SLACK_API_URL: emulator.apiUrl,
-    STORE_URL: `sqlite://${dir}/bot.sqlite`,
+    STORE_URL: `sqlite://${dir}/${name}.sqlite`,
     ADMIN_USERS: "U0ALICE",
     PORT: "0",
-  });
+  };
+}
+
+async function answersHelp(what: string, bot: ReturnType<typeof run>): Promise<void> {
   const deadline = Date.now() + 120_000;
   let port: number | undefined;
   while (port === undefined) {
@@ -65,7 +91,7 @@ try {
       .find((line) => line.includes('"bot ready"'));
     if (ready) port = (JSON.parse(ready) as { port: number }).port;
     else if (Date.now() > deadline || bot.child.exitCode !== null)
-      fail(`the bot did not start:\n${bot.out()}`);
+      fail(`${what} bot did not start:\n${bot.out()}`);
     else await new Promise((resolve) => setTimeout(resolve, 100));
   }
   emulator.requestUrl = `http://127.0.0.1:${port}/slack/events`;
@@ -78,12 +104,7 @@ try {
     );
   const answered = Date.now() + 30_000;
   while (!seen() && Date.now() < answered) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (answer.status !== 200 || !seen())
-    fail(`HTTP-mode /crashtest help got no help (status ${answer.status})`);
+  if (answer.status !== 200 || !seen()) fail(`${what} /crashtest help got no help (status ${answer.status})`);
   bot.child.kill("SIGTERM");
-  if ((await bot.exited) !== 0) fail(`the bot did not stop cleanly on SIGTERM:\n${bot.out()}`);
-  process.stdout.write(`smoke on Node ${process.versions.node}: console help and HTTP-mode help ok\n`);
-} finally {
-  await emulator.close();
-  await rm(dir, { recursive: true, force: true });
+  if ((await bot.exited) !== 0) fail(`${what} bot did not stop cleanly on SIGTERM:\n${bot.out()}`);
 }
