@@ -28,9 +28,9 @@ import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js"
  * options to the bot on SQLite only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (the profile is written
  * when the bench stops it with SIGTERM at the end), BENCH_ACK_BARE_ARGS to the bare app;
  * BENCH_ACK_MIX_PROBES=1,4 runs only those of the mix's commands (0-based, in the order below);
- * BENCH_ACK_COMPILED=1 runs both targets as plain node on JavaScript compiled per file by esbuild (as
- * bench/cold-start.ts does, like the production image), not under tsx, whose loader and per-closure
- * `__name` helpers production does not have.
+ * BENCH_ACK_COMPILED=1 runs both targets as plain node on JavaScript as bench/cold-start.ts builds it
+ * (the bot as `npm run build` bundles it, the bare app compiled from its file), not under tsx, whose
+ * loader and per-closure `__name` helpers production does not have.
  */
 
 const LEVELS = [1, 50, 200];
@@ -372,7 +372,7 @@ export async function runAckBench(): Promise<void> {
   const bareApp = compiled
     ? [path.join(compiled, "bench", "bare-app.js")]
     : ["--import", "tsx", "bench/bare-app.ts"];
-  const botMain = compiled ? [path.join(compiled, "src", "main.js")] : ["--import", "tsx", "src/main.ts"];
+  const botMain = compiled ? [path.join(compiled, "bot", "main.js")] : ["--import", "tsx", "src/main.ts"];
   try {
     // Cold starts: spawn to the "bot ready" line; the last of each is kept for the latency runs.
     const cold: Record<string, number[]> = { "bare Bolt app": [], bot: [] };
