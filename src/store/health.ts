@@ -1,3 +1,5 @@
+import type { KeyValueStore } from "../domain/ports.js";
+
 /**
  * Whether the store answers, as a replica sees it: one "unreachable" when it stops answering and one
  * "back" when it answers again, however many operations and backend error events happen in between
@@ -92,4 +94,25 @@ export class StoreHealth {
     this.closed = true;
     clearTimeout(this.probeTimer);
   }
+}
+
+/**
+ * The health check of a store (GET /healthz): a store that hangs (network cut) still gives a prompt
+ * answer, "timeout", instead of a hanging check.
+ */
+export function storeHealth(store: Pick<KeyValueStore, "ping">, timeoutMs = 2000) {
+  return async (): Promise<{ ok: boolean; checks: { store: "ok" | "timeout" | "unreachable" } }> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const state = await Promise.race([store.ping().then(() => "ok" as const), timeout]);
+      return { ok: state === "ok", checks: { store: state } };
+    } catch {
+      return { ok: false, checks: { store: "unreachable" } };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }

@@ -10,7 +10,7 @@ import { lockSqliteFile } from "./sqlite-lock.js";
 import { GroupedWrites, type SqliteAdapter } from "./sqlite-writes.js";
 import { describeStoreUrl, storeKind } from "./url.js";
 
-export type { StoreHealthChange } from "./health.js";
+export { type StoreHealthChange, storeHealth } from "./health.js";
 export { describeStoreUrl, type StoreKind, storeKind, storeSecrets } from "./url.js";
 
 const PREFIX = "chatops";
@@ -45,6 +45,8 @@ const LOCAL: BackendProfile = { operationMs: undefined, listingMs: undefined, ex
  */
 class KeyvStore implements KeyValueStore {
   private readonly spaces = new Map<string, Keyv>();
+  /** Per namespace, the listings under way: each hears the errors its keyv emits meanwhile. */
+  private readonly listings = new Map<string, Set<(error: unknown) => void>>();
   /** Operations under way, and who waits for there to be none (close). */
   private inflight = 0;
   private drained: (() => void) | undefined;
@@ -90,6 +92,13 @@ class KeyvStore implements KeyValueStore {
       });
       // Operations also throw (throwOnErrors); the listener keeps an emitted error from crashing the process.
       keyv.on("error", this.onBackendError);
+      // One listener for every listing of the namespace: one each would pass keyv's limit of 100
+      // listeners with as many listings at once, and keyv then warns on the console.
+      const listings = new Set<(error: unknown) => void>();
+      this.listings.set(namespace, listings);
+      keyv.on("error", (error: unknown) => {
+        for (const listing of listings) listing(error);
+      });
       this.spaces.set(namespace, keyv);
     }
     return keyv;
@@ -175,13 +184,14 @@ class KeyvStore implements KeyValueStore {
         const onError = (error: unknown) => {
           failed ??= error;
         };
-        keyv.on("error", onError);
+        const listings = this.listings.get(namespace);
+        listings?.add(onError);
         try {
           for await (const [key, value] of keyv.iterator(undefined)) {
             if (value !== undefined) out.push([String(key), value as T]);
           }
         } finally {
-          keyv.off("error", onError);
+          listings?.delete(onError);
         }
         if (failed !== undefined) throw failed;
         return out;
@@ -205,6 +215,7 @@ class KeyvStore implements KeyValueStore {
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.shutdown();
     this.spaces.clear();
+    this.listings.clear();
   }
 }
 
@@ -382,25 +393,4 @@ export async function openStore({
     opening = false;
   }
   return store;
-}
-
-/**
- * The health check of a store (GET /healthz): a store that hangs (network cut) still gives a prompt
- * answer, "timeout", instead of a hanging check.
- */
-export function storeHealth(store: Pick<KeyValueStore, "ping">, timeoutMs = 2000) {
-  return async (): Promise<{ ok: boolean; checks: { store: "ok" | "timeout" | "unreachable" } }> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    try {
-      const state = await Promise.race([store.ping().then(() => "ok" as const), timeout]);
-      return { ok: state === "ok", checks: { store: state } };
-    } catch {
-      return { ok: false, checks: { store: "unreachable" } };
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }

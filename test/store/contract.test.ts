@@ -82,6 +82,16 @@ for (const backend of backends) {
       assert.equal(await store.get(b, "one"), "other");
     });
 
+    test("150 listings of one namespace at once all complete, and keyv warns of no listener leak", async (t) => {
+      const space = ns("listings");
+      await store.set(space, "one", 1);
+      const warned: unknown[] = [];
+      t.mock.method(console, "warn", (...args: unknown[]) => warned.push(args));
+      const listings = await Promise.all(Array.from({ length: 150 }, () => store.entries<number>(space)));
+      for (const entries of listings) assert.deepEqual(entries, [["one", 1]]);
+      assert.deepEqual(warned, []);
+    });
+
     test("delete removes and reports whether something was there", async () => {
       const space = ns("delete");
       await store.set(space, "k", "v");
