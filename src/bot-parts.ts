@@ -15,7 +15,7 @@ import { credentialAlerts, wireSlackSurface } from "./slack/wiring.js";
 /**
  * What the bot builds once its receiver listens (bot.ts loads this module while the store opens and
  * the installation check waits on Slack): the scanner, the Slack command surface, the watcher and the
- * jobs. Requests that arrive meanwhile wait for it (SlackApp's gate).
+ * jobs. Requests that arrive meanwhile wait for the command surface and the watcher (SlackApp's gate).
  */
 
 export interface PartsInput {
@@ -28,6 +28,8 @@ export interface PartsInput {
   overrides: BotOverrides;
   /** Each part's stop, in start order (bot.ts runs them in reverse). */
   closers: Array<() => Promise<void>>;
+  /** Called once the command surface and the watcher are up: Slack requests need nothing more. */
+  surfaceReady?: () => void;
 }
 
 /** Builds and starts the parts; their catch-up work of a start goes to `tasks` at once. */
@@ -88,6 +90,10 @@ export async function startParts(input: PartsInput): Promise<Scanner> {
   await surface.deps.projects.registerConfigured(scanner.webhookProjects ?? []);
   await surface.watcher.start();
   closers.push(() => surface.watcher.stop());
+  input.surfaceReady?.();
+  // The requests that waited for the surface go first; the cron jobs (node-cron builds its time zone
+  // formatters as they are scheduled, some 20 ms at the first) come in the next turn of the event loop.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   // A crash between starting a scan and watching it must not orphan the scan.
   startUpWork.push(["reconcile scans", () => surface.deps.scans.reconcile()]);
   // A digest due while the bot was down goes out once now.

@@ -98,10 +98,23 @@ export async function startBot(
       scanner: config.scanner,
     };
     logger.info("bot ready", { ...ready, veracodeAccounts: config.veracode.accounts.length });
+    const surface = Promise.withResolvers<void>();
     const parts = partsModule.then(({ startParts }) =>
-      startParts({ config, store, slackApp, logger, clock, tasks, overrides, closers }),
+      startParts({
+        config,
+        store,
+        slackApp,
+        logger,
+        clock,
+        tasks,
+        overrides,
+        closers,
+        surfaceReady: surface.resolve,
+      }),
     );
-    listeners.resolve(parts);
+    // Requests wait for the command surface, not for the cron jobs started after it; a failed start
+    // fails them too.
+    listeners.resolve(Promise.race([surface.promise, parts]));
     let scanner: Scanner;
     try {
       scanner = await parts;
