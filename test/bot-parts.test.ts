@@ -9,15 +9,14 @@ import { systemClock } from "../src/domain/ports.js";
 import { BackgroundTasks } from "../src/domain/tasks.js";
 import { createSlackApp } from "../src/slack/app.js";
 import { openStore, storeHealth } from "../src/store/index.js";
+import { emulatorSlackEnv } from "./support/bot.js";
 import { FakeResolver } from "./support/dns.js";
 import { captureLogger } from "./support/logs.js";
 
 test("the command surface is ready for requests before the cron jobs are scheduled", async (t) => {
   const emulator = await SlackEmulator.start();
   const config = loadConfig({
-    SLACK_BOT_TOKEN: emulator.botToken,
-    SLACK_SIGNING_SECRET: emulator.signingSecret,
-    SLACK_API_URL: emulator.apiUrl,
+    ...emulatorSlackEnv(emulator),
     PORT: "0",
     STORE_URL: "memory://",
     SCANNER: "simulator",

@@ -4,7 +4,7 @@ import { webApi } from "@slack/bolt";
 import { SlackEmulator } from "../dev/slack-emulator/index.js";
 import { loadConfig } from "../src/config.js";
 import { startBot } from "../src/main.js";
-import { eventually, visibleText } from "./support/bot.js";
+import { emulatorSlackEnv, eventually, visibleText } from "./support/bot.js";
 import { FakeResolver } from "./support/dns.js";
 import { captureLogger } from "./support/logs.js";
 import { FakeVeracode, fakeKeyPair } from "./veracode/fake-veracode.js";
@@ -21,9 +21,7 @@ test("start-up catch-up work (here the credential check) begins once the receive
   // The installation check waits for this answer before the receiver starts.
   emulator.injectFault("bots.info", { kind: "delay", ms: 400 });
   const config = loadConfig({
-    SLACK_BOT_TOKEN: emulator.botToken,
-    SLACK_SIGNING_SECRET: emulator.signingSecret,
-    SLACK_API_URL: emulator.apiUrl,
+    ...emulatorSlackEnv(emulator),
     PORT: "0",
     STORE_URL: "memory://",
     ADMIN_USERS: "U0ALICE",

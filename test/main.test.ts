@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { SlackEmulator } from "../dev/slack-emulator/index.js";
+import { emulatorSlackEnv } from "./support/bot.js";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -28,13 +29,6 @@ function runMain(env: Record<string, string>) {
   const exited = once(child, "exit").then(([code]) => code as number | null);
   return { child, exited, out: () => stdout, err: () => stderr };
 }
-
-/** The bot's Slack settings, against the emulator. */
-const slackEnv = (emulator: SlackEmulator) => ({
-  SLACK_BOT_TOKEN: emulator.botToken,
-  SLACK_SIGNING_SECRET: emulator.signingSecret,
-  SLACK_API_URL: emulator.apiUrl,
-});
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -62,7 +56,7 @@ test("an unreachable store stops start-up with a message naming STORE_URL", asyn
   const emulator = await SlackEmulator.start();
   try {
     const run = runMain({
-      ...slackEnv(emulator),
+      ...emulatorSlackEnv(emulator),
       STORE_URL: "redis://:pw-hidden@127.0.0.1:1",
       ADMIN_USERS: "U0ADMIN",
       PORT: "0",
@@ -86,7 +80,7 @@ test("SIGTERM: the bot stops serving, closes the store and exits 0", async () =>
   try {
     const port = await freePort();
     const run = runMain({
-      ...slackEnv(emulator),
+      ...emulatorSlackEnv(emulator),
       STORE_URL: "memory://",
       PORT: String(port),
     });
@@ -119,7 +113,7 @@ test("SIGTERM the moment the bot says ready (its parts still loading) waits for 
   const emulator = await SlackEmulator.start();
   try {
     const run = runMain({
-      ...slackEnv(emulator),
+      ...emulatorSlackEnv(emulator),
       STORE_URL: "memory://",
       PORT: "0",
     });

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Metafile } from "esbuild";
 import { buildBot, EXTERNAL } from "../../dev/build.js";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
+import { emulatorSlackEnv } from "../support/bot.js";
 
 /** The production build (`npm run build`) as the Docker image runs it: `node dist/main.js`, nothing else. */
 
@@ -97,9 +98,7 @@ for (const { mode, store, url, env } of runs) {
     const emulator = await SlackEmulator.start();
     try {
       const bot = runBuilt({
-        SLACK_BOT_TOKEN: emulator.botToken,
-        SLACK_SIGNING_SECRET: emulator.signingSecret,
-        SLACK_API_URL: emulator.apiUrl,
+        ...emulatorSlackEnv(emulator),
         ...(mode === "Socket Mode" ? { SLACK_APP_TOKEN: emulator.appToken } : {}),
         STORE_URL: url() as string,
         SCANNER: "simulator",

@@ -7,6 +7,13 @@ import { type Bot, type BotOverrides, startBot } from "../../src/main.js";
 import { FakeResolver } from "./dns.js";
 import { captureLogger } from "./logs.js";
 
+/** The bot's Slack settings (HTTP mode) against the emulator. */
+export const emulatorSlackEnv = (emulator: SlackEmulator) => ({
+  SLACK_BOT_TOKEN: emulator.botToken,
+  SLACK_SIGNING_SECRET: emulator.signingSecret,
+  SLACK_API_URL: emulator.apiUrl,
+});
+
 /**
  * The real bot, in-process, against the Slack emulator: in HTTP mode (default) every request it gets is
  * signed like Slack's; with `mode: "socket"` it connects over Socket Mode (SLACK_APP_TOKEN, no signing
