@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { BotOverrides } from "./bot.js";
 import type { Config } from "./config.js";
 import type { Clock, HostResolver, KeyValueStore, Logger, Scanner } from "./domain/ports.js";
@@ -93,7 +94,7 @@ export async function startParts(input: PartsInput): Promise<Scanner> {
   input.surfaceReady?.();
   // The requests that waited for the surface go first; the cron jobs (node-cron builds its time zone
   // formatters as they are scheduled, some 20 ms at the first) come in the next turn of the event loop.
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await nextTurn();
   // A crash between starting a scan and watching it must not orphan the scan.
   startUpWork.push(["reconcile scans", () => surface.deps.scans.reconcile()]);
   // A digest due while the bot was down goes out once now.
