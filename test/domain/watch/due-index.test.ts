@@ -29,18 +29,24 @@ test("DueIndex pops the most overdue first and skips stale entries", () => {
   }
 });
 
-test("a watch added on another replica is picked up at the next tick without a full reload", async () => {
-  const t = await setup();
-  const other = t.make();
-  await t.watcher.tick(); // synced with an empty list
-  const scan = t.scan("running");
-  await other.watch(scan);
-  await t.tickAfter(INTERVAL);
-  assert.equal(t.scanner.count("status", scan.scanId), 1, "polled by the replica that did not create it");
-});
+for (const exclusive of [true, false]) {
+  test(`a watch added on another replica is picked up at the next tick without a full reload (${exclusive ? "in process, on a store only this process writes" : "by announcement"})`, async () => {
+    const counted = await countingStore({ exclusive });
+    const t = await setup({}, counted.store);
+    const other = t.make();
+    await t.watcher.tick(); // synced with an empty list
+    const scan = t.scan("running");
+    await other.watch(scan);
+    await t.tickAfter(INTERVAL);
+    assert.equal(t.scanner.count("status", scan.scanId), 1, "polled by the replica that did not create it");
+    const announcements = [...counted.calls].filter(([key]) => key.endsWith(" watch-added"));
+    if (exclusive) assert.deepEqual(announcements, [], "nothing announced through the store");
+    else assert.ok(announcements.some(([key]) => key === "add watch-added"));
+  });
+}
 
 /** A memory store that counts what the watcher asks of it, per operation and namespace. */
-async function countingStore() {
+async function countingStore({ exclusive = true } = {}) {
   const inner = await openStore({ url: "memory://" });
   cleanups.push(() => inner.close());
   const calls = new Map<string, number>();
@@ -59,6 +65,7 @@ async function countingStore() {
     add: (ns, key, value, ttl) => counted("add", ns, inner.add(ns, key, value, ttl)),
     delete: (ns, key) => counted("delete", ns, inner.delete(ns, key)),
     entries: (ns) => counted("entries", ns, inner.entries(ns)),
+    exclusive,
   };
   return { store, calls, reset: () => calls.clear() };
 }
@@ -101,6 +108,8 @@ test("a watch whose announcement was lost is found by the schedule resync within
     set: (ns, key, value, ttl) => inner.set(ns, key, value, ttl),
     delete: (ns, key) => inner.delete(ns, key),
     entries: (ns) => inner.entries(ns),
+    // Shared by other processes: only there are new watches announced through the store.
+    exclusive: false,
     add: (ns, key, value, ttl) =>
       ns === "watch-added"
         ? Promise.reject(
