@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Metafile } from "esbuild";
-import { buildBot, EXTERNAL } from "../../dev/build.js";
+import { BOLT_VALUES, buildBot, EXTERNAL } from "../../dev/build.js";
 import { SlackEmulator } from "../../dev/slack-emulator/index.js";
 import { emulatorSlackEnv } from "../support/bot.js";
 
@@ -67,6 +67,25 @@ test("the build is one bundle that loads only the store adapters (and their clie
     [],
   );
   assert.ok(loaded.has("@keyv/sqlite"), "the default store's adapter is loaded from node_modules");
+});
+
+test("the bundle's Bolt values are the very objects Bolt's index exports, and express is left out", () => {
+  const require = createRequire(path.join(root, "package.json"));
+  const index = require.resolve("@slack/bolt");
+  const bolt = require(index) as Record<string, unknown>;
+  const fromBolt = createRequire(index);
+  for (const [name, expression] of Object.entries(BOLT_VALUES)) {
+    const value = new Function("require", `return ${expression};`)(fromBolt) as unknown;
+    assert.ok(value !== undefined, `${name} is defined`);
+    assert.equal(value, bolt[name], `${name} is @slack/bolt's own ${name}`);
+  }
+  const inputs = Object.keys(metafile.inputs);
+  assert.ok(!inputs.some((input) => /node_modules\/express\//.test(input)), "express is not bundled");
+  assert.ok(!inputs.some((input) => input.endsWith("ExpressReceiver.js")), "ExpressReceiver is not bundled");
+  assert.ok(
+    inputs.some((input) => input.endsWith("receivers/HTTPReceiver.js")),
+    "HTTPReceiver is bundled",
+  );
 });
 
 /**
