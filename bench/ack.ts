@@ -38,7 +38,7 @@ const LEVELS = [1, 50, 200];
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 2000);
 /**
  * Requests per target and level before the measured ones. After 300, both targets were still compiling
- * (the bare app's V8 worker threads: 50 µs per command, 11 after 3,000) and its p99 was about twice its
+ * (its V8 worker threads: 50 µs per command, 11 after 3,000) and the bare app's p99 was 1.4–2.4 times its
  * steady one, which flattered the bot's ratios: the measured round starts from a steady state.
  */
 const WARMUP = Number(process.env.BENCH_ACK_WARMUP ?? 3000);
