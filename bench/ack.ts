@@ -374,7 +374,8 @@ export async function runAckBench(): Promise<void> {
   const targets: Target[] = [];
   let redis: { port: number; stop(): void } | undefined;
   const compiled = UNDER_TSX ? undefined : await compile(undefined);
-  if (!UNDER_TSX && !compiled) console.log("ack bench: esbuild is unavailable, so both targets run under tsx");
+  if (!UNDER_TSX && !compiled)
+    console.log("ack bench: esbuild is unavailable, so both targets run under tsx");
   const bareApp = compiled
     ? [path.join(compiled, "bench", "bare-app.js")]
     : ["--import", "tsx", "bench/bare-app.ts"];
