@@ -5,11 +5,15 @@ const ADDED = "watch-added";
 
 /**
  * scanId -> nextPollAt for every live watch, with a binary min-heap so a tick pops the due ones in
- * O(k log n) instead of loading the whole namespace. Stale heap entries are skipped lazily.
+ * O(k log n) instead of loading the whole namespace. Stale heap entries are skipped lazily. The heap is
+ * two parallel arrays (times as unboxed doubles, IDs) rather than an object per entry: no allocation per
+ * reschedule, and a sift reads adjacent numbers instead of chasing pointers (a tick at 10,000 scans
+ * reschedules about a thousand, npm run bench).
  */
 export class DueIndex {
   private readonly at = new Map<string, number>();
-  private heap: Array<{ at: number; id: string }> = [];
+  private heapAt: number[] = [];
+  private heapId: string[] = [];
 
   get size(): number {
     return this.at.size;
@@ -18,8 +22,8 @@ export class DueIndex {
   set(id: string, at: number): void {
     if (this.at.get(id) === at) return;
     this.at.set(id, at);
-    this.push({ at, id });
-    if (this.heap.length > 2 * this.at.size + 1024) this.compact();
+    this.push(id, at);
+    if (this.heapAt.length > 2 * this.at.size + 1024) this.compact();
   }
 
   delete(id: string): void {
@@ -28,23 +32,27 @@ export class DueIndex {
 
   clear(): void {
     this.at.clear();
-    this.heap = [];
+    this.heapAt = [];
+    this.heapId = [];
   }
 
   /** Removes and returns the most overdue entry at or before `now`. */
   popDue(now: number): { id: string; at: number } | undefined {
-    for (;;) {
-      const top = this.heap[0];
-      if (!top) return undefined;
-      if (this.at.get(top.id) !== top.at) {
+    const heapAt = this.heapAt;
+    const heapId = this.heapId;
+    while (heapAt.length > 0) {
+      const at = heapAt[0] as number;
+      const id = heapId[0] as string;
+      if (this.at.get(id) !== at) {
         this.pop();
         continue;
       }
-      if (top.at > now) return undefined;
+      if (at > now) return undefined;
       this.pop();
-      this.at.delete(top.id);
-      return top;
+      this.at.delete(id);
+      return { id, at };
     }
+    return undefined;
   }
 
   countDue(now: number): number {
@@ -54,41 +62,52 @@ export class DueIndex {
   }
 
   private compact(): void {
-    this.heap = [...this.at].map(([id, at]) => ({ id, at })).sort((a, b) => a.at - b.at);
+    const live = [...this.at].sort((a, b) => a[1] - b[1]);
+    // A sorted array is a valid heap.
+    this.heapId = live.map(([id]) => id);
+    this.heapAt = live.map(([, at]) => at);
   }
 
-  private push(item: { at: number; id: string }): void {
-    const heap = this.heap;
-    heap.push(item);
-    let i = heap.length - 1;
+  private push(id: string, at: number): void {
+    const heapAt = this.heapAt;
+    const heapId = this.heapId;
+    let i = heapAt.length;
+    heapAt.push(at);
+    heapId.push(id);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent] as { at: number; id: string };
-      if (p.at <= item.at) break;
-      heap[i] = p;
+      const p = heapAt[parent] as number;
+      if (p <= at) break;
+      heapAt[i] = p;
+      heapId[i] = heapId[parent] as string;
       i = parent;
     }
-    heap[i] = item;
+    heapAt[i] = at;
+    heapId[i] = id;
   }
 
+  /** Removes the top entry. */
   private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop();
-    if (!last || heap.length === 0) return;
+    const heapAt = this.heapAt;
+    const heapId = this.heapId;
+    const lastAt = heapAt.pop() as number;
+    const lastId = heapId.pop() as string;
+    const n = heapAt.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= heap.length) break;
+      if (left >= n) break;
       const right = left + 1;
-      const l = heap[left] as { at: number; id: string };
-      const r = heap[right];
-      const child = r && r.at < l.at ? right : left;
-      const c = heap[child] as { at: number; id: string };
-      if (c.at >= last.at) break;
-      heap[i] = c;
+      const child = right < n && (heapAt[right] as number) < (heapAt[left] as number) ? right : left;
+      const c = heapAt[child] as number;
+      if (c >= lastAt) break;
+      heapAt[i] = c;
+      heapId[i] = heapId[child] as string;
       i = child;
     }
-    heap[i] = last;
+    heapAt[i] = lastAt;
+    heapId[i] = lastId;
   }
 }
 

@@ -29,6 +29,38 @@ test("DueIndex pops the most overdue first and skips stale entries", () => {
   }
 });
 
+test("DueIndex pops exactly the live due entries, in order, after random moves, deletes and compactions", () => {
+  const index = new DueIndex();
+  const expected = new Map<string, number>();
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const base = Date.UTC(2026, 0, 5);
+  for (let i = 0; i < 20_000; i++) {
+    const id = `s${random(500)}`;
+    if (random(10) === 0) {
+      index.delete(id);
+      expected.delete(id);
+    } else {
+      const at = base + random(100_000);
+      index.set(id, at);
+      expected.set(id, at);
+    }
+  }
+  assert.equal(index.size, expected.size);
+  const now = base + 50_000;
+  const popped: Array<{ id: string; at: number }> = [];
+  for (let item = index.popDue(now); item; item = index.popDue(now)) popped.push(item);
+  const due = [...expected].filter(([, at]) => at <= now);
+  assert.deepEqual(popped.map((p) => p.id).sort(), due.map(([id]) => id).sort());
+  for (const { id, at } of popped) assert.equal(at, expected.get(id));
+  for (let i = 1; i < popped.length; i++)
+    assert.ok((popped[i] as { at: number }).at >= (popped[i - 1] as { at: number }).at);
+  assert.equal(index.size, expected.size - due.length);
+});
+
 for (const exclusive of [true, false]) {
   test(`a watch added on another replica is picked up at the next tick without a full reload (${exclusive ? "in process, on a store only this process writes" : "by announcement"})`, async () => {
     const counted = await countingStore({ exclusive });
