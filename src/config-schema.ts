@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { REPORT_FORMATS, reportFormatNamed } from "./domain/ports.js";
 import { DAST_STOP_ACTIONS, DEFAULT_REPORT_MAX_BYTES } from "./scanners/settings.js";
 

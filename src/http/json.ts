@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { parseOutside } from "../domain/outside.js";
 import type { HttpResponse, HttpTransport } from "./transport.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "../domain/errors.js";
 import { parseOutside } from "../domain/outside.js";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "../domain/errors.js";
 import { readOutside } from "../domain/outside.js";
 import { REPORT_FORMATS } from "../domain/ports.js";

@@ -1,5 +1,5 @@
 import type { App, BlockAction } from "@slack/bolt";
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "../domain/errors.js";
 import type { DecisionNotices } from "../domain/findings/decision-expiry.js";
 import { KIND_WORDS } from "../domain/findings/decision-record.js";

@@ -1,5 +1,5 @@
 import { webApi } from "@slack/bolt";
-import { z } from "zod";
+import * as z from "zod";
 import { readOutside } from "../domain/outside.js";
 import type { MessageRef } from "../domain/scans.js";
 import type { KnownBlock, SlackMessage } from "./blocks/common.js";

@@ -1,5 +1,5 @@
 import type { AnyMiddlewareArgs, Middleware } from "@slack/bolt";
-import { z } from "zod";
+import * as z from "zod";
 import type { SlackInstallation } from "../config.js";
 import { readOutside } from "../domain/outside.js";
 import type { Logger } from "../domain/ports.js";

@@ -4,7 +4,7 @@
  * Expiry: https://docs.veracode.com/r/c_identity_creds_expire; rate limits and retries:
  * https://docs.veracode.com/r/About_API_Rate_Limiting.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { CheckedCredential, CredentialTarget } from "../domain/credential-guard.js";
 import { AppError } from "../domain/errors.js";
 import { parseOutside } from "../domain/outside.js";

@@ -88,6 +88,19 @@ test("the bundle's Bolt values are the very objects Bolt's index exports, and ex
   );
 });
 
+test("zod is bundled without its 60-odd locales: src imports it as a namespace (import * as z)", () => {
+  // `import { z }` makes esbuild keep zod's whole namespace object, locales and all (~540 kB more to
+  // compile at every start); `import * as z` lets it drop what no schema uses.
+  const locales = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const locale = /node_modules\/zod\/v4\/locales\/([\w-]+)\.js$/.exec(input)?.[1];
+      if (locale && bytesInOutput > 0) locales.add(locale);
+    }
+  }
+  assert.deepEqual([...locales], ["en"]);
+});
+
 /**
  * Each store's adapter is loaded from node_modules by the bundle. Redis and PostgreSQL run when
  * TEST_REDIS_URL / TEST_POSTGRES_URL point at servers (.ci/run starts both); elsewhere they skip visibly,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError, quoted } from "../errors.js";
 import { isTimeZone } from "../zoned-time.js";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "../../domain/errors.js";
 import type { Report, ReportFormat, ScanState, ScanStatus, StartScanResult } from "../../domain/ports.js";
 import { type ApiWording, type FailureContext, statusFailure } from "../../http/errors.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { PlatformSchedule } from "../../domain/ports.js";
 import type { Call } from "./calls.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import * as z from "zod";
 import { type Clock, type ScanState, systemClock } from "../../domain/ports.js";
 import type { Operation, RouteTable, WebhookOperation } from "../crashtest/routes.js";
 import { buildJsonReport, buildJunitReport, buildPdfReport, type ReportSubject } from "./reports.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError, quoted } from "../../domain/errors.js";
 import { parseInput } from "../../domain/inputs.js";
 import type { ScheduleView } from "../../domain/schedules/service.js";

@@ -1,5 +1,5 @@
 import type { types } from "@slack/bolt";
-import { z } from "zod";
+import * as z from "zod";
 import {
   ACCEPTANCE_DAYS,
   type AcceptanceDays,

@@ -1,5 +1,5 @@
 import type { types } from "@slack/bolt";
-import { z } from "zod";
+import * as z from "zod";
 import { readOutside } from "../../domain/outside.js";
 import { truncate } from "../blocks/common.js";
 
