@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, realpath, rm } from "node:fs/promises";
 import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,8 +30,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function runBuilt(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(out, "main.js")], {
+function runBuilt(env: Record<string, string>, build = out) {
+  const child = spawn(process.execPath, [path.join(build, "main.js")], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -181,3 +181,31 @@ for (const { mode, store, url, env } of runs) {
     }
   });
 }
+
+test("a chunk loaded on demand that is missing fails the start loudly, naming it", async () => {
+  // The rest of the bot (bot-parts) is a chunk loaded after the receiver listens: a broken build must not
+  // leave a bot that says ready and never answers.
+  const broken = `${out}-broken`;
+  await cp(out, broken, { recursive: true });
+  const emulator = await SlackEmulator.start();
+  try {
+    const parts = (await readdir(broken)).find((name) => /^bot-parts-.*\.js$/.test(name));
+    assert.ok(parts, "the build has a bot-parts chunk");
+    await rm(path.join(broken, parts));
+    const bot = runBuilt(
+      {
+        ...emulatorSlackEnv(emulator),
+        STORE_URL: `sqlite://${dir}/broken.sqlite`,
+        SCANNER: "simulator",
+        PORT: "0",
+      },
+      broken,
+    );
+    const code = await bot.exited;
+    assert.equal(code, 1, bot.out());
+    assert.match(bot.out(), new RegExp(`Start-up failed: .*${parts.replace(".", "\\.")}`));
+  } finally {
+    await emulator.close();
+    await rm(broken, { recursive: true, force: true });
+  }
+});
