@@ -40,6 +40,13 @@ test("each library is imported in one folder of src/", () => {
   assert.deepEqual(stray, []);
 });
 
+test("src/ imports zod as a namespace (import * as z), so the bundle leaves out what no schema uses", () => {
+  // `import { z }` makes esbuild keep zod's whole namespace object, its 60-odd locales included
+  // (test/dev/build.test.ts checks the bundle itself).
+  const named = sources.filter((file) => /import\s+\{[^}]*\}\s*from\s*"zod(\/[^"]*)?"/.test(read(file)));
+  assert.deepEqual(named, []);
+});
+
 test("comments cite what a reader can open, never the team's internal fact sheets", () => {
   // Built from parts so this file does not match itself.
   const internal = new RegExp(
