@@ -202,18 +202,17 @@ export class WatchRecords {
     const stored = await this.readSchedule(scanId);
     const quiet = stored?.[4];
     if (!stored || !Array.isArray(quiet)) return { stored };
-    return {
-      stored,
-      quiet: {
-        scanId,
-        projectId: quiet[0],
-        state: quiet[1],
-        ...(quiet[2] === null ? {} : { rawCode: quiet[2] }),
-        nextPollAt: stored[1],
-        nextStatusAt: stored[2],
-        ...(stored[3] > 0 ? { lastPolledAt: stored[3] } : {}),
-      },
+    // Built field by field, not with conditional spreads: this runs once per poll.
+    const watch: QuietWatch = {
+      scanId,
+      projectId: quiet[0],
+      state: quiet[1],
+      nextPollAt: stored[1],
+      nextStatusAt: stored[2],
     };
+    if (quiet[2] !== null) watch.rawCode = quiet[2];
+    if (stored[3] > 0) watch.lastPolledAt = stored[3];
+    return { stored, quiet: watch };
   }
 
   async set(watch: WatchRecord, ttlMs?: number): Promise<void> {
