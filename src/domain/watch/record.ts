@@ -186,6 +186,11 @@ export class WatchRecords {
     WRITTEN.set(store, this.written);
   }
 
+  /** Whether only this process writes the store (KeyValueStore.exclusive). */
+  get local(): boolean {
+    return this.written !== undefined;
+  }
+
   /** The full record with its schedule; `schedule` when the schedule record was just read (under the claim). */
   async get(scanId: string, schedule?: ScheduleRead): Promise<WatchRecord | undefined> {
     const [watch, stored] = await Promise.all([

@@ -21,6 +21,13 @@ interface TickContext {
   report: TickReport;
   /** Watches to look at again on a later tick (never re-popped within this one). */
   later: Array<[string, number]>;
+  /**
+   * On a store only this process writes: the schedule writes of quiet polls, each holding its claim
+   * until it lands, awaited before the tick ends. The worker moves on meanwhile, so SQLite commits
+   * them hundreds to a statement instead of one per worker (sqlite-writes.ts); a networked store gets
+   * no more operations at once than there are workers.
+   */
+  writes: Array<Promise<void>> | undefined;
 }
 
 /** A status call already made for a watch (the quiet path), handed to the full record's processing. */
@@ -53,7 +60,7 @@ export class Ticker {
   constructor(private readonly deps: TickDeps) {}
 
   async run(): Promise<TickReport> {
-    const { clock, schedule, budget, ledger, options: o, log } = this.deps;
+    const { clock, schedule, records, budget, ledger, options: o, log } = this.deps;
     const index = schedule.index;
     const start = clock.now();
     const report = emptyReport(index.size);
@@ -72,6 +79,7 @@ export class Ticker {
       deadline: start + o.tickMs,
       report,
       later: [],
+      writes: records.local ? [] : undefined,
     };
     report.due = index.countDue(start);
     const worker = async () => {
@@ -82,9 +90,10 @@ export class Ticker {
         await this.handle(item, ctx);
       }
     };
-    await this.deps.claims.renewedDuring(() =>
-      Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker)),
-    );
+    await this.deps.claims.renewedDuring(async () => {
+      await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+      await Promise.all(ctx.writes ?? []);
+    });
     for (const [id, at] of ctx.later) index.set(id, at);
     report.budgetExhausted = ctx.allowance.exhausted;
     report.active = index.size;
@@ -118,8 +127,15 @@ export class Ticker {
         if (quiet && quiet.nextPollAt === key && ctx.start >= quiet.nextStatusAt) {
           claims.takeOver(item.id);
           ctx.report.processed++;
-          polled = await this.pollQuiet(quiet, key, ctx);
-          if (!polled) return;
+          const outcome = await this.pollQuiet(quiet, key, ctx);
+          if (!outcome) return;
+          if ("written" in outcome) {
+            // Released once the write has landed (afterWrite), like any other claim after its writes.
+            claimed = false;
+            ctx.writes?.push(this.afterWrite(outcome.written, item.id, key, ctx));
+            return;
+          }
+          polled = outcome;
         }
         // The schedule record read above is current: only the claim's holder writes this watch now.
         const watch = await records.get(item.id, read);
@@ -171,7 +187,7 @@ export class Ticker {
     quiet: QuietWatch,
     claimedKey: number,
     ctx: TickContext,
-  ): Promise<Polled | undefined> {
+  ): Promise<Polled | { written: Promise<void> } | undefined> {
     const { clock, records, schedule, polling } = this.deps;
     if (!ctx.allowance.take()) {
       ctx.later.push([quiet.scanId, claimedKey]);
@@ -185,9 +201,23 @@ export class Ticker {
     quiet.nextStatusAt = polling.nextStatusAfter(ctx.slot);
     // Strictly later than the claimed key, so the next claim is a new one.
     quiet.nextPollAt = Math.max(quiet.nextStatusAt, claimedKey + 1);
-    await records.saveQuiet(quiet);
-    schedule.index.set(quiet.scanId, quiet.nextPollAt);
+    const written = records.saveQuiet(quiet).then(() => schedule.index.set(quiet.scanId, quiet.nextPollAt));
+    if (ctx.writes) return { written };
+    await written;
     return undefined;
+  }
+
+  /** A quiet poll's deferred schedule write: a failure is handled as in handle(); then the claim goes. */
+  private async afterWrite(written: Promise<void>, id: string, key: number, ctx: TickContext): Promise<void> {
+    try {
+      await written;
+    } catch (error) {
+      ctx.report.errors++;
+      this.deps.log.error("watch processing failed; retried on a later tick", { scanId: id, error });
+      ctx.later.push([id, key]);
+    } finally {
+      await this.deps.claims.release(id, key);
+    }
   }
 
   private async poll(watch: Pick<WatchRecord, "projectId" | "scanId">): Promise<Polled> {

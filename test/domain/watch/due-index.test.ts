@@ -164,3 +164,55 @@ test("a watch whose announcement was lost is found by the schedule resync within
   assert.equal(t.scanner.count("status", scan.scanId), 1);
   assert.ok(ticks * 15_000 <= 10 * MIN + INTERVAL, `found after ${ticks} ticks`);
 });
+
+test("on a store only this process writes, quiet polls do not wait for their schedule writes; a failed one is retried", async () => {
+  const inner = await openStore({ url: "memory://" });
+  cleanups.push(() => inner.close());
+  let hold: Array<() => void> | undefined;
+  let failNext = false;
+  const store: KeyValueStore = {
+    ...inner,
+    get: (ns, key) => inner.get(ns, key),
+    add: (ns, key, value, ttl) => inner.add(ns, key, value, ttl),
+    delete: (ns, key) => inner.delete(ns, key),
+    entries: (ns) => inner.entries(ns),
+    set: async (ns, key, value, ttl) => {
+      if (ns.startsWith("watch-due-") && hold) await new Promise<void>((resolve) => hold?.push(resolve));
+      if (ns.startsWith("watch-due-") && failNext) {
+        failNext = false;
+        throw new AppError("store", "The bot's storage is not answering right now.", { retryable: true });
+      }
+      return inner.set(ns, key, value, ttl);
+    },
+  };
+  const t = await setup({}, store);
+  const scans = Array.from({ length: 20 }, () => t.scan("running"));
+  for (const scan of scans) await t.watcher.watch(scan);
+  await t.tickAfter(INTERVAL); // the first polls learn the raw code: every watch is quiet after
+  assert.equal(t.scanner.count("status"), 20);
+
+  hold = [];
+  t.clock.advance(INTERVAL);
+  let done = false;
+  const tick = t.watcher.tick().then((report) => {
+    done = true;
+    return report;
+  });
+  for (let i = 0; i < 20 && t.scanner.count("status") < 40; i++) await new Promise((r) => setImmediate(r));
+  // Eight workers: with each waiting for its write, only eight polls would have been made by now.
+  assert.equal(t.scanner.count("status"), 40, "every due watch polled while the writes are held");
+  assert.equal(done, false, "the tick ends only once its writes have landed");
+  failNext = true;
+  for (const release of hold) release();
+  hold = undefined;
+  const report = await tick;
+  assert.equal(report.errors, 1);
+  assert.ok(t.logs.records().some((l) => l.msg === "watch processing failed; retried on a later tick"));
+
+  // The failed one is polled again at the next tick (its claim was released); the others are not due.
+  const report2 = await t.tickAfter(15_000);
+  assert.equal(report2.statusCalls, 1);
+  assert.equal(report2.errors, 0);
+  await t.tickAfter(INTERVAL);
+  assert.equal(t.scanner.count("status"), 61);
+});
