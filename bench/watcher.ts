@@ -458,8 +458,11 @@ const CHILD_FLAG = "--watcher-bench-child";
 /** Bundles this file with esbuild; undefined when esbuild is unavailable. */
 async function bundle(): Promise<string | undefined> {
   let esbuild: typeof import("esbuild");
+  let build: typeof import("../dev/build.js");
   try {
     esbuild = await import("esbuild");
+    // Not a literal specifier: esbuild would otherwise put dev/build.ts (and esbuild) in the bundle.
+    build = await import(new URL("../dev/build.ts", import.meta.url).href);
   } catch {
     return undefined;
   }
@@ -477,6 +480,9 @@ async function bundle(): Promise<string | undefined> {
     format: "esm",
     target: "node24",
     packages: "external",
+    // Bolt as the production build loads it (App and its receivers, without express: dev/build.ts).
+    plugins: [build.boltValues],
+    banner: { js: build.BUNDLE_BANNER },
     outfile,
     logLevel: "silent",
   });
