@@ -5,6 +5,7 @@ import type { KeyValueStore } from "../../../src/domain/ports.js";
 import type { ScanRecord } from "../../../src/domain/scans.js";
 import { DueIndex } from "../../../src/domain/watch/index.js";
 import { openStore } from "../../../src/store/index.js";
+import { overStore } from "../../support/store.js";
 import { cleanups, INTERVAL, MIN, setup } from "./harness.js";
 
 /** The due index: heap order, watches added on another replica, and what a tick asks of the store. */
@@ -134,12 +135,7 @@ test("a tick never lists the watch records or the announcements; an unchanged po
 test("a watch whose announcement was lost is found by the schedule resync within resyncMs", async () => {
   const inner = await openStore({ url: "memory://" });
   cleanups.push(() => inner.close());
-  const store: KeyValueStore = {
-    ...inner,
-    get: (ns, key) => inner.get(ns, key),
-    set: (ns, key, value, ttl) => inner.set(ns, key, value, ttl),
-    delete: (ns, key) => inner.delete(ns, key),
-    entries: (ns) => inner.entries(ns),
+  const store = overStore(inner, {
     // Shared by other processes: only there are new watches announced through the store.
     exclusive: false,
     add: (ns, key, value, ttl) =>
@@ -148,7 +144,7 @@ test("a watch whose announcement was lost is found by the schedule resync within
             new AppError("store", "The bot's storage is not answering right now.", { retryable: true }),
           )
         : inner.add(ns, key, value, ttl),
-  };
+  });
   const t = await setup({}, store);
   const other = t.make();
   await t.watcher.tick();
@@ -170,12 +166,7 @@ test("on a store only this process writes, quiet polls do not wait for their sch
   cleanups.push(() => inner.close());
   let hold: Array<() => void> | undefined;
   let failNext = false;
-  const store: KeyValueStore = {
-    ...inner,
-    get: (ns, key) => inner.get(ns, key),
-    add: (ns, key, value, ttl) => inner.add(ns, key, value, ttl),
-    delete: (ns, key) => inner.delete(ns, key),
-    entries: (ns) => inner.entries(ns),
+  const store = overStore(inner, {
     set: async (ns, key, value, ttl) => {
       if (ns.startsWith("watch-due-") && hold) await new Promise<void>((resolve) => hold?.push(resolve));
       if (ns.startsWith("watch-due-") && failNext) {
@@ -184,7 +175,7 @@ test("on a store only this process writes, quiet polls do not wait for their sch
       }
       return inner.set(ns, key, value, ttl);
     },
-  };
+  });
   const t = await setup({}, store);
   const scans = Array.from({ length: 20 }, () => t.scan("running"));
   for (const scan of scans) await t.watcher.watch(scan);

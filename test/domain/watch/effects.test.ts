@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AppError } from "../../../src/domain/errors.js";
-import type { KeyValueStore } from "../../../src/domain/ports.js";
 import type { WatchRecord } from "../../../src/domain/watch/index.js";
 import { openStore } from "../../../src/store/index.js";
+import { overStore } from "../../support/store.js";
 import { cleanups, INTERVAL, setup } from "./harness.js";
 
 /** The effect queue: terminal effects, refusals, and reconciliation after Slack or store failures. */
@@ -109,12 +109,7 @@ test("a store write failing after the post: the next tick reconciles instead of 
   const inner = await openStore({ url: "memory://" });
   cleanups.push(() => inner.close());
   let armed = false;
-  const store: KeyValueStore = {
-    ...inner,
-    get: (ns, key) => inner.get(ns, key),
-    add: (ns, key, value, ttl) => inner.add(ns, key, value, ttl),
-    delete: (ns, key) => inner.delete(ns, key),
-    entries: (ns) => inner.entries(ns),
+  const store = overStore(inner, {
     set: async (ns, key, value, ttl) => {
       const done = (value as WatchRecord).effects?.some(
         (e) => e.id === "state:running" && e.status === "done",
@@ -125,7 +120,7 @@ test("a store write failing after the post: the next tick reconciles instead of 
       }
       return inner.set(ns, key, value, ttl);
     },
-  };
+  });
   const t = await setup({}, store);
   const scan = t.scan("queued");
   await t.watcher.watch(scan);
