@@ -198,8 +198,20 @@ export class DueSchedule {
     // Every slot since this replica's last tick (cron runs each slot on one replica only), and a few more.
     const from = Math.min(this.lastSyncSlot, current) - LOOKBACK_SLOTS;
     this.lastSyncSlot = current;
+    // On a store only this process writes, announcements never reach the store (announce).
+    if (!this.local) await this.readAnnouncements(from, current);
+    if (now - this.lastBucketAt >= this.resyncMs / SCHEDULE_BUCKETS) {
+      const bucket = this.nextBucket;
+      this.nextBucket = (bucket + 1) % SCHEDULE_BUCKETS;
+      this.lastBucketAt = now;
+      for (const [id, at] of await this.records.schedules(bucket)) this.index.set(id, at);
+    }
+  }
+
+  /** The announcements of slots from..current not read yet (other replicas' new watches). */
+  private async readAnnouncements(from: number, current: number): Promise<void> {
     for (const slot of [...this.readFrom.keys()]) if (slot < from) this.readFrom.delete(slot);
-    for (let slot = from; slot <= current && !this.local; slot++) {
+    for (let slot = from; slot <= current; slot++) {
       let n = this.readFrom.get(slot) ?? 0;
       for (;;) {
         const entry = await this.store.get<[string, number]>(ADDED, `${slot}:${n}`);
@@ -208,12 +220,6 @@ export class DueSchedule {
         n++;
       }
       this.readFrom.set(slot, n);
-    }
-    if (now - this.lastBucketAt >= this.resyncMs / SCHEDULE_BUCKETS) {
-      const bucket = this.nextBucket;
-      this.nextBucket = (bucket + 1) % SCHEDULE_BUCKETS;
-      this.lastBucketAt = now;
-      for (const [id, at] of await this.records.schedules(bucket)) this.index.set(id, at);
     }
   }
 

@@ -108,7 +108,7 @@ export class Ticker {
 
   /** Claims (scanId, nextPollAt), re-reads the record and works on it; always releases the claim. */
   private async handle(item: { id: string; at: number }, ctx: TickContext): Promise<void> {
-    const { clock, records, claims, schedule, log } = this.deps;
+    const { clock, records, claims, schedule } = this.deps;
     let key = item.at;
     for (let attempt = 0; attempt < 2; attempt++) {
       let claimed = false;
@@ -166,10 +166,8 @@ export class Ticker {
           return;
         }
       } catch (error) {
-        ctx.report.errors++;
-        log.error("watch processing failed; retried on a later tick", { scanId: item.id, error });
         // The record in the store is unchanged or carries `pending` effects; the claim is released below.
-        ctx.later.push([item.id, key]);
+        this.failed(item.id, key, error, ctx);
         return;
       } finally {
         if (claimed) await claims.release(item.id, key);
@@ -212,12 +210,17 @@ export class Ticker {
     try {
       await written;
     } catch (error) {
-      ctx.report.errors++;
-      this.deps.log.error("watch processing failed; retried on a later tick", { scanId: id, error });
-      ctx.later.push([id, key]);
+      this.failed(id, key, error, ctx);
     } finally {
       await this.deps.claims.release(id, key);
     }
+  }
+
+  /** A watch whose processing failed: counted, logged, and looked at again on a later tick. */
+  private failed(id: string, key: number, error: unknown, ctx: TickContext): void {
+    ctx.report.errors++;
+    this.deps.log.error("watch processing failed; retried on a later tick", { scanId: id, error });
+    ctx.later.push([id, key]);
   }
 
   private async poll(watch: Pick<WatchRecord, "projectId" | "scanId">): Promise<Polled> {

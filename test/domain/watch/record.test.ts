@@ -4,6 +4,7 @@ import { AppError } from "../../../src/domain/errors.js";
 import type { KeyValueStore } from "../../../src/domain/ports.js";
 import type { WatchRecord } from "../../../src/domain/watch/index.js";
 import { openStore } from "../../../src/store/index.js";
+import { overStore } from "../../support/store.js";
 import { cleanups, INTERVAL, setup } from "./harness.js";
 
 /** The full watch record and its compact schedule record: what each poll reads, and records stored before. */
@@ -28,12 +29,8 @@ async function faultyStore({ exclusive = true } = {}) {
   const inner = await openStore({ url: "memory://" });
   cleanups.push(() => inner.close());
   const state = { failOn: undefined as RegExp | undefined, skip: 0, fullReads: 0, scheduleReads: 0 };
-  const store: KeyValueStore = {
-    ...inner,
+  const store = overStore(inner, {
     exclusive,
-    add: (ns, key, value, ttl) => inner.add(ns, key, value, ttl),
-    delete: (ns, key) => inner.delete(ns, key),
-    entries: (ns) => inner.entries(ns),
     get: (ns, key) => {
       if (ns === "watches") state.fullReads++;
       if (ns.startsWith("watch-due-")) state.scheduleReads++;
@@ -48,7 +45,7 @@ async function faultyStore({ exclusive = true } = {}) {
       }
       return inner.set(ns, key, value, ttl);
     },
-  };
+  });
   return { store, state };
 }
 
