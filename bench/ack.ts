@@ -24,9 +24,10 @@ import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js"
  * checked. Loopback only; fixed request counts; a benchmark: it prints and never fails.
  *
  * Knobs: BENCH_ACK_REQUESTS (per round), BENCH_ACK_ROUNDS, BENCH_ACK_WARMUP, BENCH_ACK_COLD_STARTS;
- * BENCH_ACK_WORKLOADS (comma list of help, mix; default both); BENCH_ACK_REDIS=off skips the mix on Redis; BENCH_ACK_BOT_ARGS adds node
- * options to the bot on SQLite only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (the profile is written
- * when the bench stops it with SIGTERM at the end), BENCH_ACK_BARE_ARGS to the bare app;
+ * BENCH_ACK_WORKLOADS (comma list of help, mix; default both); BENCH_ACK_REDIS=off skips the mix on
+ * Redis; BENCH_ACK_BOT_ARGS adds node options to the bot on SQLite only, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` (the profile is written when the bench stops it with SIGTERM at the end),
+ * BENCH_ACK_BARE_ARGS to the bare app;
  * BENCH_ACK_MIX_PROBES=1,4 runs only those of the mix's commands (0-based, in the order below);
  * Both targets run as plain node on JavaScript as bench/cold-start.ts builds it (the bot as `npm run build`
  * bundles it, the bare app compiled from its file), which is how production runs; BENCH_ACK_TSX=1 runs
@@ -142,7 +143,7 @@ interface LevelResult {
   /** Answers that never came or did not say what they should (the bare app gives none). */
   badAnswers: number;
   /** Which measured round of its level (0-based); unset for a warm-up. */
-  round?: number;
+  measuredRound?: number;
   /** CPU per command, µs: all the target's threads, and its main thread alone (threadCpuMs). */
   cpuUs?: number;
   mainCpuUs?: number;
@@ -355,9 +356,14 @@ async function startSink(): Promise<Sink> {
   };
 }
 
+/** The middle value; of an even count the mean of the middle two (two rounds must not give the lower). */
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 export async function runAckBench(): Promise<void> {
@@ -454,7 +460,7 @@ export async function runAckBench(): Promise<void> {
             );
             await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
             const after = await threadCpuMs(target.child.pid);
-            result.round = index;
+            result.measuredRound = index;
             result.cpuUs = round(((after.total - before.total) * 1000) / REQUESTS);
             result.mainCpuUs = round(((after.main - before.main) * 1000) / REQUESTS);
             results.push(result);
@@ -508,7 +514,7 @@ export async function runAckBench(): Promise<void> {
         const floors = roundsOf("bare Bolt app", workload, concurrency);
         const reals = roundsOf(name, workload, concurrency);
         const pairs = reals.flatMap((real) => {
-          const floor = floors.find((r) => r.round === real.round);
+          const floor = floors.find((r) => r.measuredRound === real.measuredRound);
           return floor ? [{ real, floor }] : [];
         });
         const each = pairs.map(({ real, floor }) => real.p99 / floor.p99);
