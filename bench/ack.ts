@@ -10,7 +10,7 @@ import type { AuditEntry } from "../src/domain/audit.js";
 import { openStore } from "../src/store/index.js";
 import { compile } from "./cold-start.js";
 import { ownRedis } from "./replicas.js";
-import { spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
+import { median, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
 /**
  * Slash-command ack latency through Bolt's HTTPReceiver, the real bot against a bare Bolt app that
@@ -356,16 +356,6 @@ async function startSink(): Promise<Sink> {
   };
 }
 
-/** The middle value; of an even count the mean of the middle two (two rounds must not give the lower). */
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
 export async function runAckBench(): Promise<void> {
   const emulator = await SlackEmulator.start();
   const sink = await startSink();
@@ -556,13 +546,9 @@ export async function runAckBench(): Promise<void> {
     if (BARE_ARGS.length > 0) await stopTarget(bare, "SIGTERM");
     // In each round, request i runs probe i % 6: `scan status` of an unknown scan is probe 3, the refusal probe 5.
     const probes = WORKLOADS.mix?.length ?? 0;
+    const perRound = (count: number, probe: number) => Math.floor((count + probes - 1 - probe) / probes);
     const runsOf = (probe: number) =>
-      CHOSEN.includes("mix") && FULL_MIX
-        ? [WARMUP, ...Array.from({ length: ROUNDS }, () => REQUESTS)].reduce(
-            (n, count) => n + Math.floor((count + probes - 1 - probe) / probes),
-            0,
-          )
-        : 0;
+      CHOSEN.includes("mix") && FULL_MIX ? perRound(WARMUP, probe) + ROUNDS * perRound(REQUESTS, probe) : 0;
     const expected = { "scan.status:failed": runsOf(3), "projects:denied": runsOf(5) };
     const counts = await auditCounts(botEnv(COLD_STARTS - 1).STORE_URL);
     console.log("Audit entries after a SIGTERM (expected: the mix's failures, bot and warm-up rounds):");

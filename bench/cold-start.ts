@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { SlackEmulator } from "../dev/slack-emulator/index.js";
-import { REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
+import { median, REPO, spawnTarget, stopTarget, type Target, threadCpuMs } from "./targets.js";
 
 /**
  * Cold start to ready, the bot against the bare Bolt app (bench/bare-app.ts), as production runs them:
@@ -99,11 +99,6 @@ export async function compile(baseline: string | undefined): Promise<string | un
   // The real path: main.ts runs only when argv[1] is its own URL, and node_modules may be a symlink.
   return realpath(out);
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-};
 
 export async function runColdStartBench(): Promise<void> {
   const baseline = process.env.BENCH_COLD_BASELINE;

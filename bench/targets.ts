@@ -98,3 +98,13 @@ export async function threadCpuMs(pid: number | undefined): Promise<{ total: num
     return { total: Number.NaN, main: Number.NaN };
   }
 }
+
+/** The middle value; of an even count the mean of the middle two (two rounds must not give the lower). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
