@@ -48,7 +48,7 @@ const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 2000);
  */
 const WARMUP = Number(process.env.BENCH_ACK_WARMUP ?? 3000);
 /**
- * Measured rounds per target and level, paired (bare app and bot one after the other, the order turned
+ * Measured rounds per target and level, paired (the targets one after the other, their order turned
  * round each time). One round's p99 is the 20th slowest of 2,000 answers and moved by up to 3x between
  * runs of the same code on this 2-core machine (docs/reliability.md); the median of the rounds' ratios
  * is the figure the goals are read against, with every round's ratio shown beside it.
